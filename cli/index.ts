@@ -1,0 +1,6 @@
+/** Project verbs added to the engine's CLI (each registers a commander sub-command). */
+import type { CommandPlugin } from '../engine/project.ts';
+
+export const commands: CommandPlugin[] = [
+  // each area adds its verbs here
+];

@@ -1,0 +1,6 @@
+/** Every stage of the pipeline, in a readable order (the engine derives the real order from deps). */
+import type { StageDef } from '../engine/types.ts';
+
+export const stages: StageDef[] = [
+  // each area adds its stages here
+];

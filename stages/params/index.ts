@@ -1,0 +1,13 @@
+/**
+ * The schema of params.yaml: one section per area, each defined in its own file here.
+ * The engine validates params.yaml (and -S overrides) against it before anything runs.
+ */
+import { z } from 'zod';
+
+export const paramsSchema = z
+  .object({
+    // each area adds its section here, e.g. `datasets: datasetsParams,`
+  })
+  .strict();
+
+export type Params = z.infer<typeof paramsSchema>;
