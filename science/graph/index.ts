@@ -1,0 +1,266 @@
+/**
+ * Weights → graph (Filan et al. §2; original `weights_to_graph` and
+ * `delete_isolated_ccs_refactored`, see shared/reference/original-implementation.md §1).
+ *
+ * Nodes are numbered layer by layer ("node order"): the fan_in inputs of the first dense layer,
+ * then the neurons of every dense layer in forward order (784, 256, 256, 256, 256, 10 for the
+ * paper's MLP, 1818 nodes). Dense layer l connects node layer l to node layer l + 1 with an
+ * undirected edge of weight |w| for every non-zero kernel entry; biases are ignored. The graph is
+ * therefore bipartite (even vs odd node layers), which the eigensolver exploits.
+ *
+ * Nodes without any non-zero incident edge (degree 0) are removed; only those, exactly as the
+ * original (larger disconnected components stay). The remaining "live" nodes keep node order and
+ * are numbered 0..nodeCount-1 ("compact order").
+ *
+ * Storage: one block per dense layer, the |w| values between the live nodes of node layers l and
+ * l + 1, either CSR (rows = live nodes of layer l) or, when at least 40 % of the entries are
+ * non-zero, a dense row-major array (4 bytes an entry beats 8 bytes a CSR entry and has no
+ * index indirection). Values are Float32 (the weights file's precision, so |w| is exact);
+ * degrees and all arithmetic on them are Float64.
+ */
+
+/** A dense layer's kernel: fanIn × fanOut, row-major (Keras orientation). `DenseLayer` satisfies it. */
+export interface WeightMatrix {
+  fanIn: number;
+  fanOut: number;
+  kernel: Float32Array | Float64Array;
+}
+
+/** |w| between live nodes of node layer l (rows) and l + 1 (cols). */
+export type GraphBlock =
+  | { kind: 'dense'; rows: number; cols: number; nnz: number; values: Float32Array }
+  | { kind: 'csr'; rows: number; cols: number; nnz: number; indptr: Int32Array; indices: Int32Array; values: Float32Array };
+
+export interface LayeredGraph {
+  /** Nodes per node layer before removal (layer 0 = inputs). */
+  fullLayerSizes: number[];
+  /** Live nodes per node layer. */
+  layerSizes: number[];
+  /** Compact index of each node layer's first live node; layerOffsets[L + 1] = nodeCount. */
+  layerOffsets: number[];
+  /** Live nodes. */
+  nodeCount: number;
+  /** All nodes, live or not. */
+  fullNodeCount: number;
+  /** Node-order index of each live node (compact → node order), increasing. */
+  liveNodes: Int32Array;
+  /** Per node layer: index within the layer of each live node of that layer. */
+  liveInLayer: Int32Array[];
+  /** One block per dense layer: edges between node layers l and l + 1. */
+  blocks: GraphBlock[];
+  /** Weighted degree Σ|w| of each live node, compact order. */
+  degree: Float64Array;
+  /** Number of undirected edges (non-zero weights). */
+  edgeCount: number;
+}
+
+/** Input that cannot form a graph (bad shapes, non-finite weights). */
+export class GraphInputError extends Error {
+  override name = 'GraphInputError';
+}
+
+/** Blocks with at least this fraction of non-zero entries are stored dense. */
+const DENSE_FRACTION = 0.4;
+
+function checkShapes(layers: readonly WeightMatrix[]): void {
+  if (layers.length === 0) throw new GraphInputError('the network has no dense layers');
+  layers.forEach((l, i) => {
+    if (l.kernel.length !== l.fanIn * l.fanOut)
+      throw new GraphInputError(`layer ${i}: kernel has ${l.kernel.length} values, expected fan_in × fan_out = ${l.fanIn} × ${l.fanOut}`);
+    if (i > 0 && layers[i - 1].fanOut !== l.fanIn)
+      throw new GraphInputError(`layer ${i}: fan_in ${l.fanIn} does not match layer ${i - 1} fan_out ${layers[i - 1].fanOut}`);
+  });
+}
+
+/** Build the graph of a network's kernels and remove degree-0 nodes. */
+export function buildGraph(layers: readonly WeightMatrix[]): LayeredGraph {
+  checkShapes(layers);
+  const L = layers.length;
+  const fullLayerSizes = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
+  // Full-size degrees per node layer, Float64.
+  const fullDegree = fullLayerSizes.map((n) => new Float64Array(n));
+  let edgeCount = 0;
+  const nnzPerLayer: number[] = [];
+  for (let l = 0; l < L; l++) {
+    const { fanIn, fanOut, kernel } = layers[l];
+    const dOut = fullDegree[l];
+    const dIn = fullDegree[l + 1];
+    let nnz = 0;
+    for (let i = 0; i < fanIn; i++) {
+      const base = i * fanOut;
+      let rowSum = 0;
+      for (let j = 0; j < fanOut; j++) {
+        const w = kernel[base + j];
+        if (w !== 0) {
+          const a = Math.abs(w);
+          if (!(a < Infinity)) throw new GraphInputError(`layer ${l}: kernel[${i}, ${j}] is ${w}; weights must be finite numbers`);
+          rowSum += a;
+          dIn[j] += a;
+          nnz++;
+        }
+      }
+      dOut[i] += rowSum;
+    }
+    nnzPerLayer.push(nnz);
+    edgeCount += nnz;
+  }
+  // Live nodes: any non-zero incident edge.
+  const liveInLayer = fullDegree.map((deg) => {
+    let count = 0;
+    for (let i = 0; i < deg.length; i++) if (deg[i] > 0) count++;
+    const idx = new Int32Array(count);
+    for (let i = 0, c = 0; i < deg.length; i++) if (deg[i] > 0) idx[c++] = i;
+    return idx;
+  });
+  const layerSizes = liveInLayer.map((x) => x.length);
+  const layerOffsets = [0];
+  for (const s of layerSizes) layerOffsets.push(layerOffsets[layerOffsets.length - 1] + s);
+  const nodeCount = layerOffsets[L + 1];
+  const liveNodes = new Int32Array(nodeCount);
+  const degree = new Float64Array(nodeCount);
+  let fullOffset = 0;
+  for (let l = 0; l <= L; l++) {
+    const idx = liveInLayer[l];
+    for (let c = 0; c < idx.length; c++) {
+      liveNodes[layerOffsets[l] + c] = fullOffset + idx[c];
+      degree[layerOffsets[l] + c] = fullDegree[l][idx[c]];
+    }
+    fullOffset += fullLayerSizes[l];
+  }
+  const blocks: GraphBlock[] = [];
+  for (let l = 0; l < L; l++) {
+    const { fanOut, kernel } = layers[l];
+    const rowIdx = liveInLayer[l];
+    const colIdx = liveInLayer[l + 1];
+    const rows = rowIdx.length;
+    const cols = colIdx.length;
+    const nnz = nnzPerLayer[l];
+    if (nnz >= DENSE_FRACTION * rows * cols) {
+      const values = new Float32Array(rows * cols);
+      for (let r = 0; r < rows; r++) {
+        const src = rowIdx[r] * fanOut;
+        const dst = r * cols;
+        for (let c = 0; c < cols; c++) values[dst + c] = Math.abs(kernel[src + colIdx[c]]);
+      }
+      blocks.push({ kind: 'dense', rows, cols, nnz, values });
+    } else {
+      const indptr = new Int32Array(rows + 1);
+      const indices = new Int32Array(nnz);
+      const values = new Float32Array(nnz);
+      let p = 0;
+      for (let r = 0; r < rows; r++) {
+        const src = rowIdx[r] * fanOut;
+        for (let c = 0; c < cols; c++) {
+          const w = kernel[src + colIdx[c]];
+          if (w !== 0) {
+            indices[p] = c;
+            values[p] = Math.abs(w);
+            p++;
+          }
+        }
+        indptr[r + 1] = p;
+      }
+      blocks.push({ kind: 'csr', rows, cols, nnz, indptr, indices, values });
+    }
+  }
+  return { fullLayerSizes, layerSizes, layerOffsets, nodeCount, fullNodeCount: fullOffset, liveNodes, liveInLayer, blocks, degree, edgeCount };
+}
+
+/**
+ * The network restricted to the graph's live nodes: each kernel keeps the rows of live nodes of
+ * its input layer and the columns of live nodes of its output layer, signed values unchanged.
+ * This is the "already-reduced" network the shuffles permute (original: `shuffle_smaller_model`).
+ */
+export function reduceNetwork(layers: readonly WeightMatrix[], graph: LayeredGraph = buildGraph(layers)): WeightMatrix[] {
+  return layers.map((layer, l) => {
+    const rowIdx = graph.liveInLayer[l];
+    const colIdx = graph.liveInLayer[l + 1];
+    const kernel = new Float32Array(rowIdx.length * colIdx.length);
+    for (let r = 0; r < rowIdx.length; r++) {
+      const src = rowIdx[r] * layer.fanOut;
+      const dst = r * colIdx.length;
+      for (let c = 0; c < colIdx.length; c++) kernel[dst + c] = layer.kernel[src + colIdx[c]];
+    }
+    return { fanIn: rowIdx.length, fanOut: colIdx.length, kernel };
+  });
+}
+
+/** Visit every edge once: callback(i, j, |w|) with compact node indices, i in the lower layer. */
+export function forEachEdge(graph: LayeredGraph, visit: (i: number, j: number, w: number) => void): void {
+  graph.blocks.forEach((b, l) => {
+    const ro = graph.layerOffsets[l];
+    const co = graph.layerOffsets[l + 1];
+    if (b.kind === 'dense') {
+      for (let r = 0; r < b.rows; r++)
+        for (let c = 0; c < b.cols; c++) {
+          const w = b.values[r * b.cols + c];
+          if (w !== 0) visit(ro + r, co + c, w);
+        }
+    } else {
+      for (let r = 0; r < b.rows; r++) for (let p = b.indptr[r]; p < b.indptr[r + 1]; p++) visit(ro + r, co + b.indices[p], b.values[p]);
+    }
+  });
+}
+
+/** A symmetric sparse matrix in CSR form (n × n). */
+export interface CsrMatrix {
+  n: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float64Array;
+}
+
+/** The full symmetric adjacency matrix A (compact order) as CSR; for generic graph code and tests. */
+export function toAdjacency(graph: LayeredGraph): CsrMatrix {
+  const n = graph.nodeCount;
+  const counts = new Int32Array(n + 1);
+  forEachEdge(graph, (i, j) => {
+    counts[i + 1]++;
+    counts[j + 1]++;
+  });
+  for (let i = 0; i < n; i++) counts[i + 1] += counts[i];
+  const indptr = counts.slice();
+  const fill = counts.slice(0, n);
+  const indices = new Int32Array(indptr[n]);
+  const values = new Float64Array(indptr[n]);
+  // Sort each row's columns so the CSR is canonical.
+  forEachEdge(graph, (i, j, w) => {
+    indices[fill[i]] = j;
+    values[fill[i]++] = w;
+    indices[fill[j]] = i;
+    values[fill[j]++] = w;
+  });
+  for (let r = 0; r < n; r++) {
+    const a = indptr[r];
+    const b = indptr[r + 1];
+    const order = Array.from({ length: b - a }, (_, t) => a + t).sort((x, y) => indices[x] - indices[y]);
+    const idx = order.map((t) => indices[t]);
+    const val = order.map((t) => values[t]);
+    indices.set(idx, a);
+    values.set(val, a);
+  }
+  return { n, indptr, indices, values };
+}
+
+/** The dense symmetric adjacency matrix (n × n row-major, compact order). Small graphs only. */
+export function toDenseAdjacency(graph: LayeredGraph): Float64Array {
+  const n = graph.nodeCount;
+  const a = new Float64Array(n * n);
+  forEachEdge(graph, (i, j, w) => {
+    a[i * n + j] = w;
+    a[j * n + i] = w;
+  });
+  return a;
+}
+
+/** Node layer (0 = inputs) of every node in node order, for labelling outputs. */
+export function nodeLayerOf(fullLayerSizes: readonly number[]): Int32Array {
+  const total = fullLayerSizes.reduce((a, b) => a + b, 0);
+  const out = new Int32Array(total);
+  let p = 0;
+  fullLayerSizes.forEach((s, l) => {
+    out.fill(l, p, p + s);
+    p += s;
+  });
+  return out;
+}

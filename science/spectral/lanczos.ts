@@ -1,0 +1,199 @@
+/**
+ * Largest-algebraic eigenpairs of a symmetric operator: thick-restart Lanczos with full
+ * reorthogonalisation, in Stewart's Krylov–Schur form (G. W. Stewart, "A Krylov–Schur algorithm
+ * for large eigenproblems", SIAM J. Matrix Anal. Appl. 23, 2001; Wu & Simon, "Thick-restart
+ * Lanczos method for large symmetric eigenvalue problems", 2000).
+ *
+ * Each step orthogonalises the new vector against the whole basis twice (classical Gram–Schmidt
+ * with one reorthogonalisation, "twice is enough"), so no spurious copies appear. Ritz pairs are
+ * taken from the symmetric projected matrix; the basis is restarted by keeping the best Ritz
+ * vectors. A Ritz pair (θ, x) is accepted when ‖Op·x − θ·x‖ ≤ tol.
+ */
+import { Rng } from '../random.ts';
+import { symmetricEigen } from './dense.ts';
+
+export interface SymmetricOperator {
+  /** Dimension. */
+  readonly n: number;
+  /** y ← Op·x (y is overwritten). */
+  apply(x: Float64Array, y: Float64Array): void;
+}
+
+export interface LanczosOptions {
+  /** Seed of the random start vector (and of replacement vectors after an exact breakdown). */
+  seed: number;
+  /** Residual tolerance ‖Op·x − θ·x‖ (absolute). Default 1e-9. */
+  tol?: number;
+  /** Krylov basis size before a restart. Default max(2·nev + 10, 30), capped by the dimension. */
+  basisSize?: number;
+  /** Give up after this many operator applications. Default 20·n + 1000. */
+  maxApplications?: number;
+  /** Orthonormal vectors already known to be eigenvectors: the search runs in their complement. */
+  deflate?: readonly Float64Array[];
+  /** Start vector (need not be normalised); random when absent. */
+  start?: Float64Array;
+}
+
+export interface LanczosResult {
+  /** The nev largest eigenvalues, descending. */
+  values: Float64Array;
+  /** Their unit eigenvectors. */
+  vectors: Float64Array[];
+  /** Residual norms ‖Op·x − θ·x‖ of the returned pairs, as estimated by the recurrence. */
+  residuals: Float64Array;
+  /** Operator applications used. */
+  applications: number;
+  restarts: number;
+}
+
+export class EigensolverError extends Error {
+  override name = 'EigensolverError';
+}
+
+function dot(a: Float64Array, b: Float64Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+function axpy(alpha: number, x: Float64Array, y: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+/** Orthogonalise w against `basis[0..count)` twice; coefficients accumulated into `coef` (when given). */
+function orthogonalize(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, coef?: Float64Array): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < count; i++) {
+      const h = dot(basis[i], w, n);
+      axpy(-h, basis[i], w, n);
+      if (coef) coef[i] += h;
+    }
+  }
+}
+
+function randomUnitOrthogonal(rng: Rng, n: number, others: readonly Float64Array[][], counts: number[]): Float64Array {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = rng.float() - 0.5;
+    others.forEach((basis, t) => orthogonalize(v, basis, counts[t], n));
+    const norm = Math.sqrt(dot(v, v, n));
+    if (norm > 1e-8) {
+      for (let i = 0; i < n; i++) v[i] /= norm;
+      return v;
+    }
+  }
+  throw new EigensolverError('Lanczos: could not find a vector orthogonal to the basis (dimension exhausted)');
+}
+
+/** The `nev` largest (algebraic) eigenpairs of the symmetric operator `op`. */
+export function largestEigenpairs(op: SymmetricOperator, nev: number, options: LanczosOptions): LanczosResult {
+  const n = op.n;
+  const locked = options.deflate ?? [];
+  const free = n - locked.length;
+  if (nev < 1) return { values: new Float64Array(0), vectors: [], residuals: new Float64Array(0), applications: 0, restarts: 0 };
+  if (nev > free) throw new EigensolverError(`Lanczos: asked for ${nev} eigenpairs of an operator with only ${free} free dimensions`);
+  const tol = options.tol ?? 1e-9;
+  const m = Math.min(free, Math.max(options.basisSize ?? Math.max(2 * nev + 10, 30), nev + 1));
+  const maxApplications = options.maxApplications ?? 20 * n + 1000;
+  const rng = new Rng(options.seed);
+
+  // Basis V[0..m] (V[m] is the residual direction); H is the m × m projected matrix (row-major).
+  const V: Float64Array[] = Array.from({ length: m + 1 }, () => new Float64Array(n));
+  const H = new Float64Array(m * m);
+  const coef = new Float64Array(m + 1);
+  const w = new Float64Array(n);
+
+  if (options.start) {
+    V[0].set(options.start);
+    orthogonalize(V[0], locked, locked.length, n);
+    const norm = Math.sqrt(dot(V[0], V[0], n));
+    if (norm > 1e-8) for (let i = 0; i < n; i++) V[0][i] /= norm;
+    else V[0] = randomUnitOrthogonal(rng, n, [locked as Float64Array[]], [locked.length]);
+  } else {
+    V[0] = randomUnitOrthogonal(rng, n, [locked as Float64Array[]], [locked.length]);
+  }
+
+  let kept = 0; // basis vectors carried over from the last restart
+  let beta = 0; // norm of the residual after the last step
+  let applications = 0;
+  let restarts = 0;
+  for (;;) {
+    // Extend the Krylov–Schur decomposition from `kept` to m vectors.
+    for (let j = kept; j < m; j++) {
+      op.apply(V[j], w);
+      applications++;
+      orthogonalize(w, locked, locked.length, n);
+      coef.fill(0, 0, j + 1);
+      orthogonalize(w, V, j + 1, n, coef);
+      // Column j of H: entries from the Gram–Schmidt coefficients; mirrored to keep H symmetric.
+      for (let i = 0; i <= j; i++) {
+        H[i * m + j] = coef[i];
+        H[j * m + i] = coef[i];
+      }
+      beta = Math.sqrt(dot(w, w, n));
+      const next = V[j + 1];
+      if (beta > 1e-12) {
+        for (let i = 0; i < n; i++) next[i] = w[i] / beta;
+      } else {
+        // Exact invariant subspace: continue with a fresh direction, coupling 0.
+        beta = 0;
+        if (j + 1 < m) V[j + 1] = randomUnitOrthogonal(rng, n, [locked as Float64Array[], V], [locked.length, j + 1]);
+      }
+      if (j + 1 < m) {
+        H[(j + 1) * m + j] = beta;
+        H[j * m + (j + 1)] = beta;
+      }
+    }
+    // Ritz pairs of the projected matrix, best (largest) first.
+    const { values: theta, vectors: Y } = symmetricEigen(H, m);
+    const order = Array.from({ length: m }, (_, t) => m - 1 - t);
+    const residual = (t: number) => Math.abs(beta * Y[(m - 1) * m + t]);
+    let converged = 0;
+    while (converged < nev && residual(order[converged]) <= tol) converged++;
+    const done = converged >= nev || m === free; // m === free: the basis spans the whole space
+    if (done || applications >= maxApplications) {
+      if (!done)
+        throw new EigensolverError(
+          `Lanczos: ${converged} of ${nev} eigenpairs converged to ${tol} after ${applications} operator applications; raise maxApplications or loosen tol`,
+        );
+      const keep = order.slice(0, nev);
+      const vectors = ritzVectors(V, Y, m, keep, n);
+      return {
+        values: Float64Array.from(keep.map((t) => theta[t])),
+        vectors,
+        residuals: Float64Array.from(keep.map(residual)),
+        applications,
+        restarts,
+      };
+    }
+    // Thick restart: keep the best p Ritz vectors and the residual direction.
+    const p = Math.min(m - 1, nev + Math.max(1, Math.floor((m - nev) / 2)));
+    const keep = order.slice(0, p);
+    const newBasis = ritzVectors(V, Y, m, keep, n);
+    const residualDirection = V[m];
+    H.fill(0);
+    for (let i = 0; i < p; i++) {
+      H[i * m + i] = theta[keep[i]];
+      const b = beta * Y[(m - 1) * m + keep[i]];
+      H[p * m + i] = b;
+      H[i * m + p] = b;
+    }
+    for (let i = 0; i < p; i++) V[i] = newBasis[i];
+    V[p] = residualDirection;
+    for (let i = p + 1; i <= m; i++) V[i] = new Float64Array(n);
+    kept = p;
+    restarts++;
+  }
+}
+
+/** Ritz vectors V[0..m)·Y[:, t] for t in `which`. */
+function ritzVectors(V: readonly Float64Array[], Y: Float64Array, m: number, which: readonly number[], n: number): Float64Array[] {
+  return which.map((t) => {
+    const x = new Float64Array(n);
+    for (let l = 0; l < m; l++) {
+      const y = Y[l * m + t];
+      if (y !== 0) axpy(y, V[l], x, n);
+    }
+    return x;
+  });
+}
