@@ -55,9 +55,12 @@ export function datasetToTable(ds: ImageDataset): Table {
       throw new Error(`dataset ${ds.name}: ${name} images hold ${s.images.length} values, expected ${splitSize(s)} × ${IMAGE_SIZE}`);
   }
   const images = concatImages(ds.train.images, ds.test.images);
-  const pixelType = images instanceof Uint8Array ? new Uint8() : new Float32();
-  const pixelChild = makeData({ type: pixelType, length: images.length, data: images as any });
-  const pixelsType = new FixedSizeList(IMAGE_SIZE, new Field('pixel', pixelType, false));
+  const pixelChild =
+    images instanceof Uint8Array
+      ? makeData({ type: new Uint8(), length: images.length, data: images })
+      : makeData({ type: new Float32(), length: images.length, data: images });
+  const pixelType = pixelChild.type;
+  const pixelsType: FixedSizeList = new FixedSizeList(IMAGE_SIZE, new Field('pixel', pixelType, false));
   const pixels = makeData({ type: pixelsType, length: n, nullCount: 0, child: pixelChild });
   const labels = new Uint8Array(n);
   labels.set(ds.train.labels);
