@@ -3,10 +3,12 @@
  * The engine validates params.yaml (and -S overrides) against it before anything runs.
  */
 import { z } from 'zod';
+import { datasetsParams } from './datasets.ts';
 
 export const paramsSchema = z
   .object({
     // each area adds its section here, e.g. `datasets: datasetsParams,`
+    datasets: datasetsParams,
   })
   .strict();
 
