@@ -68,6 +68,8 @@ export interface InputArtifact {
 export interface InputInstance {
   readonly stage: string;
   readonly axes: Axes;
+  /** The upstream run's key (set by the engine; optional so hand-built test contexts may omit it). */
+  readonly key?: StageKey;
   readonly outputs: Readonly<Record<string, InputArtifact>>;
   /** The upstream run's summary metrics. */
   readonly metrics: Metrics;

@@ -1,0 +1,248 @@
+/**
+ * The engine's command line: `repro`, `status`, `dag`, `gc`, `verify`, plus the project's own
+ * verbs (CommandPlugins). Expected failures print one clean line and exit non-zero:
+ * params problems exit 2 (nothing runs), other user errors exit 1, an interrupted run 130/143.
+ */
+import { availableParallelism } from 'node:os';
+import { Command, Option } from 'commander';
+import { Session, type SessionOptions } from './session.ts';
+import { repro, type ReproSummary } from './scheduler.ts';
+import { computeStatus, type InstanceStatus } from './status.ts';
+import { gc, verify } from './maintenance.ts';
+import { orderStages } from './graph.ts';
+import { createProgress } from './progress.ts';
+import { releaseAllLocks } from './lock.ts';
+import { InterruptedError, UserError, isUserFacing } from './errors.ts';
+import type { PipelineProject } from './project.ts';
+
+interface ParamsOpts {
+  params?: string;
+  set?: string[];
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function withParamsOptions(cmd: Command): Command {
+  return cmd
+    .option('--params <file>', 'params file to use instead of the project default')
+    .option('-S, --set <key=value>', 'override one param, e.g. -S cluster.k=[2,4] (repeatable)', collect);
+}
+
+function sessionOptions(o: ParamsOpts, targets: string[] = []): SessionOptions {
+  return { paramsFile: o.params, overrides: o.set ?? [], targets };
+}
+
+/** Build the program (exported for tests and for projects that want to extend it further). */
+export function buildProgram(project: PipelineProject): Command {
+  const program = new Command(project.name)
+    .description('Run and inspect the content-hashed stage pipeline (stages in stages/, params in ' + project.paramsFile + ').')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  withParamsOptions(
+    program
+      .command('repro')
+      .description('run every stage instance whose inputs, params or code changed (all stages, or the named ones and their upstream)')
+      .argument('[stage...]', 'stages to bring up to date (default: all)')
+      .option('-n, --dry-run', 'show what would run and why, run nothing')
+      .option('-f, --force [stage]', 'recompute even if cached: all selected stages, or only STAGE (comma-separated list allowed)')
+      .addOption(new Option('-j, --jobs <n>', 'instances to run at once').default(availableParallelism(), 'number of cores').argParser(positiveInt('--jobs')))
+      .option('-k, --keep-going', 'continue with independent instances after a failure'),
+  ).action(async (stages: string[], o: ParamsOpts & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean }) => {
+    const session = await Session.open(project, sessionOptions(o, stages));
+    const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
+    if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
+    const progress = createProgress({ stream: process.stdout });
+    const controller = new AbortController();
+    let signalName = '';
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (controller.signal.aborted) {
+        // Second signal: stop now (locks are released by the exit handler).
+        process.exit(sig === 'SIGTERM' ? 143 : 130);
+      }
+      signalName = sig;
+      progress.log(`${sig}: stopping; in-flight work is dropped`);
+      controller.abort(new InterruptedError(sig));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let summary: ReproSummary;
+    try {
+      summary = await repro(session, { force, dryRun: o.dryRun, jobs: o.jobs, keepGoing: o.keepGoing, signal: controller.signal, progress });
+    } finally {
+      progress.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (summary.interrupted) throw new InterruptedError(signalName || 'SIGINT');
+    printSummary(summary, !!o.dryRun);
+    if (summary.failed.length) process.exitCode = 1;
+  });
+
+  withParamsOptions(
+    program
+      .command('status')
+      .description('show every stage instance: up to date or stale, and why')
+      .argument('[stage...]', 'only these stages (and their upstream)')
+      .option('--json', 'machine-readable output'),
+  ).action(async (stages: string[], o: ParamsOpts & { json?: boolean }) => {
+    const session = await Session.open(project, sessionOptions(o, stages));
+    const list = await computeStatus(session);
+    session.close();
+    if (o.json) {
+      const rows = list.map(({ record, shards, ...s }) => ({
+        ...s,
+        ...(record ? { outputs: record.outputs, metrics: record.metrics, finishedAt: record.timings.finishedAt } : {}),
+        ...(shards ? { shards: { needed: shards.needed, stored: shards.stored } } : {}),
+      }));
+      process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      return;
+    }
+    printStatus(list);
+  });
+
+  withParamsOptions(
+    program
+      .command('dag')
+      .description('show the stage graph (with instance counts for the current params)')
+      .addOption(new Option('--mermaid', 'Mermaid flowchart').conflicts('dot'))
+      .option('--dot', 'Graphviz dot'),
+  ).action(async (o: ParamsOpts & { mermaid?: boolean; dot?: boolean }) => {
+    const session = await Session.open(project, sessionOptions(o));
+    const stages = session.graph.stages;
+    const count = (name: string) => session.graph.instances.get(name)?.length ?? 0;
+    const lines: string[] = [];
+    if (o.mermaid) {
+      lines.push('flowchart TD');
+      for (const s of stages) lines.push(`  ${mid(s.name)}["${s.name} ×${count(s.name)}"]`);
+      for (const s of stages) for (const d of s.deps) lines.push(`  ${mid(d)} --> ${mid(s.name)}`);
+    } else if (o.dot) {
+      lines.push('digraph pipeline {', '  rankdir=TB;', '  node [shape=box];');
+      for (const s of stages) lines.push(`  "${s.name}" [label="${s.name}\\n×${count(s.name)}"];`);
+      for (const s of stages) for (const d of s.deps) lines.push(`  "${d}" -> "${s.name}";`);
+      lines.push('}');
+    } else {
+      for (const s of stages) lines.push(`${s.name} (${count(s.name)} instance${count(s.name) === 1 ? '' : 's'})${s.deps.length ? ' ← ' + s.deps.join(', ') : ''}`);
+    }
+    session.close();
+    process.stdout.write(lines.join('\n') + '\n');
+  });
+
+  withParamsOptions(
+    program
+      .command('gc')
+      .description('delete run records and objects the current params do not use')
+      .option('--all-runs', 'keep every recorded run; delete only objects no run record references')
+      .option('-n, --dry-run', 'report what would be deleted'),
+  ).action(async (o: ParamsOpts & { allRuns?: boolean; dryRun?: boolean }) => {
+    const session = await Session.open(project, sessionOptions(o));
+    const r = await gc(session, { allRuns: o.allRuns, dryRun: o.dryRun });
+    session.close();
+    const verb = o.dryRun ? 'would remove' : 'removed';
+    console.log(`gc: ${verb} ${r.removedRuns} run records and ${r.removedObjects} objects (${mb(r.removedBytes)}); kept ${r.keptRuns} run records and ${r.keptObjects} objects`);
+  });
+
+  program
+    .command('verify')
+    .description('re-hash every stored object; quarantine corrupt ones so the next repro recomputes them')
+    .action(async () => {
+      const { Store } = await import('./store.ts');
+      const { initHashing } = await import('./hash.ts');
+      await initHashing();
+      const { join } = await import('node:path');
+      const store = new Store(join(project.root, 'artifacts')).init();
+      const r = await verify(store);
+      if (r.corrupt.length === 0 && r.droppedRuns.length === 0) {
+        console.log(`verify: ${r.objects} objects (${mb(r.bytes)}) OK`);
+        return;
+      }
+      for (const c of r.corrupt) console.log(`corrupt: ${c.digest} (content hashes to ${c.actual}) → ${c.movedTo}`);
+      console.log(
+        `verify: ${r.corrupt.length} corrupt object(s) of ${r.objects} quarantined; dropped ${r.droppedRuns.length} run record(s) that used missing or corrupt objects. ` +
+          'Run `repro` to recompute them.',
+      );
+      process.exitCode = 1;
+    });
+
+  for (const plugin of project.commands ?? []) plugin(program, project);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Run the CLI on process.argv (or `argv`, without node and script). Sets process.exitCode. */
+export async function runCli(project: PipelineProject, argv?: string[]): Promise<void> {
+  // Release our locks however the process ends (a SIGKILL can't be caught: the next run
+  // recovers those locks because our pid is gone).
+  process.once('exit', releaseAllLocks);
+  try {
+    orderStages(project.stages);
+    const program = buildProgram(project);
+    await program.parseAsync(argv ?? process.argv.slice(2), { from: 'user' });
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  const e = err as { code?: string; exitCode?: number; message?: string };
+  // Commander has already printed its own message (usage errors) or help/version output.
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : (e.exitCode ?? 1);
+  }
+  if (isUserFacing(err)) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`internal error (a bug, please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}
+
+function positiveInt(flag: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+function printSummary(s: ReproSummary, dryRun: boolean): void {
+  if (dryRun) {
+    if (s.planned.length === 0) {
+      console.log(`nothing to do, ${s.instances} instance${s.instances === 1 ? '' : 's'} up to date`);
+      return;
+    }
+    for (const p of s.planned) console.log(`would run ${p.id}: ${p.reasons.join('; ')}`);
+    console.log(`dry run: ${s.planned.length} to run, ${s.upToDate} instance(s) up to date`);
+    return;
+  }
+  for (const f of s.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
+  if (s.ran === 0 && s.failed.length === 0 && s.skipped === 0) {
+    console.log(`nothing to do, ${s.instances} instance${s.instances === 1 ? '' : 's'} up to date`);
+    return;
+  }
+  const stages = Object.entries(s.ranByStage).map(([k, v]) => `${k} ×${v}`).join(', ');
+  console.log(
+    `ran ${s.ran} job${s.ran === 1 ? '' : 's'} (${stages || 'shards only'}), ${s.upToDate} instance(s) already up to date` +
+      (s.failed.length ? `, ${s.failed.length} failed` : '') +
+      (s.skipped ? `, ${s.skipped} skipped` : '') +
+      ` in ${(s.ms / 1000).toFixed(1)} s`,
+  );
+}
+
+function printStatus(list: InstanceStatus[]): void {
+  const label: Record<InstanceStatus['state'], string> = { 'up-to-date': 'up to date', stale: 'stale', 'never-run': 'never run', 'upstream-stale': 'waiting' };
+  for (const s of list) {
+    const why = s.reasons.length ? ': ' + s.reasons.join('; ') : '';
+    console.log(`${label[s.state].padEnd(10)}  ${s.id}${why}`);
+  }
+  const n = (st: InstanceStatus['state']) => list.filter((s) => s.state === st).length;
+  console.log(`${n('up-to-date')} up to date, ${n('stale')} stale, ${n('never-run')} never run, ${n('upstream-stale')} waiting on upstream`);
+}
+
+function mid(name: string): string {
+  return name.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}

@@ -1,0 +1,325 @@
+/**
+ * The stage graph: validate the declarations, order them, and expand them into instances (one
+ * per matrix point) with their upstream instances resolved.
+ *
+ * Default input rule (StageDef.inputs absent): for each dep, the upstream instances whose axis
+ * values agree with this instance's on the axis names both stages share. An upstream with axes
+ * this stage lacks yields several instances (a gather); one with no shared axes yields all of
+ * them. The order is the upstream's matrix order, so it is deterministic.
+ */
+import { getPath } from './params.ts';
+import { canonicalJson } from './hash.ts';
+import { GraphError, UserError } from './errors.ts';
+import type { AxisValue, Axes, InputSpec, StageDef } from './types.ts';
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+export interface InputBinding {
+  stage: string;
+  instance: Instance;
+  /** Output names consumed (their digests enter the key). */
+  outputs: string[];
+}
+
+export interface Instance {
+  /** `stage` or `stage[axis=value,...]`, unique. */
+  id: string;
+  def: StageDef;
+  axes: Axes;
+  /** The resolved params subset (ctx.params). */
+  params: unknown;
+  inputs: InputBinding[];
+  /** Sample stages: how many samples the params ask for. */
+  count?: number;
+}
+
+export interface Graph {
+  /** Stages in dependency order (deps first; declaration order among independents). */
+  stages: StageDef[];
+  byName: Map<string, StageDef>;
+  /** Instances per stage, in matrix order. */
+  instances: Map<string, Instance[]>;
+  /** All instances, in dependency order. */
+  all: Instance[];
+}
+
+/** Check the declarations alone (no params needed) and return them in dependency order. */
+export function orderStages(stages: readonly StageDef[]): StageDef[] {
+  const byName = new Map<string, StageDef>();
+  for (const [i, s] of stages.entries()) {
+    if (!s || typeof s !== 'object') throw new GraphError(`stages[${i}] is not a stage declaration (did you forget defineStage?)`);
+    const where = `stage '${s.name}'`;
+    if (typeof s.name !== 'string' || !NAME_RE.test(s.name)) {
+      throw new GraphError(`stages[${i}]: invalid stage name ${JSON.stringify(s.name)} (letters, digits, '-' and '_', starting with a letter)`);
+    }
+    if (byName.has(s.name)) throw new GraphError(`${where} is declared twice (stage names must be unique)`);
+    byName.set(s.name, s);
+    if (typeof s.module !== 'string' || !s.module.startsWith('file:')) {
+      throw new GraphError(`${where}: 'module' must be the stage file's import.meta.url (a file: URL), got ${JSON.stringify(s.module)}`);
+    }
+    if (typeof s.run !== 'function') throw new GraphError(`${where} has no run(ctx) function`);
+    if (!Array.isArray(s.deps)) throw new GraphError(`${where}: 'deps' must be a list of stage names`);
+    if (!Array.isArray(s.params) || s.params.some((p) => typeof p !== 'string' || p === '')) {
+      throw new GraphError(`${where}: 'params' must be a list of params key paths such as 'train.epochs'`);
+    }
+    if (!Array.isArray(s.outputs) || s.outputs.length === 0) throw new GraphError(`${where}: 'outputs' must be a non-empty list of output names`);
+    const seen = new Set<string>();
+    for (const o of s.outputs) {
+      if (typeof o !== 'string' || !NAME_RE.test(o)) throw new GraphError(`${where}: invalid output name ${JSON.stringify(o)}`);
+      if (seen.has(o)) throw new GraphError(`${where}: output '${o}' is listed twice`);
+      seen.add(o);
+    }
+    for (const [out, dir] of Object.entries(s.publish ?? {})) {
+      if (!seen.has(out)) throw new GraphError(`${where}: publish names output '${out}', which is not in its outputs (${s.outputs.join(', ')})`);
+      if (typeof dir !== 'string' || dir.startsWith('/') || dir.split('/').includes('..')) {
+        throw new GraphError(`${where}: publish directory for '${out}' must be relative to the project root, without '..'`);
+      }
+    }
+    if (s.samples) {
+      const sp = s.samples;
+      if (typeof sp.countParam !== 'string' || !s.params.includes(sp.countParam)) {
+        throw new GraphError(`${where}: samples.countParam ${JSON.stringify(sp.countParam)} must be one of its declared params (${s.params.join(', ') || 'none'})`);
+      }
+      if (!Number.isInteger(sp.shardSize) || sp.shardSize < 1) throw new GraphError(`${where}: samples.shardSize must be a positive integer, got ${sp.shardSize}`);
+      if (typeof sp.combine !== 'function') throw new GraphError(`${where}: samples.combine must be a function`);
+    }
+  }
+  for (const s of stages) {
+    for (const d of s.deps) {
+      if (d === s.name) throw new GraphError(`stage '${s.name}' depends on itself`);
+      if (!byName.has(d)) throw new GraphError(`stage '${s.name}' depends on unknown stage '${d}'${suggest(d, [...byName.keys()])}`);
+    }
+  }
+  // Depth-first topological sort; a back edge is a cycle, reported as a path.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const order: StageDef[] = [];
+  const visit = (s: StageDef, path: string[]) => {
+    const st = state.get(s.name);
+    if (st === 'done') return;
+    if (st === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(s.name)), s.name];
+      throw new GraphError(`stages form a cycle: ${cycle.join(' → ')}`);
+    }
+    state.set(s.name, 'visiting');
+    for (const d of s.deps) visit(byName.get(d)!, [...path, s.name]);
+    state.set(s.name, 'done');
+    order.push(s);
+  };
+  for (const s of stages) visit(s, []);
+  return order;
+}
+
+/** The named stages and everything upstream of them (all stages when `targets` is empty). */
+export function selectStages(ordered: StageDef[], targets: readonly string[]): Set<string> {
+  const byName = new Map(ordered.map((s) => [s.name, s]));
+  if (targets.length === 0) return new Set(byName.keys());
+  const out = new Set<string>();
+  const add = (name: string) => {
+    if (out.has(name)) return;
+    out.add(name);
+    for (const d of byName.get(name)!.deps) add(d);
+  };
+  for (const t of targets) {
+    if (!byName.has(t)) throw new UserError(`unknown stage '${t}'${suggest(t, [...byName.keys()])}; stages: ${[...byName.keys()].join(', ')}`);
+    add(t);
+  }
+  return out;
+}
+
+export function instanceId(stage: string, axes: Axes): string {
+  const entries = Object.entries(axes);
+  return entries.length ? `${stage}[${entries.map(([k, v]) => `${k}=${v}`).join(',')}]` : stage;
+}
+
+/** Expand the stages (restricted to `only`, if given) into instances for a params tree. */
+export function buildGraph(stages: readonly StageDef[], params: unknown, only?: Set<string>): Graph {
+  const ordered = orderStages(stages);
+  const byName = new Map(ordered.map((s) => [s.name, s]));
+  const selected = ordered.filter((s) => !only || only.has(s.name));
+  const instances = new Map<string, Instance[]>();
+  const all: Instance[] = [];
+  for (const def of selected) {
+    const list = expandStage(def, params);
+    const index = new ProjectionIndex();
+    for (const inst of list) {
+      inst.inputs = resolveInputs(def, inst, instances, index);
+    }
+    instances.set(def.name, list);
+    all.push(...list);
+  }
+  return { stages: selected, byName, instances, all };
+}
+
+function expandStage(def: StageDef, params: unknown): Instance[] {
+  const where = `stage '${def.name}'`;
+  let matrix: Axes[];
+  try {
+    matrix = def.matrix ? def.matrix(params) : [{}];
+  } catch (err) {
+    throw new GraphError(`${where}: matrix() failed: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(matrix)) throw new GraphError(`${where}: matrix() must return a list of axes objects`);
+  if (matrix.length === 0) throw new GraphError(`${where}: matrix() returned no instances (is a sweep list in the params empty?)`);
+  const subset = paramsSubset(def, params);
+  const seen = new Set<string>();
+  let axisNames: string | undefined;
+  const out: Instance[] = [];
+  for (const [i, axes] of matrix.entries()) {
+    if (!axes || typeof axes !== 'object' || Array.isArray(axes)) throw new GraphError(`${where}: matrix()[${i}] is not an axes object`);
+    for (const [k, v] of Object.entries(axes)) {
+      if (!NAME_RE.test(k)) throw new GraphError(`${where}: matrix()[${i}] has an invalid axis name ${JSON.stringify(k)}`);
+      if (!isAxisValue(v)) throw new GraphError(`${where}: matrix()[${i}].${k} must be a string, finite number or boolean, got ${JSON.stringify(v)}`);
+    }
+    const names = Object.keys(axes).sort().join(',');
+    if (axisNames === undefined) axisNames = names;
+    else if (names !== axisNames) throw new GraphError(`${where}: every matrix point must have the same axes; got {${axisNames}} and {${names}}`);
+    const canon = canonicalJson(axes);
+    if (seen.has(canon)) throw new GraphError(`${where}: matrix() lists ${instanceId(def.name, axes)} twice`);
+    seen.add(canon);
+    let resolved: unknown;
+    try {
+      resolved = def.resolve ? def.resolve(structuredClone(subset), axes) : structuredClone(subset);
+      canonicalJson(resolved);
+    } catch (err) {
+      throw new GraphError(`${where}: resolve() for ${instanceId(def.name, axes)} failed: ${(err as Error).message}`);
+    }
+    const inst: Instance = { id: instanceId(def.name, axes), def, axes: Object.freeze({ ...axes }), params: resolved, inputs: [] };
+    if (def.samples) inst.count = sampleCount(def, resolved, params, inst.id);
+    out.push(inst);
+  }
+  return out;
+}
+
+function isAxisValue(v: unknown): v is AxisValue {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** The declared params as a nested object: ['a.b', 'c'] → { a: { b }, c }. */
+function paramsSubset(def: StageDef, params: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const path of def.params) {
+    const value = getPath(params, path);
+    if (value === undefined) throw new GraphError(`stage '${def.name}' reads params key '${path}', which the params file does not define`);
+    const parts = path.split('.');
+    let node = out;
+    for (const p of parts.slice(0, -1)) {
+      if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
+      node = node[p] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]] = structuredClone(value);
+  }
+  return out;
+}
+
+function sampleCount(def: StageDef, resolved: unknown, params: unknown, id: string): number {
+  const path = def.samples!.countParam;
+  const v = getPath(resolved, path) ?? getPath(params, path);
+  if (!Number.isInteger(v) || (v as number) < 0) throw new GraphError(`${id}: sample count '${path}' must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v as number;
+}
+
+/** Delete a dotted path from a (cloned) params subset: the count must not enter shard keys. */
+export function withoutPath(tree: unknown, path: string): unknown {
+  const copy = structuredClone(tree) as Record<string, unknown>;
+  const parts = path.split('.');
+  let node: any = copy;
+  for (const p of parts.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return copy;
+    node = node[p];
+  }
+  if (node && typeof node === 'object') delete node[parts[parts.length - 1]];
+  return copy;
+}
+
+/** Upstream instances indexed by their values on a set of axis names. */
+class ProjectionIndex {
+  private readonly maps = new Map<string, Map<string, Instance[]>>();
+  lookup(upstream: Instance[], stage: string, names: string[], values: Axes): Instance[] {
+    const id = stage + '|' + names.join(',');
+    let map = this.maps.get(id);
+    if (!map) {
+      map = new Map();
+      for (const u of upstream) {
+        const k = project(u.axes, names);
+        if (k === undefined) continue;
+        let l = map.get(k);
+        if (!l) map.set(k, (l = []));
+        l.push(u);
+      }
+      this.maps.set(id, map);
+    }
+    return map.get(project(values, names) ?? '') ?? [];
+  }
+}
+
+function project(axes: Axes, names: string[]): string | undefined {
+  const out: AxisValue[] = [];
+  for (const n of names) {
+    if (!(n in axes)) return undefined;
+    out.push(axes[n]);
+  }
+  return JSON.stringify(out);
+}
+
+function resolveInputs(def: StageDef, inst: Instance, instances: Map<string, Instance[]>, index: ProjectionIndex): InputBinding[] {
+  let specs: InputSpec[];
+  if (def.inputs) {
+    try {
+      specs = def.inputs(inst.axes, inst.params);
+    } catch (err) {
+      throw new GraphError(`${inst.id}: inputs() failed: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(specs)) throw new GraphError(`${inst.id}: inputs() must return a list of { stage, where?, outputs? }`);
+  } else {
+    specs = def.deps.map((stage) => ({ stage }));
+  }
+  const out: InputBinding[] = [];
+  for (const spec of specs) {
+    if (!def.deps.includes(spec.stage)) throw new GraphError(`${inst.id}: inputs() names stage '${spec.stage}', which is not in its deps (${def.deps.join(', ') || 'none'})`);
+    const upstream = instances.get(spec.stage);
+    if (!upstream) throw new GraphError(`${inst.id}: upstream stage '${spec.stage}' was not expanded (internal error)`);
+    const upDef = upstream[0].def;
+    const outputs = spec.outputs ?? [...upDef.outputs];
+    for (const o of outputs) {
+      if (!upDef.outputs.includes(o)) throw new GraphError(`${inst.id}: consumes output '${o}' of '${spec.stage}', which only has ${upDef.outputs.join(', ')}`);
+    }
+    let where: Axes;
+    if (spec.where) {
+      where = spec.where;
+    } else {
+      const upNames = new Set(Object.keys(upstream[0].axes));
+      where = Object.fromEntries(Object.entries(inst.axes).filter(([k]) => upNames.has(k)));
+    }
+    const names = Object.keys(where).sort();
+    const matched = index.lookup(upstream, spec.stage, names, where);
+    if (matched.length === 0) {
+      throw new GraphError(`${inst.id}: no instance of '${spec.stage}' has ${names.map((n) => `${n}=${where[n]}`).join(', ') || 'any axes'} (check the matrix and inputs() of both stages)`);
+    }
+    for (const u of matched) out.push({ stage: spec.stage, instance: u, outputs });
+  }
+  return out;
+}
+
+function suggest(name: string, known: string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best !== undefined && bestD <= Math.max(2, name.length / 3) ? ` (did you mean '${best}'?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0];
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j];
+      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length];
+}

@@ -1,0 +1,82 @@
+/**
+ * `status`: for every instance, is it up to date, and if not, why. Keys are computed the same
+ * way `repro` computes them, walking the graph in dependency order with the recorded outputs
+ * of up-to-date upstreams; below a stale instance keys are unknowable (its outputs may change),
+ * so downstream instances are reported as waiting on it.
+ */
+import { explainChange } from './explain.ts';
+import type { Instance } from './graph.ts';
+import type { Session } from './session.ts';
+import type { RunRecord } from './store.ts';
+import type { Axes, StageKey } from './types.ts';
+
+export type InstanceState = 'up-to-date' | 'stale' | 'never-run' | 'upstream-stale';
+
+export interface InstanceStatus {
+  id: string;
+  stage: string;
+  axes: Axes;
+  state: InstanceState;
+  /** Current key (absent when an upstream is not up to date). */
+  key?: StageKey;
+  /** Why it is not up to date (empty when it is). */
+  reasons: string[];
+  /** The record that makes it up to date. */
+  record?: RunRecord;
+  /** Sample stages: shards the current count needs, and how many of them are stored. */
+  shards?: { needed: number; stored: number; records: (RunRecord | undefined)[] };
+}
+
+export async function computeStatus(session: Session): Promise<InstanceStatus[]> {
+  const { store, graph } = session;
+  const records = new Map<Instance, RunRecord>();
+  const out: InstanceStatus[] = [];
+  for (const inst of graph.all) {
+    const base = { id: inst.id, stage: inst.def.name, axes: inst.axes };
+    const waiting = [...new Set(inst.inputs.filter((b) => !records.has(b.instance)).map((b) => b.instance.id))];
+    if (waiting.length) {
+      const shown = waiting.slice(0, 3).join(', ') + (waiting.length > 3 ? ` and ${waiting.length - 3} more` : '');
+      out.push({ ...base, state: 'upstream-stale', reasons: [`upstream ${shown} not up to date`] });
+      continue;
+    }
+    const parts = await session.baseParts(inst, (u) => records.get(u)!);
+    const code = session.code(inst.def);
+    if (!inst.def.samples) {
+      const key = session.key(parts);
+      const rec = store.getValidRun(key);
+      if (rec) {
+        records.set(inst, rec);
+        out.push({ ...base, state: 'up-to-date', key, reasons: [], record: rec });
+        continue;
+      }
+      const prev = store.latestRun(inst.def.name, inst.axes, 'instance');
+      out.push(prev ? { ...base, state: 'stale', key, reasons: staleReasons(explainChange(parts, code, prev), prev.key === key) } : { ...base, state: 'never-run', key, reasons: ['never run'] });
+      continue;
+    }
+    const needed = session.shardCount(inst);
+    const shardRecs: (RunRecord | undefined)[] = [];
+    for (let i = 0; i < needed; i++) shardRecs.push(store.getValidRun(session.key(session.shardParts(parts, i, inst.def.samples.shardSize))));
+    const stored = shardRecs.filter(Boolean).length;
+    const shards = { needed, stored, records: shardRecs };
+    const prev = store.latestRun(inst.def.name, inst.axes, 'combine');
+    if (stored === needed) {
+      const key = session.key(session.combineParts(inst, parts, shardRecs as RunRecord[]));
+      const rec = store.getValidRun(key);
+      if (rec) {
+        records.set(inst, rec);
+        out.push({ ...base, state: 'up-to-date', key, reasons: [], record: rec, shards });
+        continue;
+      }
+    }
+    const nowParts = { ...parts, params: inst.params as any };
+    const reasons = prev ? explainChange(nowParts, code, prev) : ['never run'];
+    if (stored < needed) reasons.push(`${needed - stored} of ${needed} shards to compute (${inst.count} samples, ${inst.def.samples.shardSize} per shard)`);
+    out.push({ ...base, state: prev ? 'stale' : 'never-run', reasons: staleReasons(reasons, false), shards });
+  }
+  return out;
+}
+
+function staleReasons(reasons: string[], sameKey: boolean): string[] {
+  if (sameKey) return ['its recorded outputs are missing from the store (removed by verify or by hand)'];
+  return reasons.length ? reasons : ['key changed (no recorded difference; the previous record predates the current one)'];
+}

@@ -1,0 +1,36 @@
+/** One task in a worker thread: run a job and report progress through the task's MessagePort. */
+import type { MessagePort } from 'node:worker_threads';
+import { executeJob } from './runner.ts';
+import { isUserFacing } from './errors.ts';
+import type { Job, JobResult } from './job.ts';
+
+export interface WorkerTask {
+  job: Job;
+  port: MessagePort;
+}
+
+/** Errors cross the thread boundary as plain data so their user-facing nature survives. */
+export type WorkerReply = { ok: true; result: JobResult } | { ok: false; error: { name: string; message: string; stack?: string; userFacing: boolean } };
+
+export default async function runTask({ job, port }: WorkerTask): Promise<WorkerReply> {
+  const controller = new AbortController();
+  let last = 0;
+  try {
+    const result = await executeJob(job, {
+      signal: controller.signal,
+      onProgress: (u) => {
+        // Throttle: a tight loop reporting every step must not flood the main thread.
+        const now = performance.now();
+        if (now - last < 100 && u.fraction !== 1) return;
+        last = now;
+        port.postMessage(u);
+      },
+    });
+    return { ok: true, result };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: { name: e.name, message: e.message, stack: e.stack, userFacing: isUserFacing(e) } };
+  } finally {
+    port.close();
+  }
+}
