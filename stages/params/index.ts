@@ -4,11 +4,15 @@
  */
 import { z } from 'zod';
 import { datasetsParams } from './datasets.ts';
+import { initParams, pruneParams, trainParams } from './train.ts';
 
 export const paramsSchema = z
   .object({
     // each area adds its section here, e.g. `datasets: datasetsParams,`
     datasets: datasetsParams,
+    train: trainParams,
+    prune: pruneParams,
+    init: initParams,
   })
   .strict();
 

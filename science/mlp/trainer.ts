@@ -1,0 +1,341 @@
+/**
+ * The custom training loop of one phase (unpruned training, or the pruning phase), replacing
+ * Keras `model.fit` (reference §5) so that every random choice derives from the phase seed:
+ *   - data order of epoch e: Rng(deriveSeed(seed, ORDER, e)).permutation(n) (or file order when
+ *     shuffling is off, as the memorization experiment does);
+ *   - dropout masks of step s: dropoutMasks(seed, s, ...) (dropout.ts).
+ * Batches of `batchSize` in data order, the last one partial (Keras); inputs scaled to [0, 1];
+ * mean categorical cross-entropy; Adam (adam.ts); optional tfmot pruning (pruning.ts).
+ *
+ * Forward and backward run in tfjs on whatever backend is active (see backend.ts initBackend);
+ * weights and optimiser state live in Float32Arrays, so a checkpoint is a plain copy of them.
+ * Same inputs + same backend → bit-identical weights, with or without a crash and resume.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng, deriveSeed } from '../random.ts';
+import type { DenseLayer } from '../weights.ts';
+import { Adam, type AdamConfig } from './adam.ts';
+import { dropoutMasks } from './dropout.ts';
+import { applyMask, isMaskUpdateStep, magnitudeMask, scheduledSparsity, validateSchedule, type PruningSchedule } from './pruning.ts';
+import { cloneLayers, kernelSparsity, INPUT_SIZE, NUM_CLASSES } from './model.ts';
+import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type TrainerState } from './checkpoint.ts';
+import type { EpochMetrics } from './history.ts';
+
+/** Images (n × 784, values in [0, 255]) and their labels 0..9. */
+export interface LabelledImages {
+  images: Uint8Array | Float32Array;
+  labels: Uint8Array;
+}
+
+export interface PhaseCheckpointStore {
+  load(): Promise<Uint8Array | undefined>;
+  save(bytes: Uint8Array): Promise<void>;
+}
+
+export interface EpochReport {
+  metrics: EpochMetrics;
+  epochs: number;
+  /** Seconds per epoch measured in this session (for an ETA). */
+  secondsPerEpoch: number;
+}
+
+export interface PhaseOptions {
+  phase: 'unpruned' | 'pruned';
+  train: LabelledImages;
+  test: LabelledImages;
+  /** Starting weights (not modified). */
+  initial: readonly DenseLayer[];
+  /** All randomness of the phase derives from this seed. */
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  adam: AdamConfig;
+  /** 0 = no dropout layers; else the rate of the dropout after each hidden layer. */
+  dropoutRate: number;
+  /** Reshuffle the training data every epoch (Keras shuffle=True). */
+  shuffle: boolean;
+  /** Present for the pruning phase. */
+  pruning?: PruningSchedule;
+  checkpoint?: PhaseCheckpointStore;
+  onEpoch?: (report: EpochReport) => void;
+  /** Called when a checkpoint is resumed or discarded (message for the log). */
+  onResume?: (message: string) => void;
+  signal?: AbortSignal;
+  /** Test examples per forward pass during evaluation. */
+  evalBatchSize?: number;
+}
+
+export interface PhaseResult {
+  layers: DenseLayer[];
+  history: EpochMetrics[];
+  /** Epochs restored from a checkpoint (0 for a fresh run). */
+  resumedEpochs: number;
+}
+
+/** Stream tag that separates data order draws from dropout draws of the same seed. */
+const ORDER_STREAM = 0x6f726472; // "ordr"
+/** Let the worker's event loop run (abort messages, progress) every this many steps. */
+const YIELD_EVERY = 16;
+
+export class TrainingDataError extends Error {
+  override name = 'TrainingDataError';
+}
+
+/** Check shapes and the [0, 255] range the original code required (`load_data`). */
+export function validateImages(d: LabelledImages, what: string): number {
+  const n = d.labels.length;
+  if (d.images.length !== n * INPUT_SIZE)
+    throw new TrainingDataError(`${what}: ${d.images.length} pixel values for ${n} labels; expected ${n} × ${INPUT_SIZE}`);
+  if (n === 0) throw new TrainingDataError(`${what}: no examples`);
+  for (let i = 0; i < n; i++)
+    if (d.labels[i] >= NUM_CLASSES) throw new TrainingDataError(`${what}: label ${d.labels[i]} at example ${i} is not a class 0..${NUM_CLASSES - 1}`);
+  if (d.images instanceof Float32Array)
+    for (let i = 0; i < d.images.length; i++) {
+      const v = d.images[i];
+      if (!(v >= 0 && v <= 255)) throw new TrainingDataError(`${what}: pixel value ${v} at index ${i} is outside [0, 255]`);
+    }
+  return n;
+}
+
+/** Pixel → model input: v / 255 as float32, precomputed for uint8 images. */
+const UINT8_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/** Copy examples order[from..to) (file order when `order` is null) into `x` (rows × 784, scaled to [0, 1]) and one-hot `y`. */
+function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: number, to: number, x: Float32Array, y: Float32Array | null): void {
+  const img = d.images;
+  if (y) y.fill(0);
+  for (let r = 0; r < to - from; r++) {
+    const idx = order ? order[from + r] : from + r;
+    const src = idx * INPUT_SIZE;
+    const dst = r * INPUT_SIZE;
+    if (img instanceof Uint8Array) for (let j = 0; j < INPUT_SIZE; j++) x[dst + j] = UINT8_SCALE[img[src + j]];
+    else for (let j = 0; j < INPUT_SIZE; j++) x[dst + j] = img[src + j] / 255;
+    if (y) y[r * NUM_CLASSES + d.labels[idx]] = 1;
+  }
+}
+
+/** Logits of a batch: dense layers with ReLU on hidden layers, each hidden output times its dropout mask. */
+function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor[], biases: tf.Tensor[], masks: tf.Tensor[] | null): tf.Tensor2D {
+  let h: tf.Tensor = x;
+  for (let i = 0; i < kernels.length; i++) {
+    h = tf.add(tf.matMul(h as tf.Tensor2D, kernels[i] as tf.Tensor2D), biases[i]);
+    if (i < kernels.length - 1) {
+      h = tf.relu(h);
+      if (masks) h = tf.mul(h, masks[i]);
+    }
+  }
+  return h as tf.Tensor2D;
+}
+
+/** Index of the largest of row r's logits (first one on ties, like argmax). */
+function argmaxRow(logits: Float32Array, r: number): number {
+  let best = 0;
+  for (let c = 1; c < NUM_CLASSES; c++) if (logits[r * NUM_CLASSES + c] > logits[r * NUM_CLASSES + best]) best = c;
+  return best;
+}
+
+/** Mean cross-entropy and accuracy of the network on a split (no dropout). */
+export function evaluate(layers: readonly DenseLayer[], d: LabelledImages, batchSize = 1000): { loss: number; accuracy: number } {
+  const n = d.labels.length;
+  let lossSum = 0;
+  let correct = 0;
+  const x = new Float32Array(Math.min(batchSize, n) * INPUT_SIZE);
+  tf.tidy(() => {
+    const kernels = layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut]));
+    const biases = layers.map((l) => tf.tensor1d(l.bias));
+    for (let from = 0; from < n; from += batchSize) {
+      const to = Math.min(n, from + batchSize);
+      const rows = to - from;
+      fillBatch(d, null, from, to, x, null);
+      const logits = tf.tidy(() => logitsOf(tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]), kernels, biases, null));
+      const z = logits.dataSync() as Float32Array;
+      logits.dispose();
+      for (let r = 0; r < rows; r++) {
+        const label = d.labels[from + r];
+        // Cross-entropy from logits via log-sum-exp (stable), in float64.
+        let max = -Infinity;
+        for (let c = 0; c < NUM_CLASSES; c++) max = Math.max(max, z[r * NUM_CLASSES + c]);
+        let sum = 0;
+        for (let c = 0; c < NUM_CLASSES; c++) sum += Math.exp(z[r * NUM_CLASSES + c] - max);
+        lossSum += Math.log(sum) + max - z[r * NUM_CLASSES + label];
+        if (argmaxRow(z, r) === label) correct++;
+      }
+    }
+  });
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+/** A string that changes whenever a checkpoint of another configuration must not be resumed. */
+function fingerprintOf(o: PhaseOptions, nTrain: number): string {
+  return JSON.stringify({
+    phase: o.phase,
+    seed: o.seed,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    adam: o.adam,
+    dropoutRate: o.dropoutRate,
+    shuffle: o.shuffle,
+    pruning: o.pruning ?? null,
+    shapes: o.initial.map((l) => [l.fanIn, l.fanOut]),
+    nTrain,
+    nTest: o.test.labels.length,
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('training aborted');
+}
+
+/** Train one phase. The caller must have initialised a tfjs backend (backend.ts initBackend). */
+export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
+  const nTrain = validateImages(o.train, `${o.phase} training data`);
+  validateImages(o.test, `${o.phase} test data`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new RangeError(`epochs must be an integer ≥ 0, got ${o.epochs}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batch size must be an integer ≥ 1, got ${o.batchSize}`);
+  if (!(o.dropoutRate >= 0 && o.dropoutRate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${o.dropoutRate}`);
+  if (o.pruning) validateSchedule(o.pruning);
+  const fingerprint = fingerprintOf(o, nTrain);
+
+  let layers = cloneLayers(o.initial);
+  const params = (ls: DenseLayer[]) => [...ls.map((l) => l.kernel), ...ls.map((l) => l.bias)];
+  let adam = new Adam(o.adam, params(layers).map((p) => p.length));
+  let masks: Float32Array[] | null = o.pruning ? layers.map((l) => new Float32Array(l.kernel.length).fill(1)) : null;
+  let history: EpochMetrics[] = [];
+  let epochsDone = 0;
+  let step = 0;
+
+  const saved = await o.checkpoint?.load();
+  if (saved) {
+    try {
+      const state = decodeCheckpoint(saved);
+      if (state.fingerprint !== fingerprint) throw new CheckpointFormatError('it was written by another configuration');
+      layers = state.layers;
+      adam = new Adam(o.adam, []);
+      adam.m.push(...state.adamM);
+      adam.v.push(...state.adamV);
+      adam.iterations = state.adamIterations;
+      masks = state.masks;
+      history = state.history;
+      epochsDone = state.epochsDone;
+      step = state.step;
+      o.onResume?.(`resuming ${o.phase} phase after epoch ${epochsDone}/${o.epochs}`);
+    } catch (e) {
+      if (!(e instanceof CheckpointFormatError)) throw e;
+      o.onResume?.(`ignoring the ${o.phase} checkpoint (${e.message}); starting from epoch 0`);
+    }
+  }
+  const resumedEpochs = epochsDone;
+
+  const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
+  const useDropout = o.dropoutRate > 0;
+  const x = new Float32Array(o.batchSize * INPUT_SIZE);
+  const y = new Float32Array(o.batchSize * NUM_CLASSES);
+  const batches = Math.ceil(nTrain / o.batchSize);
+  const sessionStart = performance.now();
+
+  for (let epoch = epochsDone; epoch < o.epochs; epoch++) {
+    const order = o.shuffle ? new Rng(deriveSeed(o.seed, ORDER_STREAM, epoch)).permutation(nTrain) : null;
+    let lossSum = 0;
+    let correct = 0;
+    for (let b = 0; b < batches; b++, step++) {
+      if (o.signal?.aborted) throw abortError(o.signal);
+      if (b % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+      const from = b * o.batchSize;
+      const to = Math.min(nTrain, from + o.batchSize);
+      const rows = to - from;
+      fillBatch(o.train, order, from, to, x, y);
+
+      if (masks && o.pruning) {
+        if (isMaskUpdateStep(o.pruning, step)) {
+          const s = scheduledSparsity(o.pruning, step);
+          layers.forEach((l, i) => magnitudeMask(l.kernel, s, masks![i]));
+        }
+        layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
+      }
+      const dropout = useDropout ? dropoutMasks(o.seed, step, rows, hiddenWidths, o.dropoutRate) : null;
+
+      // Results leave the tidy through these variables: tidy walks a returned object element by
+      // element, which is ruinous for typed arrays.
+      let loss = 0;
+      let grads: Float32Array[] = [];
+      let logits: Float32Array = new Float32Array(0);
+      tf.tidy(() => {
+        const xs = tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]);
+        const ys = tf.tensor2d(y.subarray(0, rows * NUM_CLASSES), [rows, NUM_CLASSES]);
+        const maskTensors = dropout ? dropout.map((m, i) => tf.tensor2d(m, [rows, hiddenWidths[i]])) : null;
+        const weights = [...layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut])), ...layers.map((l) => tf.tensor1d(l.bias))];
+        let z: tf.Tensor | null = null;
+        const f = (...w: tf.Tensor[]) => {
+          z = tf.keep(logitsOf(xs, w.slice(0, layers.length), w.slice(layers.length), maskTensors));
+          return tf.losses.softmaxCrossEntropy(ys, z, undefined, 0, tf.Reduction.MEAN) as tf.Scalar;
+        };
+        const result = tf.valueAndGrads(f)(weights);
+        loss = result.value.dataSync()[0];
+        grads = result.grads.map((g) => g.dataSync() as Float32Array);
+        const kept = z as tf.Tensor | null;
+        logits = kept!.dataSync() as Float32Array;
+        kept!.dispose();
+      });
+      adam.step(params(layers), grads);
+
+      lossSum += loss * rows;
+      for (let r = 0; r < rows; r++) if (argmaxRow(logits, r) === o.train.labels[order ? order[from + r] : from + r]) correct++;
+    }
+    if (masks) layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
+
+    const test = evaluate(layers, o.test, o.evalBatchSize);
+    const metrics: EpochMetrics = {
+      epoch: epoch + 1,
+      trainLoss: lossSum / nTrain,
+      trainAccuracy: correct / nTrain,
+      testLoss: test.loss,
+      testAccuracy: test.accuracy,
+      sparsity: kernelSparsity(layers),
+    };
+    history.push(metrics);
+    epochsDone = epoch + 1;
+    if (o.checkpoint) {
+      const state: TrainerState = {
+        fingerprint,
+        epochsDone,
+        step,
+        adamIterations: adam.iterations,
+        history,
+        layers,
+        adamM: adam.m,
+        adamV: adam.v,
+        masks,
+      };
+      await o.checkpoint.save(encodeCheckpoint(state));
+    }
+    const sessionEpochs = epochsDone - resumedEpochs;
+    o.onEpoch?.({ metrics, epochs: o.epochs, secondsPerEpoch: (performance.now() - sessionStart) / 1000 / sessionEpochs });
+  }
+  return { layers, history, resumedEpochs };
+}
+
+/** The train and test splits of a dataset table's contents, keeping only the first `trainExamples` training examples when set. */
+export function trainingSplits(ds: { name: string; train: LabelledImages; test: LabelledImages }, trainExamples: number | null): { train: LabelledImages; test: LabelledImages } {
+  const n = ds.train.labels.length;
+  if (trainExamples !== null && trainExamples > n)
+    throw new TrainingDataError(`dataset ${ds.name}: train_examples is ${trainExamples} but the dataset has only ${n} training examples; lower train_examples in params.yaml`);
+  const keep = trainExamples ?? n;
+  return {
+    train: { images: ds.train.images.subarray(0, keep * INPUT_SIZE), labels: ds.train.labels.subarray(0, keep) },
+    test: { images: ds.test.images, labels: ds.test.labels },
+  };
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One progress line per epoch: 'epoch 3/20 loss 0.12 acc 0.97 test 0.97 eta 1m05s'. */
+export function epochMessage(r: EpochReport): string {
+  const m = r.metrics;
+  const eta = formatDuration((r.epochs - m.epoch) * r.secondsPerEpoch);
+  return `epoch ${m.epoch}/${r.epochs} loss ${m.trainLoss.toFixed(3)} acc ${m.trainAccuracy.toFixed(3)} test ${m.testAccuracy.toFixed(3)} eta ${eta}`;
+}

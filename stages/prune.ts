@@ -1,0 +1,107 @@
+/**
+ * Stage `prune`: the pruning phase of every trained network (axes {dataset, dropout, run}).
+ * Starts from `train`'s weights with a fresh Adam and trains for the pruning epochs under
+ * TF-MOT's polynomial-decay magnitude pruning (science/mlp/pruning.ts): every kernel, never
+ * biases, masks refreshed every `frequency` steps, final weights exactly masked.
+ *
+ * Outputs: `weights` (public weights file, phase 'pruned') and `history` (per-epoch metrics).
+ */
+import { defineStage } from '../engine/types.ts';
+import { deriveSeed } from '../science/random.ts';
+import { datasetFromTable } from '../science/datasets/table.ts';
+import { weightsFromTable, weightsToTable } from '../science/weights.ts';
+import { backendRuntime, initBackend, type BackendChoice } from '../science/mlp/backend.ts';
+import type { AdamConfig } from '../science/mlp/adam.ts';
+import { kernelSparsity } from '../science/mlp/model.ts';
+import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
+import { historyToTable } from '../science/mlp/history.ts';
+import { resolvePruneConfig, resolveTrainConfig, trainConditions, type PruneConfig } from './conditions.ts';
+import type { PruneParams, TrainParams } from './params/train.ts';
+
+/** What the pruning phase depends on: the training settings it reuses, and the schedule. */
+export interface PruneStageConfig {
+  backend: BackendChoice;
+  source: string;
+  batchSize: number;
+  adam: AdamConfig;
+  dropoutRate: number;
+  shuffle: boolean;
+  trainExamples: number | null;
+  schedule: PruneConfig;
+}
+
+/** Child seed of the instance seed. */
+const PHASE_SEED = 2;
+
+export const pruneStage = defineStage<PruneStageConfig>({
+  module: import.meta.url,
+  name: 'prune',
+  description: 'Prune each trained network to the target sparsity with TF-MOT polynomial decay (fresh Adam)',
+  deps: ['train', 'datasets'],
+  params: ['train', 'prune'],
+  matrix: trainConditions,
+  resolve: (subset: { train: TrainParams; prune: PruneParams }, axes) => {
+    const t = resolveTrainConfig(subset.train, axes);
+    return {
+      backend: t.backend,
+      source: t.source,
+      batchSize: t.batchSize,
+      adam: t.adam,
+      dropoutRate: t.dropoutRate,
+      shuffle: t.shuffle,
+      trainExamples: t.trainExamples,
+      schedule: resolvePruneConfig(subset.prune, axes),
+    };
+  },
+  inputs: (_axes, p) => [
+    { stage: 'train', outputs: ['weights'] },
+    { stage: 'datasets', where: { dataset: p.source }, outputs: ['table'] },
+  ],
+  outputs: ['weights', 'history'],
+  runtime: (p) => backendRuntime(p.backend),
+  async run(ctx) {
+    const p = ctx.params;
+    const s = p.schedule;
+    await initBackend(p.backend);
+    const unpruned = weightsFromTable(await ctx.inputs.train[0].outputs.weights.table(), 'train weights');
+    const data = trainingSplits(datasetFromTable(await ctx.inputs.datasets[0].outputs.table.table()), p.trainExamples);
+    const stepsPerEpoch = Math.ceil(data.train.labels.length / p.batchSize);
+    const result = await trainPhase({
+      phase: 'pruned',
+      ...data,
+      initial: unpruned.layers,
+      seed: deriveSeed(ctx.seed, PHASE_SEED),
+      epochs: s.epochs,
+      batchSize: p.batchSize,
+      adam: p.adam,
+      dropoutRate: p.dropoutRate,
+      shuffle: p.shuffle,
+      pruning: {
+        initialSparsity: s.initialSparsity,
+        finalSparsity: s.finalSparsity,
+        beginStep: s.beginStep,
+        endStep: s.endStep ?? stepsPerEpoch * s.epochs,
+        frequency: s.frequency,
+        power: s.power,
+      },
+      checkpoint: ctx.checkpoint,
+      signal: ctx.signal,
+      onEpoch: (r) => ctx.progress({ fraction: r.metrics.epoch / r.epochs, message: `pruning ${epochMessage(r)}` }),
+      onResume: (message) => ctx.progress({ message }),
+    });
+    const last = result.history[result.history.length - 1];
+    const { dataset, dropout, run } = ctx.axes;
+    const meta = { dataset: String(dataset), dropout: dropout === true, run: Number(run), phase: 'pruned' as const, testAccuracy: last.testAccuracy };
+    return {
+      outputs: { weights: weightsToTable({ layers: result.layers, meta }), history: historyToTable(result.history, 'pruned') },
+      metrics: {
+        train_accuracy: last.trainAccuracy,
+        train_loss: last.trainLoss,
+        test_accuracy: last.testAccuracy,
+        test_loss: last.testLoss,
+        epochs: result.history.length,
+        sparsity: kernelSparsity(result.layers),
+      },
+    };
+  },
+});

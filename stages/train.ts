@@ -1,0 +1,71 @@
+/**
+ * Stage `train`: the unpruned phase of every network of the sweep (axes {dataset, dropout, run},
+ * from stages/conditions.ts). Glorot init, data order and dropout masks all derive from the
+ * instance seed; checkpoints every epoch, so an interrupted run resumes bit-identically.
+ *
+ * Outputs: `weights` (the public weights file, science/weights.ts, phase 'unpruned') and
+ * `history` (per-epoch metrics, science/mlp/history.ts).
+ */
+import { defineStage } from '../engine/types.ts';
+import { deriveSeed } from '../science/random.ts';
+import { datasetFromTable } from '../science/datasets/table.ts';
+import { weightsToTable } from '../science/weights.ts';
+import { backendRuntime, initBackend } from '../science/mlp/backend.ts';
+import { glorotUniformInit, kernelSparsity, layerSizes } from '../science/mlp/model.ts';
+import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
+import { historyToTable } from '../science/mlp/history.ts';
+import { resolveTrainConfig, trainConditions, type TrainConfig } from './conditions.ts';
+import type { TrainParams } from './params/train.ts';
+
+/** Child seeds of the instance seed. */
+export const INIT_SEED = 1;
+export const PHASE_SEED = 2;
+
+export const trainStage = defineStage<TrainConfig>({
+  module: import.meta.url,
+  name: 'train',
+  description: 'Train each network of the sweep for its unpruned epochs (Adam, seeded data order and dropout masks)',
+  deps: ['datasets'],
+  params: ['train'],
+  matrix: trainConditions,
+  resolve: (subset: { train: TrainParams }, axes) => resolveTrainConfig(subset.train, axes),
+  inputs: (_axes, p) => [{ stage: 'datasets', where: { dataset: p.source }, outputs: ['table'] }],
+  outputs: ['weights', 'history'],
+  runtime: (p) => backendRuntime(p.backend),
+  async run(ctx) {
+    const p = ctx.params;
+    const { dataset, dropout, run } = ctx.axes;
+    await initBackend(p.backend);
+    const table = await ctx.inputs.datasets[0].outputs.table.table();
+    const data = trainingSplits(datasetFromTable(table), p.trainExamples);
+    const result = await trainPhase({
+      phase: 'unpruned',
+      ...data,
+      initial: glorotUniformInit(layerSizes(p.hidden), deriveSeed(ctx.seed, INIT_SEED)),
+      seed: deriveSeed(ctx.seed, PHASE_SEED),
+      epochs: p.epochs,
+      batchSize: p.batchSize,
+      adam: p.adam,
+      dropoutRate: p.dropoutRate,
+      shuffle: p.shuffle,
+      checkpoint: ctx.checkpoint,
+      signal: ctx.signal,
+      onEpoch: (r) => ctx.progress({ fraction: r.metrics.epoch / r.epochs, message: epochMessage(r) }),
+      onResume: (message) => ctx.progress({ message }),
+    });
+    const last = result.history[result.history.length - 1];
+    const meta = { dataset: String(dataset), dropout: dropout === true, run: Number(run), phase: 'unpruned' as const, testAccuracy: last.testAccuracy };
+    return {
+      outputs: { weights: weightsToTable({ layers: result.layers, meta }), history: historyToTable(result.history, 'unpruned') },
+      metrics: {
+        train_accuracy: last.trainAccuracy,
+        train_loss: last.trainLoss,
+        test_accuracy: last.testAccuracy,
+        test_loss: last.testLoss,
+        epochs: result.history.length,
+        sparsity: kernelSparsity(result.layers),
+        n_train: data.train.labels.length,
+      },
+    };
+  },
+});
