@@ -1,0 +1,117 @@
+/**
+ * The plain records the report is built from. The `report` stage gathers them from the
+ * upstream stages' instances (export, cluster, shuffle-sample, lesion); tests build them
+ * by hand. Nothing here knows about the cache or about Arrow.
+ */
+
+export type Phase = 'init' | 'unpruned' | 'pruned';
+export type ShuffleMethod = 'layer' | 'layer_nonzero';
+export const SHUFFLE_METHODS: readonly ShuffleMethod[] = ['layer', 'layer_nonzero'];
+
+/** A shuffle null distribution of one network at one k (stage `shuffle-sample`; sd with ddof 0). */
+export interface ShuffleSummary {
+  readonly n: number;
+  readonly mean: number;
+  readonly sd: number;
+  readonly z: number;
+  readonly p: number;
+  /** p = 1/(n+1): the network's n-cut is below every shuffle. */
+  readonly significant: boolean;
+  readonly min: number;
+  readonly max: number;
+  /** The shuffled n-cuts themselves, when read (figures, Cohen's d). */
+  readonly samples?: Float64Array;
+}
+
+/** One network state clustered at one k. */
+export interface NetworkRecord {
+  readonly dataset: string;
+  readonly dropout: boolean;
+  readonly run: number;
+  readonly phase: Phase;
+  readonly k: number;
+  /** Last-epoch accuracies of that phase (stage `export`); null for init states or when unknown. */
+  readonly trainAcc: number | null;
+  readonly testAcc: number | null;
+  /** N-cut of the network's own clustering (stage `cluster`); null when not clustered yet. */
+  readonly ncut: number | null;
+  readonly shuffles: Readonly<Partial<Record<ShuffleMethod, ShuffleSummary>>>;
+}
+
+/** A sub-module (layer, cluster) single lesion (lesion `single` table). */
+export interface SingleLesionRow {
+  readonly layer: number;
+  readonly cluster: number;
+  readonly size: number;
+  /** Sub-module size / live neurons of its layer. */
+  readonly proportion: number;
+  readonly trueAcc: number;
+  /** Lesioned − intact accuracy (negative = damage). */
+  readonly diff: number;
+  /** Mean and sd of the random-control accuracies. */
+  readonly mean: number;
+  readonly sd: number;
+  readonly z: number;
+  readonly p: number;
+  readonly category: string;
+}
+
+/** A double lesion of sub-modules X = (layerX, clusterX) and Y (lesion `double_joint` / `double_conditional`). */
+export interface PairLesionRow {
+  readonly layerX: number;
+  readonly clusterX: number;
+  readonly layerY: number;
+  readonly clusterY: number;
+  readonly trueAcc: number;
+  /**
+   * Joint: accuracy diff of lesioning X and Y together. Conditional: δ(X,Y), the additional
+   * effect of lesioning X once Y is lesioned — as an accuracy difference (negative = damage).
+   */
+  readonly diff: number;
+  readonly mean: number;
+  readonly sd: number;
+  readonly z: number;
+  readonly p: number;
+  /** Conditional rows: X is important conditioned on Y. */
+  readonly important: boolean | null;
+  readonly category: string | null;
+}
+
+export interface DependencyEdge {
+  readonly fromLayer: number;
+  readonly fromCluster: number;
+  readonly toLayer: number;
+  readonly toCluster: number;
+  readonly kind: string;
+}
+
+/** The lesion results of one network. */
+export interface LesionRecord {
+  readonly dataset: string;
+  readonly dropout: boolean;
+  readonly run: number;
+  readonly intactAccuracy: number | null;
+  readonly single: readonly SingleLesionRow[] | null;
+  readonly joint: readonly PairLesionRow[] | null;
+  readonly conditional: readonly PairLesionRow[] | null;
+  readonly edges: readonly DependencyEdge[] | null;
+}
+
+/** Where the report's inputs came from (reports/README.md). */
+export interface Provenance {
+  /** Commit of the newest change outside reports/, or "unknown". */
+  readonly commit: string;
+  readonly commitDate: string;
+  /** Digest of the report's own params. */
+  readonly paramsDigest: string;
+  /** Per upstream stage: instance count and a digest over its instances' output digests. */
+  readonly inputs: readonly { readonly stage: string; readonly instances: number; readonly digest: string }[];
+  /** Training backends reported by the export stage (empty when not reported). */
+  readonly backends: readonly string[];
+}
+
+export interface ReportInput {
+  readonly networks: readonly NetworkRecord[];
+  readonly lesions: readonly LesionRecord[];
+  readonly provenance: Provenance;
+}
