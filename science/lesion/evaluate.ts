@@ -1,0 +1,349 @@
+/**
+ * Fast accuracy of many lesioned versions of one MLP on a test set.
+ *
+ * Why it is fast (the original re-ran a Keras forward pass of the whole network for every
+ * lesion: ≈ 390 s per double-lesion trial):
+ * - Sparse weights: pruned kernels (≈ 10 % density) are stored as CSR rows and applied by
+ *   scattering each active (ReLU > 0) input into its few outgoing edges.
+ * - Reuse below the lesion: lesioning neurons G of level a leaves levels < a unchanged and
+ *   zeroes exactly G's activations at level a, so the pre-activations of level a+1 are the
+ *   parent's minus G's contributions (Σ_{n∈G} relu(z_a[n])·W_a[n,:]) — a rank-|G| update —
+ *   and only the levels above a+1 are recomputed.
+ * - Shared prefixes: the plans are arranged in a trie of lesion groups sorted by level. A
+ *   plan "X at level a, then Y at level b > a" starts from the state of "X" (shared with every
+ *   other plan that lesions X first), so the cost of a pair is that of lesioning at its
+ *   deeper level. Equal groups are recognised by content.
+ * - Blocks: the test images are processed in blocks of a few hundred rows; for each block the
+ *   intact activations are computed once and the whole trie is walked, so every buffer stays
+ *   in cache.
+ * Arithmetic is float64 (weights are float32 values); see lesion.ts:predictClasses for the
+ * plain reference these results are tested against.
+ */
+import type { DenseLayer } from '../weights.ts';
+import { validatePlan, type LesionPlan } from './lesion.ts';
+
+/**
+ * One dense layer's non-zero weights twice: as compressed sparse rows (row = input neuron,
+ * entries = outgoing edges; used to remove a lesioned neuron's contributions) and as
+ * compressed sparse columns (column = output neuron, entries = incoming edges; used for the
+ * forward pass, which gathers into registers and so beats scattering in JavaScript).
+ */
+interface SparseLayer {
+  fanIn: number;
+  fanOut: number;
+  rowStart: Int32Array;
+  col: Int32Array;
+  val: Float64Array;
+  colStart: Int32Array;
+  /** Row index of each column entry, times GATHER_ROWS (the stride of the transposed block). */
+  rowTimesStride: Int32Array;
+  colVal: Float64Array;
+  bias: Float64Array;
+}
+
+/** Images processed together by the forward kernel (8 independent sums kept in registers). */
+const GATHER_ROWS = 8;
+
+/** A network prepared for fast lesion evaluation. */
+export interface PreparedNetwork {
+  /** Widths of levels 0..L (input, hidden…, logits). */
+  readonly widths: readonly number[];
+  readonly layers: readonly SparseLayer[];
+}
+
+export function prepareNetwork(layers: readonly DenseLayer[]): PreparedNetwork {
+  const sparse = layers.map((l): SparseLayer => {
+    const { fanIn, fanOut, kernel } = l;
+    let nnz = 0;
+    for (let i = 0; i < kernel.length; i++) if (kernel[i] !== 0) nnz++;
+    const rowStart = new Int32Array(fanIn + 1);
+    const col = new Int32Array(nnz);
+    const val = new Float64Array(nnz);
+    const colStart = new Int32Array(fanOut + 1);
+    const rowTimesStride = new Int32Array(nnz);
+    const colVal = new Float64Array(nnz);
+    let e = 0;
+    for (let i = 0; i < fanIn; i++) {
+      for (let j = 0; j < fanOut; j++) {
+        const w = kernel[i * fanOut + j];
+        if (w !== 0) {
+          col[e] = j;
+          val[e] = w;
+          e++;
+          colStart[j + 1]++;
+        }
+      }
+      rowStart[i + 1] = e;
+    }
+    for (let j = 0; j < fanOut; j++) colStart[j + 1] += colStart[j];
+    const fill = colStart.slice(0, fanOut);
+    // Rows ascending within each column: the same summation order as a row-by-row pass.
+    for (let i = 0; i < fanIn; i++)
+      for (let e2 = rowStart[i]; e2 < rowStart[i + 1]; e2++) {
+        const at = fill[col[e2]]++;
+        rowTimesStride[at] = i * GATHER_ROWS;
+        colVal[at] = val[e2];
+      }
+    return { fanIn, fanOut, rowStart, col, val, colStart, rowTimesStride, colVal, bias: Float64Array.from(l.bias) };
+  });
+  return { widths: [layers[0].fanIn, ...layers.map((l) => l.fanOut)], layers: sparse };
+}
+
+/** The test split: n × widths[0] values in [0, 255] (scaled by 1/255 here) and labels. */
+export interface TestSet {
+  images: Uint8Array | Float32Array;
+  labels: Uint8Array;
+}
+
+export interface LesionAccuracies {
+  /** Accuracy of each plan, in plan order. */
+  accuracy: Float64Array;
+  /** plans × classes: accuracy within each true class (NaN for a class absent from the test set). */
+  classAccuracy: Float64Array;
+  nClasses: number;
+}
+
+export interface EvaluateOptions {
+  /** Images per block (default 64). Does not change any result. */
+  blockSize?: number;
+  signal?: AbortSignal;
+  /** Called after each block with the fraction of images done. */
+  onProgress?: (fraction: number) => void;
+}
+
+interface TrieNode {
+  level: number;
+  neurons: Int32Array;
+  children: TrieNode[];
+  childByKey: Map<string, TrieNode>;
+  /** Plans that end at this node. */
+  terminals: number[];
+  /** Highest level this node must compute (its own output or what its children read). */
+  needTo: number;
+}
+
+/** Merge a plan's groups per level (sorted, unique neurons) and sort them by level. */
+function canonicalGroups(plan: LesionPlan): { level: number; neurons: Int32Array }[] {
+  const byLevel = new Map<number, Set<number>>();
+  for (const g of plan) {
+    let s = byLevel.get(g.level);
+    if (!s) byLevel.set(g.level, (s = new Set()));
+    for (let i = 0; i < g.neurons.length; i++) s.add(g.neurons[i]);
+  }
+  return [...byLevel.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([level, s]) => ({ level, neurons: Int32Array.from([...s].sort((a, b) => a - b)) }))
+    .filter((g) => g.neurons.length > 0);
+}
+
+function buildTrie(plans: readonly LesionPlan[], depth: number): TrieNode {
+  const root: TrieNode = { level: 0, neurons: new Int32Array(0), children: [], childByKey: new Map(), terminals: [], needTo: depth };
+  plans.forEach((plan, p) => {
+    let node = root;
+    for (const g of canonicalGroups(plan)) {
+      const key = `${g.level}|${g.neurons.join(',')}`;
+      let child = node.childByKey.get(key);
+      if (!child) {
+        child = { level: g.level, neurons: g.neurons, children: [], childByKey: new Map(), terminals: [], needTo: 0 };
+        node.childByKey.set(key, child);
+        node.children.push(child);
+      }
+      node = child;
+    }
+    node.terminals.push(p);
+  });
+  const setNeed = (node: TrieNode): void => {
+    let need = node.terminals.length > 0 ? depth : node.level;
+    for (const c of node.children) {
+      setNeed(c);
+      need = Math.max(need, c.level + 1);
+    }
+    node.needTo = node === root ? depth : need;
+  };
+  setNeed(root);
+  return root;
+}
+
+/**
+ * out[r, :] = bias + Σ_k relu(inp[r, k]) · W[k, :] for r < rows. Eight rows at a time: their
+ * ReLU'd inputs are transposed into `scratch` (k-major) so each weight is loaded once for eight
+ * sums held in registers. Inputs of level 0 are pixels ≥ 0, so the ReLU leaves them unchanged.
+ */
+function denseRelu(inp: Float64Array, out: Float64Array, layer: SparseLayer, rows: number, scratch: Float64Array): void {
+  const { fanIn, fanOut, colStart, rowTimesStride: ri, colVal: w, bias } = layer;
+  const h = scratch;
+  for (let r = 0; r < rows; r += GATHER_ROWS) {
+    const m = Math.min(GATHER_ROWS, rows - r);
+    for (let t = 0; t < GATHER_ROWS; t++) {
+      const base = (r + t) * fanIn;
+      if (t < m) for (let k = 0; k < fanIn; k++) { const v = inp[base + k]; h[k * GATHER_ROWS + t] = v > 0 ? v : 0; }
+      else for (let k = 0; k < fanIn; k++) h[k * GATHER_ROWS + t] = 0;
+    }
+    const ob = r * fanOut;
+    for (let j = 0; j < fanOut; j++) {
+      const b = bias[j];
+      let s0 = b, s1 = b, s2 = b, s3 = b, s4 = b, s5 = b, s6 = b, s7 = b;
+      const end = colStart[j + 1];
+      for (let e = colStart[j]; e < end; e++) {
+        const i = ri[e];
+        const x = w[e];
+        s0 += h[i] * x;
+        s1 += h[i + 1] * x;
+        s2 += h[i + 2] * x;
+        s3 += h[i + 3] * x;
+        s4 += h[i + 4] * x;
+        s5 += h[i + 5] * x;
+        s6 += h[i + 6] * x;
+        s7 += h[i + 7] * x;
+      }
+      out[ob + j] = s0;
+      if (m > 1) out[ob + fanOut + j] = s1;
+      if (m > 2) out[ob + 2 * fanOut + j] = s2;
+      if (m > 3) out[ob + 3 * fanOut + j] = s3;
+      if (m > 4) out[ob + 4 * fanOut + j] = s4;
+      if (m > 5) out[ob + 5 * fanOut + j] = s5;
+      if (m > 6) out[ob + 6 * fanOut + j] = s6;
+      if (m > 7) out[ob + 7 * fanOut + j] = s7;
+    }
+  }
+}
+
+/**
+ * The same as denseRelu, one row at a time, scattering each active input into its outgoing
+ * edges: faster where most inputs are 0 (pixels) or a row has few edges (the 10 logits).
+ * Same summation order (inputs ascending), so the same bits.
+ */
+function denseReluScatter(inp: Float64Array, out: Float64Array, layer: SparseLayer, rows: number): void {
+  const { fanIn, fanOut, rowStart, col, val, bias } = layer;
+  for (let r = 0; r < rows; r++) {
+    const ib = r * fanIn;
+    const ob = r * fanOut;
+    for (let j = 0; j < fanOut; j++) out[ob + j] = bias[j];
+    for (let k = 0; k < fanIn; k++) {
+      const v = inp[ib + k];
+      if (v <= 0) continue;
+      const end = rowStart[k + 1];
+      for (let e = rowStart[k]; e < end; e++) out[ob + col[e]] += v * val[e];
+    }
+  }
+}
+
+/** Pick the faster kernel for a layer: gathering pays off for wide hidden layers fed by dense activations. */
+function forward(level: number, inp: Float64Array, out: Float64Array, layer: SparseLayer, rows: number, scratch: Float64Array): void {
+  if (level === 0 || layer.fanOut < 64) denseReluScatter(inp, out, layer, rows);
+  else denseRelu(inp, out, layer, rows, scratch);
+}
+
+/** out = parent − contributions of the lesioned neurons G of the previous level (rank-|G| update). */
+function removeContributions(parentIn: Float64Array, parentOut: Float64Array, out: Float64Array, layer: SparseLayer, neurons: Int32Array, rows: number): void {
+  const { fanIn, fanOut, rowStart, col, val } = layer;
+  out.set(parentOut.subarray(0, rows * fanOut));
+  const g = neurons.length;
+  for (let r = 0; r < rows; r++) {
+    const ib = r * fanIn;
+    const ob = r * fanOut;
+    for (let t = 0; t < g; t++) {
+      const n = neurons[t];
+      const v = parentIn[ib + n];
+      if (v <= 0) continue;
+      const end = rowStart[n + 1];
+      for (let e = rowStart[n]; e < end; e++) out[ob + col[e]] -= v * val[e];
+    }
+  }
+}
+
+/**
+ * Accuracy (overall and per class) of every plan's lesioned network on the test set.
+ * Equivalent to building `lesionWeights(layers, plan)` and running a forward pass for each
+ * plan, up to float64 rounding.
+ */
+export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], test: TestSet, plans: readonly LesionPlan[], opts: EvaluateOptions = {}): LesionAccuracies {
+  const prepared: PreparedNetwork = 'widths' in net ? net : prepareNetwork(net as readonly DenseLayer[]);
+  if (!('widths' in net)) plans.forEach((p, i) => validatePlan(net as readonly DenseLayer[], p, `lesion plan ${i}`));
+  const { widths, layers } = prepared;
+  const depth = layers.length; // level of the logits
+  const nIn = widths[0];
+  const nClasses = widths[depth];
+  const n = test.labels.length;
+  if (test.images.length !== n * nIn) throw new Error(`test set: ${test.images.length} pixel values for ${n} labels, expected ${n} × ${nIn}`);
+  for (let i = 0; i < n; i++)
+    if (test.labels[i] >= nClasses) throw new Error(`test set: label ${test.labels[i]} at row ${i} but the network has ${nClasses} outputs`);
+  const B = Math.max(1, Math.floor(opts.blockSize ?? 64));
+  const root = buildTrie(plans, depth);
+
+  // Buffers per trie depth and level; depth d holds the levels a node at depth d computes.
+  const maxDepth = depth; // root + at most one group per hidden level
+  const buffers: Float64Array[][] = [];
+  for (let d = 0; d < maxDepth; d++) buffers.push(widths.map((w, l) => (l === 0 ? new Float64Array(0) : new Float64Array(B * w))));
+  const input = new Float64Array(B * nIn);
+  const scratch = new Float64Array(Math.max(...widths) * GATHER_ROWS);
+
+  const correct = new Int32Array(plans.length * nClasses);
+  const classTotal = new Int32Array(nClasses);
+
+  let labels = test.labels;
+  let rows = 0;
+  let rowStart = 0;
+
+  const score = (logits: Float64Array, terminals: number[]): void => {
+    for (let r = 0; r < rows; r++) {
+      const b = r * nClasses;
+      let best = 0;
+      let bestV = logits[b];
+      for (let j = 1; j < nClasses; j++) {
+        const v = logits[b + j];
+        if (v > bestV) {
+          bestV = v;
+          best = j;
+        }
+      }
+      const y = labels[rowStart + r];
+      if (best === y) for (const p of terminals) correct[p * nClasses + y]++;
+    }
+  };
+
+  const visit = (node: TrieNode, parent: Float64Array[], d: number): void => {
+    const state = parent.slice();
+    const own = buffers[d];
+    const a = node.level;
+    if (node.needTo > a) {
+      removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
+      state[a + 1] = own[a + 1];
+      for (let l = a + 2; l <= node.needTo; l++) {
+        forward(l - 1, state[l - 1], own[l], layers[l - 1], rows, scratch);
+        state[l] = own[l];
+      }
+    }
+    if (node.terminals.length > 0) score(state[depth], node.terminals);
+    for (const c of node.children) visit(c, state, d + 1);
+  };
+
+  for (rowStart = 0; rowStart < n; rowStart += B) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    rows = Math.min(B, n - rowStart);
+    for (let i = 0; i < rows * nIn; i++) input[i] = test.images[rowStart * nIn + i] / 255;
+    for (let r = 0; r < rows; r++) classTotal[labels[rowStart + r]]++;
+    // Root: the intact network.
+    const state: Float64Array[] = [input];
+    const own = buffers[0];
+    for (let l = 1; l <= depth; l++) {
+      forward(l - 1, l === 1 ? input : own[l - 1], own[l], layers[l - 1], rows, scratch);
+      state[l] = own[l];
+    }
+    if (root.terminals.length > 0) score(state[depth], root.terminals);
+    for (const c of root.children) visit(c, state, 1);
+    opts.onProgress?.(Math.min(1, (rowStart + rows) / n));
+  }
+
+  const accuracy = new Float64Array(plans.length);
+  const classAccuracy = new Float64Array(plans.length * nClasses);
+  for (let p = 0; p < plans.length; p++) {
+    let sum = 0;
+    for (let c = 0; c < nClasses; c++) {
+      sum += correct[p * nClasses + c];
+      classAccuracy[p * nClasses + c] = classTotal[c] === 0 ? NaN : correct[p * nClasses + c] / classTotal[c];
+    }
+    accuracy[p] = n === 0 ? NaN : sum / n;
+  }
+  return { accuracy, classAccuracy, nClasses };
+}
