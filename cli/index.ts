@@ -1,6 +1,8 @@
 /** Project verbs added to the engine's CLI (each registers a commander sub-command). */
 import type { CommandPlugin } from '../engine/project.ts';
+import { datasetsCommands } from './datasets.ts';
 
 export const commands: CommandPlugin[] = [
   // each area adds its verbs here
+  datasetsCommands,
 ];

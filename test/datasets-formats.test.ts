@@ -104,7 +104,7 @@ test('CIFAR: 32×32 RGB records convert to 28×28 gray (bilinear, half-pixel cen
   assert.deepEqual(Array.from(split.labels), [0, 1, 2, 3]);
   for (let i = 0; i < patterns.length; i++) {
     for (const [r, c] of [[0, 0], [0, 27], [27, 0], [27, 27], [13, 14], [5, 20]]) {
-      const got = split.images[i * 784 + r * 28 + c];
+      const got: number = split.images[i * 784 + r * 28 + c];
       const want = expectedGray(patterns[i], r, c);
       assert.ok(Math.abs(got - want) < 1e-3, `image ${i} pixel (${r},${c}): ${got} vs ${want}`);
     }

@@ -40,7 +40,7 @@ export class DownloadError extends DatasetError {
 
 /** A failure worth retrying on the same URL. */
 class TransientError extends Error {}
-/** A definitive answer from this URL (404, 403, ...): go to the next one. */
+/** A definitive answer from this URL (404, 403, unknown host, ...): go to the next one. */
 class HttpStatusError extends Error {}
 
 const isTransientStatus = (s: number): boolean => s >= 500 || s === 429 || s === 408;
@@ -131,6 +131,8 @@ async function transferOnce(url: string, partial: string, o: Required<Omit<Downl
     if (e instanceof TransientError || e instanceof HttpStatusError) throw e;
     if (timeoutReason) throw new TransientError(`timed out: ${timeoutReason}${received > 0 ? ` after ${received} bytes` : ''}`);
     const phrase = describeNetworkError(e);
+    // An unknown host will not appear by retrying: go to the next URL.
+    if (phrase === 'host not found') throw new HttpStatusError(phrase);
     throw new TransientError(received > start ? `transfer cut after ${received} bytes (${phrase})` : phrase);
   } finally {
     clearTimeout(timer);
