@@ -50,7 +50,8 @@ export async function computeStatus(session: Session): Promise<InstanceStatus[]>
         continue;
       }
       const prev = store.latestRun(inst.def.name, inst.axes, 'instance');
-      out.push(prev ? { ...base, state: 'stale', key, reasons: staleReasons(explainChange(parts, code, prev), prev.key === key) } : { ...base, state: 'never-run', key, reasons: ['never run'] });
+      if (prev) out.push({ ...base, state: 'stale', key, reasons: staleReasons(explainChange(parts, code, prev), prev.key === key) });
+      else out.push(removedOrNever(base, key, store.latestKey(inst.def.name, inst.axes, 'instance')));
       continue;
     }
     const needed = session.shardCount(inst);
@@ -69,11 +70,19 @@ export async function computeStatus(session: Session): Promise<InstanceStatus[]>
       }
     }
     const nowParts = { ...parts, params: inst.params as any };
-    const reasons = prev ? explainChange(nowParts, code, prev) : ['never run'];
+    const earlier = prev ? undefined : removedOrNever(base, undefined, store.latestKey(inst.def.name, inst.axes, 'combine'));
+    const reasons = prev ? explainChange(nowParts, code, prev) : earlier!.reasons;
     if (stored < needed) reasons.push(`${needed - stored} of ${needed} shards to compute (${inst.count} samples, ${inst.def.samples.shardSize} per shard)`);
-    out.push({ ...base, state: prev ? 'stale' : 'never-run', reasons: staleReasons(reasons, false), shards });
+    out.push({ ...base, state: prev ? 'stale' : earlier!.state, reasons: prev ? staleReasons(reasons, false) : reasons, shards });
   }
   return out;
+}
+
+/** No readable previous record: either it was removed (verify, gc) or the instance never ran. */
+function removedOrNever(base: Pick<InstanceStatus, 'id' | 'stage' | 'axes'>, key: StageKey | undefined, latestKey: string | undefined): InstanceStatus {
+  return latestKey
+    ? { ...base, state: 'stale', key, reasons: ['its previous run record was removed (verify found a missing or corrupt output, or gc)'] }
+    : { ...base, state: 'never-run', key, reasons: ['never run'] };
 }
 
 function staleReasons(reasons: string[], sameKey: boolean): string[] {

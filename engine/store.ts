@@ -257,13 +257,17 @@ export class Store {
 
   /** The latest run of one stage instance (any key), for explaining staleness. */
   latestRun(stage: string, axes: Axes, role: RunRole, shardIndex?: number): RunRecord | undefined {
-    let key: string;
+    const key = this.latestKey(stage, axes, role, shardIndex);
+    return key === undefined ? undefined : this.getRun(key);
+  }
+
+  /** The key of the latest run of one stage instance, even if its record was since removed. */
+  latestKey(stage: string, axes: Axes, role: RunRole, shardIndex?: number): string | undefined {
     try {
-      key = readFileSync(join(this.indexDir, slotId(stage, axes, role, shardIndex)), 'utf8').trim();
+      return readFileSync(join(this.indexDir, slotId(stage, axes, role, shardIndex)), 'utf8').trim();
     } catch {
       return undefined;
     }
-    return this.getRun(key);
   }
 
   listRunKeys(): string[] {
