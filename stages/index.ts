@@ -4,6 +4,10 @@ import { datasetsStage } from './datasets.ts';
 import { trainStage } from './train.ts';
 import { pruneStage } from './prune.ts';
 import { exportStage } from './export.ts';
+import { lesionModulesStage } from './lesion-modules.ts';
+import { lesionSingleStage } from './lesion-single.ts';
+import { lesionDoubleStage } from './lesion-double.ts';
+import { lesionStage } from './lesion.ts';
 
 export const stages: StageDef[] = [
   // each area adds its stages here
@@ -11,4 +15,8 @@ export const stages: StageDef[] = [
   trainStage,
   pruneStage,
   exportStage,
+  lesionModulesStage,
+  lesionSingleStage,
+  lesionDoubleStage,
+  lesionStage,
 ];

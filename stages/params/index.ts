@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { datasetsParams } from './datasets.ts';
 import { initParams, pruneParams, trainParams } from './train.ts';
+import { lesionParams } from './lesion.ts';
 
 export const paramsSchema = z
   .object({
@@ -13,6 +14,7 @@ export const paramsSchema = z
     train: trainParams,
     prune: pruneParams,
     init: initParams,
+    lesion: lesionParams,
   })
   .strict();
 
