@@ -100,7 +100,7 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
   const n = header.shapes.length;
   const layers: DenseLayer[] = header.shapes.map((s, i) => ({ fanIn: s.fanIn, fanOut: s.fanOut, kernel: arrays[2 * i], bias: arrays[2 * i + 1] }));
   const params = 2 * n;
-  if (arrays.length !== params * 2 + (header.hasMasks ? n : 0)) throw new CheckpointFormatError('checkpoint array count does not match its layers');
+  if (arrays.length !== params * 3 + (header.hasMasks ? n : 0)) throw new CheckpointFormatError('checkpoint array count does not match its layers');
   return {
     fingerprint: header.fingerprint,
     epochsDone: header.epochsDone,

@@ -1,0 +1,349 @@
+/**
+ * Training with tfjs (wasm backend) on tiny generated data: the BatchMatMul gradient fix,
+ * determinism, crash-and-resume, pruning sparsity, TF.js export, and the stages' run().
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../science/random.ts';
+import { initBackend } from '../science/mlp/backend.ts';
+import { fastBatchMatMulGradConfig, stockBatchMatMulGradConfig } from '../science/mlp/matmul-grad.ts';
+import { evaluate, trainPhase, type LabelledImages, type PhaseOptions } from '../science/mlp/trainer.ts';
+import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
+import { KERAS_ADAM } from '../science/mlp/adam.ts';
+import { weightsToKeep, type PruningSchedule } from '../science/mlp/pruning.ts';
+import { loadTfjsModel, toTfjsModel, MODEL_WEIGHTS_FILE } from '../science/mlp/tfjs-model.ts';
+import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
+import { datasetToTable } from '../science/datasets/table.ts';
+import { historyFromTable } from '../science/mlp/history.ts';
+import { trainStage } from '../stages/train.ts';
+import { pruneStage, type PruneStageConfig } from '../stages/prune.ts';
+import { exportStage } from '../stages/export.ts';
+import type { TrainConfig } from '../stages/conditions.ts';
+import type { Axes, InputInstance, RunContext } from '../engine/types.ts';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+/** A learnable toy problem: class c lights up pixel band c (plus noise), in [0, 255]. */
+function toyData(n: number, seed: number): LabelledImages {
+  const rng = new Rng(seed);
+  const labels = new Uint8Array(n);
+  const images = new Uint8Array(n * 784);
+  for (let i = 0; i < n; i++) {
+    const c = rng.int(10);
+    labels[i] = c;
+    for (let j = 0; j < 784; j++) images[i * 784 + j] = rng.int(40);
+    for (let j = 0; j < 78; j++) images[i * 784 + c * 78 + j] = 150 + rng.int(106);
+  }
+  return { images, labels };
+}
+
+const TRAIN = toyData(200, 1);
+const TEST = toyData(60, 2);
+const HIDDEN = [24, 16];
+
+function options(over: Partial<PhaseOptions> = {}): PhaseOptions {
+  return {
+    phase: 'unpruned',
+    train: TRAIN,
+    test: TEST,
+    initial: glorotUniformInit(layerSizes(HIDDEN), 7),
+    seed: 99,
+    epochs: 3,
+    batchSize: 32,
+    adam: KERAS_ADAM,
+    dropoutRate: 0.5,
+    shuffle: true,
+    ...over,
+  };
+}
+
+function digest(layers: readonly DenseLayer[]): string {
+  const h = createHash('sha256');
+  for (const l of layers) {
+    h.update(new Uint8Array(l.kernel.buffer, l.kernel.byteOffset, l.kernel.byteLength));
+    h.update(new Uint8Array(l.bias.buffer, l.bias.byteOffset, l.bias.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/** An in-memory checkpoint store that can "crash" the run after a given number of saves. */
+function memoryStore(crashAfterSaves = Infinity) {
+  let bytes: Uint8Array | undefined;
+  let saves = 0;
+  return {
+    load: async () => bytes,
+    save: async (b: Uint8Array) => {
+      bytes = b.slice();
+      if (++saves === crashAfterSaves) throw new Error('simulated crash');
+    },
+    get saves() {
+      return saves;
+    },
+  };
+}
+
+test('BatchMatMul: the explicit-transpose gradient equals the stock gradient to 1e-5 on random shapes', () => {
+  const stock = stockBatchMatMulGradConfig();
+  const rng = new Rng(4);
+  const dims = () => 1 + rng.int(9);
+  for (let trial = 0; trial < 24; trial++) {
+    const transposeA = trial % 2 === 1;
+    const transposeB = trial % 4 >= 2;
+    const batch = trial % 8 >= 4 ? [1 + rng.int(3)] : [];
+    const [m, k, n] = [dims(), dims(), dims()];
+    tf.tidy(() => {
+      const a = tf.randomNormal([...batch, ...(transposeA ? [k, m] : [m, k])], 0, 1, 'float32', trial);
+      const b = tf.randomNormal([...batch, ...(transposeB ? [n, k] : [k, n])], 0, 1, 'float32', trial + 100);
+      const dy = tf.randomNormal([...batch, m, n], 0, 1, 'float32', trial + 200);
+      const attrs = { transposeA, transposeB } as unknown as tf.NamedAttrMap;
+      const want = stock.gradFunc(dy, [a, b], attrs);
+      const got = fastBatchMatMulGradConfig.gradFunc(dy, [a, b], attrs);
+      for (const input of ['a', 'b']) {
+        const w = want[input]();
+        const g = got[input]();
+        assert.deepEqual(g.shape, w.shape, `trial ${trial} ${input} shape`);
+        const diff = tf.max(tf.abs(tf.sub(g, w))).dataSync()[0];
+        assert.ok(diff <= 1e-5, `trial ${trial} (tA=${transposeA}, tB=${transposeB}, batch=${batch}) ${input}: max diff ${diff}`);
+      }
+    });
+  }
+  // And it is the one the engine uses on wasm: tf.grads of a matMul goes through it.
+  assert.equal(tf.getGradient('BatchMatMul'), fastBatchMatMulGradConfig);
+});
+
+test('training learns, is deterministic per seed, and a different seed gives different weights', async () => {
+  const before = tf.memory().numTensors;
+  const a = await trainPhase(options());
+  const b = await trainPhase(options());
+  const c = await trainPhase(options({ seed: 100 }));
+  assert.equal(digest(a.layers), digest(b.layers), 'same seed and backend → identical weights');
+  assert.deepEqual(a.history, b.history);
+  assert.notEqual(digest(a.layers), digest(c.layers), 'another seed → other weights');
+  assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  assert.equal(a.history.length, 3);
+  assert.ok(a.history[2].trainLoss < a.history[0].trainLoss, 'loss decreases');
+  assert.ok(a.history[2].testAccuracy > 0.5, `test accuracy ${a.history[2].testAccuracy}`);
+  // The recorded test metrics are those of the returned weights.
+  const ev = evaluate(a.layers, TEST);
+  assert.equal(ev.accuracy, a.history[2].testAccuracy);
+  assert.ok(Math.abs(ev.loss - a.history[2].testLoss) < 1e-12);
+  // Dropout masks matter: without dropout the same seed trains other weights.
+  const noDrop = await trainPhase(options({ dropoutRate: 0 }));
+  assert.notEqual(digest(noDrop.layers), digest(a.layers));
+  // The input weights are not modified.
+  assert.deepEqual(options().initial, glorotUniformInit(layerSizes(HIDDEN), 7));
+});
+
+test('no shuffling trains in file order: the result does not depend on the order seed', async () => {
+  const a = await trainPhase(options({ shuffle: false, dropoutRate: 0, seed: 1 }));
+  const b = await trainPhase(options({ shuffle: false, dropoutRate: 0, seed: 2 }));
+  assert.equal(digest(a.layers), digest(b.layers));
+});
+
+test('killed after epoch 1 of 3 and rerun: final weights identical to an uninterrupted run', async () => {
+  const uninterrupted = await trainPhase(options({ checkpoint: memoryStore() }));
+  const store = memoryStore(1);
+  await assert.rejects(trainPhase(options({ checkpoint: store })), /simulated crash/);
+  const messages: string[] = [];
+  const resumed = await trainPhase(options({ checkpoint: store, onResume: (m) => messages.push(m) }));
+  assert.equal(resumed.resumedEpochs, 1);
+  assert.match(messages[0], /resuming unpruned phase after epoch 1\/3/);
+  assert.equal(digest(resumed.layers), digest(uninterrupted.layers));
+  assert.deepEqual(resumed.history, uninterrupted.history);
+});
+
+test('an abort signal stops training between steps; the run resumes from the last epoch checkpoint', async () => {
+  const uninterrupted = await trainPhase(options());
+  const store = memoryStore();
+  const controller = new AbortController();
+  await assert.rejects(
+    trainPhase(options({ checkpoint: store, signal: controller.signal, onEpoch: (r) => r.metrics.epoch === 2 && controller.abort(new Error('interrupted')) })),
+    /interrupted/,
+  );
+  const resumed = await trainPhase(options({ checkpoint: store }));
+  assert.equal(resumed.resumedEpochs, 2);
+  assert.equal(digest(resumed.layers), digest(uninterrupted.layers));
+});
+
+test('a checkpoint of another configuration is ignored, not resumed', async () => {
+  const store = memoryStore();
+  await trainPhase(options({ epochs: 1, checkpoint: store }));
+  const messages: string[] = [];
+  const fresh = await trainPhase(options({ epochs: 1, seed: 5, checkpoint: store, onResume: (m) => messages.push(m) }));
+  assert.equal(fresh.resumedEpochs, 0);
+  assert.match(messages[0], /ignoring the unpruned checkpoint/);
+  assert.equal(digest(fresh.layers), digest((await trainPhase(options({ epochs: 1, seed: 5 }))).layers));
+});
+
+const SCHEDULE = (endStep: number): PruningSchedule => ({ initialSparsity: 0.5, finalSparsity: 0.9, beginStep: 0, endStep, frequency: 10, power: 3 });
+
+test('pruning: each kernel ends at exactly the target sparsity, biases are never masked, resume is bit-identical', async () => {
+  const trained = await trainPhase(options({ epochs: 2 }));
+  const stepsPerEpoch = Math.ceil(TRAIN.labels.length / 32); // 7
+  // end_step at a mask-update step inside the phase, so the final sparsity is reached.
+  const prune = (over: Partial<PhaseOptions> = {}) =>
+    trainPhase(options({ phase: 'pruned', initial: trained.layers, epochs: 4, pruning: SCHEDULE(20), seed: 3, ...over }));
+  const pruned = await prune();
+  assert.ok(stepsPerEpoch * 4 > 20);
+  pruned.layers.forEach((l, i) => {
+    const nonzero = l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0);
+    assert.equal(nonzero, weightsToKeep(l.kernel.length, 0.9), `layer ${i} kernel`);
+    assert.ok(l.bias.every((b) => b !== 0), `layer ${i} biases are trained, never pruned`);
+  });
+  assert.ok(Math.abs(pruned.history.at(-1)!.sparsity - 0.9) < 0.01);
+  assert.ok(pruned.history[0].sparsity >= 0.5, 'step 0 already prunes to ≥ 50%');
+  // Crash after epoch 2 of 4, resume: masks and Adam state come back exactly.
+  const store = memoryStore(2);
+  await assert.rejects(prune({ checkpoint: store }), /simulated crash/);
+  const resumed = await prune({ checkpoint: store });
+  assert.equal(resumed.resumedEpochs, 2);
+  assert.equal(digest(resumed.layers), digest(pruned.layers));
+});
+
+test('export: the TF.js model loads with tf.loadLayersModel and predicts like the weights', async () => {
+  const net = (await trainPhase(options({ epochs: 1 }))).layers;
+  const files = await toTfjsModel(net, 0.5);
+  const json = JSON.parse(new TextDecoder().decode(files.modelJson));
+  assert.equal(json.format, 'layers-model');
+  assert.deepEqual(json.weightsManifest[0].paths, [MODEL_WEIGHTS_FILE]);
+  const layerClasses = json.modelTopology.config.layers.map((l: any) => l.class_name);
+  assert.deepEqual(layerClasses, ['Dense', 'Dropout', 'Dense', 'Dropout', 'Dense']);
+  assert.equal(files.weightsBin.length, 4 * net.reduce((n, l) => n + l.kernel.length + l.bias.length, 0));
+  const model = await loadTfjsModel(files);
+  const x = tf.tensor2d(Float32Array.from(TEST.images.subarray(0, 5 * 784), (v) => v / 255), [5, 784]);
+  const probs = (model.predict(x) as tf.Tensor).arraySync() as number[][];
+  // The same forward pass by hand from the weights (ReLU hidden, softmax output).
+  for (let r = 0; r < 5; r++) {
+    let h = Array.from(TEST.images.subarray(r * 784, (r + 1) * 784), (v) => Math.fround(v / 255));
+    net.forEach((l, i) => {
+      const out = Array.from(l.bias);
+      for (let a = 0; a < l.fanIn; a++) for (let b = 0; b < l.fanOut; b++) out[b] += h[a] * l.kernel[a * l.fanOut + b];
+      h = i < net.length - 1 ? out.map((v) => Math.max(0, v)) : out;
+    });
+    const max = Math.max(...h);
+    const exp = h.map((v) => Math.exp(v - max));
+    const sum = exp.reduce((s, v) => s + v, 0);
+    exp.forEach((e, c) => assert.ok(Math.abs(probs[r][c] - e / sum) < 1e-4, `row ${r} class ${c}`));
+  }
+  tf.dispose([x]);
+  model.dispose();
+  // Without dropout there are no Dropout layers; identical inputs give identical bytes.
+  const plain = await toTfjsModel(net, 0);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(plain.modelJson)).modelTopology.config.layers.map((l: any) => l.class_name), ['Dense', 'Dense', 'Dense']);
+  assert.deepEqual(await toTfjsModel(net, 0), plain);
+});
+
+// ---- the stages' run() with hand-built contexts -------------------------------------------
+
+function artifact(value: Table | Uint8Array): InputInstance['outputs'][string] {
+  const bytes = value instanceof Uint8Array ? value : tableToIPC(value, 'file');
+  return {
+    kind: value instanceof Uint8Array ? 'bytes' : 'arrow',
+    digest: 'test' as any,
+    table: async () => tableFromIPC(bytes),
+    bytes: async () => bytes,
+    files: async () => ({}),
+  };
+}
+
+function context<P>(stage: string, axes: Axes, params: P, inputs: Record<string, InputInstance[]>, seed = 1234): RunContext<P> & { messages: string[] } {
+  const messages: string[] = [];
+  return {
+    stage,
+    key: 'k' as any,
+    axes,
+    params,
+    inputs,
+    runtime: {},
+    seed,
+    progress: (u) => u.message && messages.push(u.message),
+    checkpoint: { load: async () => undefined, save: async () => {} },
+    downloadsDir: '/nonexistent',
+    signal: new AbortController().signal,
+    messages,
+  };
+}
+
+test('stages: train → prune → export on a tiny dataset, with the contract metrics and metadata', async () => {
+  const table = datasetToTable({ name: 'toy', train: TRAIN, test: TEST });
+  const datasets = [{ stage: 'datasets', axes: { dataset: 'toy' }, outputs: { table: artifact(table) }, metrics: {} }];
+  const axes = { dataset: 'toy', dropout: true, run: 2 };
+  const trainConfig: TrainConfig = {
+    backend: 'wasm',
+    source: 'toy',
+    hidden: HIDDEN,
+    epochs: 2,
+    batchSize: 32,
+    adam: KERAS_ADAM,
+    dropoutRate: 0.5,
+    shuffle: true,
+    trainExamples: 150,
+  };
+  const trainCtx = context('train', axes, trainConfig, { datasets });
+  const trained = await trainStage.run(trainCtx);
+  assert.deepEqual(Object.keys(trained.outputs).sort(), [...trainStage.outputs].sort());
+  assert.match(trainCtx.messages.at(-1)!, /^epoch 2\/2 loss \d\.\d{3} acc \d\.\d{3} test \d\.\d{3} eta /);
+  assert.equal(trained.metrics!.n_train, 150);
+  const unprunedWeights = weightsFromTable(trained.outputs.weights as Table);
+  assert.deepEqual(unprunedWeights.meta, { dataset: 'toy', dropout: true, run: 2, phase: 'unpruned', testAccuracy: trained.metrics!.test_accuracy });
+  // Same context → same bytes (the determinism the cache relies on).
+  const again = await trainStage.run(context('train', axes, trainConfig, { datasets }));
+  assert.deepEqual(tableToIPC(again.outputs.weights as Table), tableToIPC(trained.outputs.weights as Table));
+
+  const pruneConfig: PruneStageConfig = {
+    backend: 'wasm',
+    source: 'toy',
+    batchSize: 32,
+    adam: KERAS_ADAM,
+    dropoutRate: 0.5,
+    shuffle: true,
+    trainExamples: 150,
+    schedule: { epochs: 3, initialSparsity: 0.5, finalSparsity: 0.8, beginStep: 0, endStep: 10, frequency: 5, power: 3 },
+  };
+  const trainInput = { stage: 'train', axes, outputs: { weights: artifact(trained.outputs.weights as Table), history: artifact(trained.outputs.history as Table) }, metrics: trained.metrics! };
+  const pruned = await pruneStage.run(context('prune', axes, pruneConfig, { train: [trainInput], datasets }));
+  assert.ok(Math.abs((pruned.metrics!.sparsity as number) - 0.8) < 0.01, `sparsity ${pruned.metrics!.sparsity}`);
+  assert.equal(historyFromTable(pruned.outputs.history as Table).length, 3);
+
+  const pruneInput = { stage: 'prune', axes, outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) }, metrics: pruned.metrics! };
+  const exported = await exportStage.run(context('export', { ...axes, phase: 'pruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0.5 }, { prune: [pruneInput] }));
+  assert.deepEqual(Object.keys(exported.outputs).sort(), ['model_json', 'model_weights', 'weights']);
+  for (const key of ['train_accuracy', 'train_loss', 'test_accuracy', 'test_loss', 'epochs', 'sparsity'])
+    assert.equal(exported.metrics![key], pruned.metrics![key], key);
+  // The public weights file opens with apache-arrow with the documented schema, and round-trips.
+  const file = tableFromIPC(tableToIPC(exported.outputs.weights as Table, 'file'));
+  assert.deepEqual(file.schema.fields.map((f) => `${f.name}:${f.type}`), ['layer:Int32', 'fan_in:Int32', 'fan_out:Int32', 'kernel:List<Float32>', 'bias:List<Float32>']);
+  assert.deepEqual(Object.fromEntries(file.schema.metadata), { dataset: 'toy', dropout: 'true', run: '2', phase: 'pruned', test_accuracy: String(pruned.metrics!.test_accuracy) });
+  assert.deepEqual(weightsFromTable(file).layers, weightsFromTable(pruned.outputs.weights as Table).layers);
+  const model = await loadTfjsModel({ modelJson: exported.outputs.model_json as Uint8Array, weightsBin: exported.outputs.model_weights as Uint8Array });
+  model.dispose();
+
+  // Untrained networks: Glorot from the instance seed, null accuracies, no inputs.
+  assert.deepEqual(exportStage.inputs!({ dataset: 'init', dropout: false, run: 0, phase: 'init' }, { backend: 'wasm', hidden: HIDDEN, dropoutRate: 0 }), []);
+  const initParams = { backend: 'wasm' as const, hidden: HIDDEN, dropoutRate: 0 };
+  const init = await exportStage.run(context('export', { dataset: 'init', dropout: false, run: 0, phase: 'init' }, initParams, {}, 1));
+  const init2 = await exportStage.run(context('export', { dataset: 'init', dropout: false, run: 1, phase: 'init' }, initParams, {}, 2));
+  assert.equal(init.metrics!.test_accuracy, null);
+  assert.equal(init.metrics!.epochs, 0);
+  assert.equal(init.metrics!.sparsity, 0);
+  const initWeights = weightsFromTable(init.outputs.weights as Table);
+  assert.equal(initWeights.meta.phase, 'init');
+  assert.equal(initWeights.meta.testAccuracy, undefined);
+  assert.deepEqual(initWeights.layers.map((l) => [l.fanIn, l.fanOut]), [[784, 24], [24, 16], [16, 10]]);
+  assert.notDeepEqual(initWeights.layers[0].kernel, weightsFromTable(init2.outputs.weights as Table).layers[0].kernel);
+});
+
+test('stage wiring: keys see only what they need', () => {
+  const unpruned = exportStage.inputs!({ dataset: 'mnist', dropout: false, run: 3, phase: 'unpruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0 });
+  assert.deepEqual(unpruned, [{ stage: 'train', where: { dataset: 'mnist', dropout: false, run: 3 }, outputs: ['weights', 'history'] }]);
+  const pruned = exportStage.inputs!({ dataset: 'mnist', dropout: false, run: 3, phase: 'pruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0 });
+  assert.equal(pruned[0].stage, 'prune');
+  const trainInputs = trainStage.inputs!({ dataset: 'random-kiloepoch', dropout: false, run: 0 }, { source: 'random' } as TrainConfig);
+  assert.deepEqual(trainInputs, [{ stage: 'datasets', where: { dataset: 'random' }, outputs: ['table'] }]);
+  for (const stage of [trainStage, pruneStage, exportStage]) assert.ok(stage.runtime, `${stage.name} declares runtime facts`);
+});
