@@ -413,7 +413,8 @@ export function singleLesionTable(lesion: LesionRecord | undefined, o: ReportOpt
   );
   const paperTable = markdownTable(
     ['Layer', 'Label', 'Acc. diff.', 'p-value', 'Proportion', 'Type', 'Acc. diff. dist.'],
-    PAPER_SINGLE_LESION.rows.map((r) => [String(r[0]), String(r[1]), fmtSigned(r[2], 4), String(r[3]), fmt(r[4]), r[5], fmtMeanSd(r[6], r[7], 5)]),
+    // Printed as the paper prints them (its precision varies by row).
+    PAPER_SINGLE_LESION.rows.map((r) => [String(r[0]), String(r[1]), fmtSigned(r[2], 4), String(r[3]), fmt(r[4]), r[5], `${r[6]} ± ${r[7]}`]),
   );
   return {
     id,
