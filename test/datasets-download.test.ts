@@ -231,7 +231,7 @@ test('failures: 404, 500 after retries, refused connection, wrong checksum, a cu
   }
 });
 
-test('a kept partial file resumes on the next run; a corrupted finished download is fetched again', async () => {
+test('a kept partial file resumes on the next run (also when already complete: 416); a corrupted finished download is fetched again', async () => {
   const dir = tmp();
   try {
     const body = served[imagesFile.name];
@@ -240,6 +240,13 @@ test('a kept partial file resumes on the next run; a corrupted finished download
     const from = log.length;
     await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]));
     assert.deepEqual(log.slice(from).map((l) => l.range), ['bytes=100-']);
+    // a partial file that already holds everything: the server answers 416, verification accepts it
+    rmSync(join(dir, 'tiny-mnist', imagesFile.name));
+    writeFileSync(join(dir, 'tiny-mnist', `${imagesFile.name}.partial`), body);
+    const from416 = log.length;
+    const complete = await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]));
+    assert.deepEqual(log.slice(from416).map((l) => l.range), [`bytes=${body.length}-`]);
+    assert.equal(complete.content.digests['train-images-idx3-ubyte'], imagesFile.contentSha256);
     // damage the verified file: the next load notices and downloads it again
     writeFileSync(join(dir, 'tiny-mnist', imagesFile.name), body.subarray(0, body.length - 3));
     const got = await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]));
