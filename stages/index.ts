@@ -8,6 +8,7 @@ import { lesionModulesStage } from './lesion-modules.ts';
 import { lesionSingleStage } from './lesion-single.ts';
 import { lesionDoubleStage } from './lesion-double.ts';
 import { lesionStage } from './lesion.ts';
+import { reportStageFor } from './report.ts';
 
 export const stages: StageDef[] = [
   // each area adds its stages here
@@ -20,3 +21,6 @@ export const stages: StageDef[] = [
   lesionDoubleStage,
   lesionStage,
 ];
+
+// The report reads every stage above that exists (export, cluster, shuffle-sample, lesion): keep it last.
+stages.push(reportStageFor(stages));

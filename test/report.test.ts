@@ -265,3 +265,12 @@ test('paper data: the per-network tables (A.6–A.15, pruned) agree with Table 1
     assert.deepEqual(t.rows.map((r) => r[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   }
 });
+
+test('params.yaml `report:` validates against the schema and equals the science defaults', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parse } = await import('yaml');
+  const { reportParams } = await import('../stages/params/report.ts');
+  const section = (parse(readFileSync(new URL('../params.yaml', import.meta.url), 'utf8')) as { report: unknown }).report;
+  assert.deepEqual(JSON.parse(JSON.stringify(reportParams.parse(section))), JSON.parse(JSON.stringify(O)));
+  assert.throws(() => reportParams.parse({ ...(section as object), alpha: 2 }));
+});

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { datasetsParams } from './datasets.ts';
 import { initParams, pruneParams, trainParams } from './train.ts';
 import { lesionParams } from './lesion.ts';
+import { reportParams } from './report.ts';
 
 export const paramsSchema = z
   .object({
@@ -15,6 +16,7 @@ export const paramsSchema = z
     prune: pruneParams,
     init: initParams,
     lesion: lesionParams,
+    report: reportParams,
   })
   .strict();
 
