@@ -101,6 +101,12 @@ export interface LesionAccuracies {
   /** plans × classes: accuracy within each true class (NaN for a class absent from the test set). */
   classAccuracy: Float64Array;
   nClasses: number;
+  /**
+   * Work done per block of images, showing the reuse: `deltaPasses` rank-|G| updates of the
+   * level above a lesion, `layerPasses` full passes of a dense layer (the intact network's
+   * included), `nodes` distinct lesion states (plans sharing a prefix share its state).
+   */
+  work: { nodes: number; deltaPasses: number; layerPasses: number };
 }
 
 export interface EvaluateOptions {
@@ -255,7 +261,8 @@ function removeContributions(parentIn: Float64Array, parentOut: Float64Array, ou
 /**
  * Accuracy (overall and per class) of every plan's lesioned network on the test set.
  * Equivalent to building `lesionWeights(layers, plan)` and running a forward pass for each
- * plan, up to float64 rounding.
+ * plan (lesion.ts:predictClasses) up to float64 rounding: the rank-|G| update leaves logits
+ * within ~1e-16 (relative) of a fresh pass, which can only matter for exact ties between logits.
  */
 export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], test: TestSet, plans: readonly LesionPlan[], opts: EvaluateOptions = {}): LesionAccuracies {
   const prepared: PreparedNetwork = 'widths' in net ? net : prepareNetwork(net as readonly DenseLayer[]);
@@ -278,6 +285,8 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
   const input = new Float64Array(B * nIn);
   const scratch = new Float64Array(Math.max(...widths) * GATHER_ROWS);
 
+  const work = { nodes: 0, deltaPasses: 0, layerPasses: 0 };
+  let counting = true;
   const correct = new Int32Array(plans.length * nClasses);
   const classTotal = new Int32Array(nClasses);
 
@@ -306,6 +315,11 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     const state = parent.slice();
     const own = buffers[d];
     const a = node.level;
+    if (counting) {
+      work.nodes++;
+      work.deltaPasses++;
+      work.layerPasses += Math.max(0, node.needTo - a - 1);
+    }
     if (node.needTo > a) {
       removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
       state[a + 1] = own[a + 1];
@@ -330,8 +344,10 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
       forward(l - 1, l === 1 ? input : own[l - 1], own[l], layers[l - 1], rows, scratch);
       state[l] = own[l];
     }
+    if (counting) work.layerPasses += depth;
     if (root.terminals.length > 0) score(state[depth], root.terminals);
     for (const c of root.children) visit(c, state, 1);
+    counting = false;
     opts.onProgress?.(Math.min(1, (rowStart + rows) / n));
   }
 
@@ -345,5 +361,5 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     }
     accuracy[p] = n === 0 ? NaN : sum / n;
   }
-  return { accuracy, classAccuracy, nClasses };
+  return { accuracy, classAccuracy, nClasses, work };
 }
