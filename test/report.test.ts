@@ -274,3 +274,28 @@ test('params.yaml `report:` validates against the schema and equals the science 
   assert.deepEqual(JSON.parse(JSON.stringify(reportParams.parse(section))), JSON.parse(JSON.stringify(O)));
   assert.throws(() => reportParams.parse({ ...(section as object), alpha: 2 }));
 });
+
+test('provenance commit: the newest commit outside reports/, "unknown" outside git', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { gitProvenance } = await import('../stages/report.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'report-prov-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.deepEqual(await gitProvenance(dir), { commit: 'unknown', commit_date: 'unknown' });
+  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', HOME: dir };
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: dir, env, encoding: 'utf8' }).trim();
+  git('init', '-q');
+  writeFileSync(join(dir, 'params.yaml'), 'a: 1\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'code');
+  const code = git('rev-parse', 'HEAD');
+  mkdirSync(join(dir, 'reports'));
+  writeFileSync(join(dir, 'reports', 'README.md'), 'x\n');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'reports');
+  const p = await gitProvenance(dir);
+  assert.equal(p.commit, code);
+  assert.match(p.commit_date, /^\d{4}-\d\d-\d\dT/);
+});
