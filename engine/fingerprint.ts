@@ -119,22 +119,30 @@ export class Fingerprinter {
     const cacheKey = name + '\0' + dirname(fromFile);
     const hit = this.packageVersions.get(cacheKey);
     if (hit) return hit;
-    let dir = dirname(fromFile);
+    // Node's lookup: node_modules of the importing file's directory and its parents; then the
+    // engine's own (a project outside the repo tree, e.g. in tests, runs on the engine's packages).
     let version = 'unresolved';
-    for (;;) {
-      const pj = join(dir, 'node_modules', name, 'package.json');
-      if (existsSync(pj)) {
+    for (const start of [dirname(fromFile), ENGINE_DIR]) {
+      const found = findPackageJson(start, name);
+      if (found) {
         try {
-          version = String(JSON.parse(readFileSync(pj, 'utf8')).version ?? 'unknown');
+          version = String(JSON.parse(readFileSync(found, 'utf8')).version ?? 'unknown');
         } catch {}
         break;
       }
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
     }
     this.packageVersions.set(cacheKey, version);
     return version;
+  }
+}
+
+function findPackageJson(start: string, name: string): string | undefined {
+  for (let dir = start; ; ) {
+    const pj = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(pj)) return pj;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
   }
 }
 
