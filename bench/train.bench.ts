@@ -1,0 +1,208 @@
+/**
+ * Training benchmark (prints figures; not a test). `npm run bench:train [-- options]`
+ *
+ *   1. wasm training step of the paper's MLP (784-256×4-10, batch 128, Adam), stock vs fixed
+ *      BatchMatMul gradient, without and with dropout; ms per step (median of repeats).
+ *   2. throughput of 1 vs 2 worker threads, each training the same number of steps.
+ *   3. with --mnist: real MNIST from /work/shared/datasets (or --mnist-dir), the paper's
+ *      20 + 20 epochs, without and with dropout (two workers in parallel, or --sequential);
+ *      prints per-epoch lines, the wall time and the pruned test accuracy.
+ *
+ * Options: --steps N (timed steps per measurement, default 60), --repeats N (default 3),
+ * --worker-steps N (default 100), --mnist, --mnist-dir DIR, --sequential, --skip-step, --skip-workers.
+ */
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { initBackend } from '../science/mlp/backend.ts';
+import { installFastMatMulGradient, restoreStockMatMulGradient } from '../science/mlp/matmul-grad.ts';
+import { epochMessage, trainPhase, type LabelledImages } from '../science/mlp/trainer.ts';
+import { glorotUniformInit, layerSizes, PAPER_HIDDEN } from '../science/mlp/model.ts';
+import { KERAS_ADAM } from '../science/mlp/adam.ts';
+import { Rng } from '../science/random.ts';
+import { gunzipIfNeeded, idxImages, idxLabels, parseIdx } from '../science/datasets/idx.ts';
+import { trainParams, pruneParams } from '../stages/params/train.ts';
+import { resolvePruneConfig, resolveTrainConfig } from '../stages/conditions.ts';
+
+const BATCH = 128;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+
+function syntheticData(examples: number, seed: number): LabelledImages {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(examples * 784);
+  for (let i = 0; i < images.length; i++) images[i] = rng.nextUint32() & 255;
+  return { images, labels: Uint8Array.from({ length: examples }, () => rng.int(10)) };
+}
+
+/** Wall time per step of one epoch of `steps` batches (the single 16-example evaluation is negligible). */
+async function msPerStep(steps: number, dropoutRate: number, seed: number): Promise<number> {
+  const train = syntheticData(steps * BATCH, seed);
+  const test = syntheticData(16, seed + 1);
+  const initial = glorotUniformInit(layerSizes(PAPER_HIDDEN), seed);
+  const started = performance.now();
+  await trainPhase({
+    phase: 'unpruned',
+    train,
+    test,
+    initial,
+    seed,
+    epochs: 1,
+    batchSize: BATCH,
+    adam: KERAS_ADAM,
+    dropoutRate,
+    shuffle: true,
+  });
+  return (performance.now() - started) / steps;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function stepBenchmark(): Promise<void> {
+  const steps = arg('steps', 60);
+  const repeats = arg('repeats', 3);
+  await initBackend('wasm');
+  await msPerStep(10, 0.5, 1); // warm-up: JIT, wasm memory growth
+  console.log(`\n1. wasm training step, paper MLP, batch ${BATCH}, Adam (${steps} steps × ${repeats} repeats, median; alternating order)`);
+  for (const dropoutRate of [0, 0.5]) {
+    const times: Record<'stock' | 'fixed', number[]> = { stock: [], fixed: [] };
+    for (let r = 0; r < repeats; r++) {
+      for (const which of r % 2 === 0 ? (['stock', 'fixed'] as const) : (['fixed', 'stock'] as const)) {
+        if (which === 'stock') restoreStockMatMulGradient();
+        else installFastMatMulGradient();
+        times[which].push(await msPerStep(steps, dropoutRate, 10 + r));
+      }
+    }
+    installFastMatMulGradient();
+    const stock = median(times.stock);
+    const fixed = median(times.fixed);
+    console.log(
+      `   dropout ${dropoutRate === 0 ? 'off' : dropoutRate}: stock gradient ${stock.toFixed(1)} ms/step, fixed gradient ${fixed.toFixed(1)} ms/step (${(stock / fixed).toFixed(1)}× faster; target ≤ 13 ms)`,
+    );
+  }
+}
+
+interface WorkerJob {
+  kind: 'steps' | 'mnist';
+  steps?: number;
+  seed: number;
+  dropout?: boolean;
+  mnistDir?: string;
+}
+
+function startWorker(job: WorkerJob, onMessage: (m: any) => void = () => {}): { worker: Worker; ready: Promise<void>; done: Promise<any> } {
+  // Worker threads do not inherit tsx's module hooks on Node 20: register tsx, then load this file.
+  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: job });
+  let markReady = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const done = new Promise<any>((resolve, reject) => {
+    worker.on('message', (m) => (m.ready ? markReady() : m.done ? resolve(m) : onMessage(m)));
+    worker.on('error', reject);
+    worker.on('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
+  });
+  return { worker, ready, done };
+}
+
+/** Seconds the slowest of `n` workers needs for `steps` steps each, all started together once every worker is warmed up. */
+async function concurrentSteps(n: number, steps: number): Promise<number> {
+  const workers = Array.from({ length: n }, (_, i) => startWorker({ kind: 'steps', steps, seed: 1 + i }));
+  await Promise.all(workers.map((w) => w.ready));
+  workers.forEach((w) => w.worker.postMessage('go'));
+  const results = await Promise.all(workers.map((w) => w.done));
+  return Math.max(...results.map((r) => r.seconds));
+}
+
+async function workerBenchmark(): Promise<void> {
+  const steps = arg('worker-steps', 100);
+  console.log(`\n2. worker threads, ${steps} steps each (wasm, dropout 0.5; timed after each worker's start-up and warm-up)`);
+  const t1 = steps / (await concurrentSteps(1, steps));
+  const t2 = (2 * steps) / (await concurrentSteps(2, steps));
+  console.log(`   1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`);
+}
+
+function loadMnist(dir: string): { train: LabelledImages; test: LabelledImages } {
+  const read = (name: string) => parseIdx(gunzipIfNeeded(new Uint8Array(readFileSync(join(dir, name))), name), name);
+  return {
+    train: { images: idxImages(read('train-images-idx3-ubyte.gz'), 'train images').images, labels: idxLabels(read('train-labels-idx1-ubyte.gz'), 'train labels') },
+    test: { images: idxImages(read('t10k-images-idx3-ubyte.gz'), 'test images').images, labels: idxLabels(read('t10k-labels-idx1-ubyte.gz'), 'test labels') },
+  };
+}
+
+/** One MNIST network with the paper settings resolved from params.yaml. */
+async function mnistNetwork(job: WorkerJob, report: (line: string) => void): Promise<{ seconds: number; unprunedAcc: number; prunedAcc: number; sparsity: number }> {
+  const yaml = parseYaml(readFileSync(new URL('../params.yaml', import.meta.url), 'utf8'));
+  const axes = { dataset: 'mnist', dropout: job.dropout === true, run: 0 };
+  const t = resolveTrainConfig(trainParams.parse(yaml.train), axes);
+  const p = resolvePruneConfig(pruneParams.parse(yaml.prune), axes);
+  await initBackend('wasm');
+  const data = loadMnist(job.mnistDir!);
+  const started = performance.now();
+  const common = { ...data, batchSize: t.batchSize, adam: t.adam, dropoutRate: t.dropoutRate, shuffle: t.shuffle };
+  const tag = job.dropout ? 'dropout' : 'no dropout';
+  const unpruned = await trainPhase({
+    ...common,
+    phase: 'unpruned',
+    initial: glorotUniformInit(layerSizes(t.hidden), job.seed),
+    seed: job.seed + 1,
+    epochs: t.epochs,
+    onEpoch: (r) => report(`   [${tag}] ${epochMessage(r)}`),
+  });
+  const stepsPerEpoch = Math.ceil(data.train.labels.length / t.batchSize);
+  const pruned = await trainPhase({
+    ...common,
+    phase: 'pruned',
+    initial: unpruned.layers,
+    seed: job.seed + 2,
+    epochs: p.epochs,
+    pruning: { ...p, endStep: p.endStep ?? stepsPerEpoch * p.epochs },
+    onEpoch: (r) => report(`   [${tag}] pruning ${epochMessage(r)} sparsity ${r.metrics.sparsity.toFixed(3)}`),
+  });
+  const last = pruned.history.at(-1)!;
+  return { seconds: (performance.now() - started) / 1000, unprunedAcc: unpruned.history.at(-1)!.testAccuracy, prunedAcc: last.testAccuracy, sparsity: last.sparsity };
+}
+
+async function mnistBenchmark(): Promise<void> {
+  const dir = process.argv.includes('--mnist-dir') ? process.argv[process.argv.indexOf('--mnist-dir') + 1] : '/work/shared/datasets/mnist';
+  const sequential = flag('sequential');
+  console.log(`\n3. MNIST (${dir}), paper settings from params.yaml, 20 + 20 epochs, wasm, ${sequential ? 'one after the other' : 'two workers in parallel'}`);
+  const jobs = [false, true].map((dropout, i): WorkerJob => ({ kind: 'mnist', seed: 1000 + i, dropout, mnistDir: dir }));
+  const started = performance.now();
+  const results: any[] = [];
+  if (sequential) for (const j of jobs) results.push(await startWorker(j, (m) => console.log(m.line)).done);
+  else results.push(...(await Promise.all(jobs.map((j) => startWorker(j, (m) => console.log(m.line)).done))));
+  results.forEach((r, i) =>
+    console.log(
+      `   ${jobs[i].dropout ? 'dropout   ' : 'no dropout'}: ${(r.seconds / 60).toFixed(1)} min, unpruned test acc ${r.unprunedAcc.toFixed(4)}, pruned test acc ${r.prunedAcc.toFixed(4)} (paper ${jobs[i].dropout ? '0.979' : '0.984'}), sparsity ${r.sparsity.toFixed(3)}`,
+    ),
+  );
+  console.log(`   wall time ${((performance.now() - started) / 60000).toFixed(1)} min (target ≤ 6 min per network on one worker)`);
+}
+
+async function workerMain(job: WorkerJob): Promise<void> {
+  if (job.kind === 'steps') {
+    await initBackend('wasm');
+    await msPerStep(5, 0.5, job.seed); // warm-up
+    parentPort!.postMessage({ ready: true });
+    await new Promise((resolve) => parentPort!.once('message', resolve));
+    const ms = await msPerStep(job.steps!, 0.5, job.seed);
+    parentPort!.postMessage({ done: true, seconds: (ms * job.steps!) / 1000 });
+  } else {
+    const result = await mnistNetwork(job, (line) => parentPort!.postMessage({ line }));
+    parentPort!.postMessage({ done: true, ...result });
+  }
+}
+
+if (isMainThread) {
+  console.log(`training benchmark — Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (!flag('skip-step')) await stepBenchmark();
+  if (!flag('skip-workers')) await workerBenchmark();
+  if (flag('mnist')) await mnistBenchmark();
+} else {
+  await workerMain(workerData as WorkerJob);
+}
