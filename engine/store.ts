@@ -25,7 +25,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+
+// apache-arrow takes ~0.4 s to load; a no-op run never encodes or decodes a table, so load it on first use.
+let arrowModule: Promise<typeof import('apache-arrow')> | undefined;
+const arrow = () => (arrowModule ??= import('apache-arrow'));
 import { hashBytes, hashJson, canonicalJson } from './hash.ts';
 import { writeFileAtomic, writeFileAtomicSync } from './fsutil.ts';
 import { StageOutputError } from './errors.ts';
@@ -153,7 +157,7 @@ export class Store {
     }
     if (isTable(value)) {
       // IPC *file* format (Arrow "Feather v2"), so any Arrow reader opens it with random access.
-      return { kind: 'arrow', ...(await this.putBytes(tableToIPC(value, 'file'))) };
+      return { kind: 'arrow', ...(await this.putBytes((await arrow()).tableToIPC(value, 'file'))) };
     }
     throw new StageOutputError(`${where} is neither an Arrow Table, a Uint8Array nor a FileTree ({ kind: 'files', files })`);
   }
@@ -166,7 +170,7 @@ export class Store {
       digest: rec.digest,
       async table(): Promise<Table> {
         if (rec.kind !== 'arrow') throw new Error(`artifact ${rec.digest} is '${rec.kind}', not an Arrow table`);
-        return tableFromIPC(await store.readBytes(rec.digest));
+        return (await arrow()).tableFromIPC(await store.readBytes(rec.digest));
       },
       bytes: () => store.readBytes(rec.digest),
       async files(): Promise<Record<string, Uint8Array>> {
