@@ -15,6 +15,7 @@ import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { z } from 'zod';
 import { defineStage, product } from '../engine/types.ts';
 import type { PipelineProject } from '../engine/project.ts';
@@ -22,7 +23,7 @@ import type { PipelineProject } from '../engine/project.ts';
 const N_I = 100;
 const N_J = 98;
 
-const gen = defineStage({
+export const gen = defineStage({
   module: import.meta.url,
   name: 'gen',
   description: 'synthetic source',
@@ -36,7 +37,7 @@ const gen = defineStage({
   },
 });
 
-const mid = defineStage({
+export const mid = defineStage({
   module: import.meta.url,
   name: 'mid',
   description: 'synthetic fan-out',
@@ -50,7 +51,7 @@ const mid = defineStage({
   },
 });
 
-const agg = defineStage({
+export const agg = defineStage({
   module: import.meta.url,
   name: 'agg',
   description: 'synthetic gather',
@@ -70,7 +71,9 @@ function project(root: string): PipelineProject {
   return { name: 'engine-bench', root, paramsFile: 'params.yaml', paramsSchema: schema, stages: [gen, mid, agg] };
 }
 
-if (process.argv[2] === '--as-cli') {
+if (!isMainThread) {
+  // Loaded by an engine worker thread for the stage definitions above: nothing else to do.
+} else if (process.argv[2] === '--as-cli') {
   const { runCli } = await import('../engine/cli.ts');
   await runCli(project(process.env.BENCH_ROOT!), process.argv.slice(3));
 } else {
@@ -135,6 +138,32 @@ async function main() {
     console.log(`status --json, 10,000 instances, whole CLI process: best ${best(statusCli.map((x) => x.s))} s`);
     const startup = [cli(['--help']), cli(['--help'])];
     console.log(`  (CLI process start-up alone, \`--help\`: ${best(startup.map((x) => x.s))} s)`);
+
+    // Worker threads: cold start (thread + tsx registration + engine and stage module load) vs a warm job.
+    {
+      const { LocalExecutor } = await import('../engine/executor.ts');
+      const { Store } = await import('../engine/store.ts');
+      const store = new Store(join(root, 'artifacts'), false).init();
+      const pool = new LocalExecutor(1);
+      const job = (i: number) => ({
+        stage: 'gen', module: import.meta.url, key: `bench${i}` as any, role: 'instance' as const, axes: { i }, params: { bench: { salt: 1 } },
+        runtime: {}, seed: 1, inputs: {}, outputs: ['v'], artifactsDir: store.root, durable: false,
+      });
+      const opts = { signal: new AbortController().signal, onProgress: () => {} };
+      const { InlineExecutor } = await import('../engine/executor.ts');
+      const inlineEx = new InlineExecutor(new Map([['gen', gen]]));
+      let t0 = performance.now();
+      await pool.run(job(0), opts);
+      const cold = performance.now() - t0;
+      t0 = performance.now();
+      for (let k = 1; k <= 20; k++) await pool.run(job(k), opts);
+      const warm = (performance.now() - t0) / 20;
+      t0 = performance.now();
+      for (let k = 1; k <= 20; k++) await inlineEx.run(job(k), opts);
+      const inl = (performance.now() - t0) / 20;
+      await pool.close();
+      console.log(`worker thread: first job ${cold.toFixed(0)} ms (start-up), then ${warm.toFixed(1)} ms per trivial job; inline ${inl.toFixed(1)} ms per job`);
+    }
 
     // 1 GiB hash.
     const big = join(root, 'big.bin');
