@@ -26,7 +26,7 @@ function layersOf(...kernels: number[][][]): WeightMatrix[] {
 /** Cyclic Jacobi eigendecomposition of a dense symmetric matrix (the test's own reference). */
 function jacobiEigen(a: Float64Array, n: number): { values: number[]; vectors: number[][] } {
   const A = Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)));
-  const V = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  const V: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p][q] ** 2;
