@@ -14,6 +14,7 @@ import { createProgress } from './progress.ts';
 import { releaseAllLocks } from './lock.ts';
 import { InterruptedError, UserError, isUserFacing } from './errors.ts';
 import type { PipelineProject } from './project.ts';
+import { withDistributedOptions, distributedExecutor, registerWorkerCommand, type DistributedOptions } from './distributed/cli.ts';
 
 interface ParamsOpts {
   params?: string;
@@ -39,7 +40,7 @@ export function buildProgram(project: PipelineProject): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
-  withParamsOptions(
+  withDistributedOptions(withParamsOptions(
     program
       .command('repro')
       .description('run every stage instance whose inputs, params or code changed (all stages, or the named ones and their upstream)')
@@ -48,10 +49,11 @@ export function buildProgram(project: PipelineProject): Command {
       .option('-f, --force [stage]', 'recompute even if cached: all selected stages, or only STAGE (comma-separated list allowed)')
       .addOption(new Option('-j, --jobs <n>', 'instances to run at once').default(availableParallelism(), 'number of cores').argParser(positiveInt('--jobs')))
       .option('-k, --keep-going', 'continue with independent instances after a failure'),
-  ).action(async (stages: string[], o: ParamsOpts & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean }) => {
+  )).action(async (stages: string[], o: ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean }, cmd: Command) => {
     const session = await Session.open(project, sessionOptions(o, stages));
     const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
     if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
+    const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
     const progress = createProgress({ stream: process.stdout });
     const controller = new AbortController();
     let signalName = '';
@@ -68,7 +70,7 @@ export function buildProgram(project: PipelineProject): Command {
     process.on('SIGTERM', onSignal);
     let summary: ReproSummary;
     try {
-      summary = await repro(session, { force, dryRun: o.dryRun, jobs: o.jobs, keepGoing: o.keepGoing, signal: controller.signal, progress });
+      summary = await repro(session, { force, dryRun: o.dryRun, jobs: remote?.jobs ?? o.jobs, keepGoing: o.keepGoing, signal: controller.signal, progress, executor: remote?.executor });
     } finally {
       progress.close();
       process.off('SIGINT', onSignal);
@@ -164,6 +166,7 @@ export function buildProgram(project: PipelineProject): Command {
       process.exitCode = 1;
     });
 
+  registerWorkerCommand(program, project);
   for (const plugin of project.commands ?? []) plugin(program, project);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

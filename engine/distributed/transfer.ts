@@ -1,19 +1,43 @@
 /**
- * Moving runs between a machine's local store (engine/store.ts) and the shared cache.
+ * Moving objects between a machine's local store (engine/store.ts) and the shared cache, and
+ * the shared cache's run records (RemoteRecord).
  *
- * Order matters on both sides: objects first, the run record last, so a record anywhere always
- * means its objects were complete when it was written. Every download is verified twice: by the
- * backend against the digest it was asked for, and by the local store, which re-hashes what it
- * stores.
+ * Order matters on both sides: objects first, the record last, so a record anywhere means its
+ * objects were complete when it was written. Every download is verified twice: by the backend
+ * against the digest it was asked for, and by the local store, which re-hashes what it stores.
  */
-import type { Digest, StageKey } from '../types.ts';
-import type { FilesManifest, RunRecord, Store } from '../store.ts';
+import type { Axes, Digest, Json, StageKey } from '../types.ts';
+import type { OutputRecord, RunRole, Store } from '../store.ts';
+import type { JobResult } from '../job.ts';
 import { CorruptObjectError, MissingObjectError, type ObjectBackend } from './backend.ts';
 
-/** Every object a run references: its outputs and, for `files` outputs, each file of the manifest. */
-async function referencedObjects(record: RunRecord, readManifest: (digest: Digest) => Promise<FilesManifest>): Promise<Digest[]> {
+/**
+ * The shared cache's run record of one stage key (runs/ab/<key>.json), written by the worker
+ * that computed it, after its objects:
+ *   format  1
+ *   kind    'remote-run'
+ *   key, stage, role, axes   which instance (or shard, or combine) this is
+ *   code    the code fingerprint digest the worker ran (equal to the driver's, or it refused)
+ *   result  the engine's JobResult: output records {kind, digest, size}, metrics, timings
+ *   worker  `host:pid` of the worker, for people reading the record
+ * The driver turns it into a local run record of its own (engine/store.ts RunRecord).
+ */
+export interface RemoteRecord {
+  format: 1;
+  kind: 'remote-run';
+  key: StageKey;
+  stage: string;
+  role: RunRole;
+  axes: Axes;
+  code: string;
+  result: JobResult;
+  worker: string;
+}
+
+/** Digests an output stands for: itself and, for a `files` output, each file of its manifest. */
+async function expand(outputs: Iterable<OutputRecord>, readManifest: (digest: Digest) => Promise<{ files: Record<string, { digest: Digest }> }>): Promise<Digest[]> {
   const digests: Digest[] = [];
-  for (const output of Object.values(record.outputs)) {
+  for (const output of outputs) {
     digests.push(output.digest);
     if (output.kind === 'files') {
       for (const file of Object.values((await readManifest(output.digest)).files)) digests.push(file.digest);
@@ -22,13 +46,12 @@ async function referencedObjects(record: RunRecord, readManifest: (digest: Diges
   return digests;
 }
 
-/** Upload a finished local run to the shared cache: its objects (write-once), then its record. */
-export async function pushRun(store: Store, backend: ObjectBackend, record: RunRecord): Promise<void> {
-  for (const digest of await referencedObjects(record, (d) => store.readManifest(d))) {
+/** Upload outputs held in the local store to the shared cache (write-once: present objects are skipped). */
+export async function pushOutputs(store: Store, backend: ObjectBackend, outputs: Iterable<OutputRecord>): Promise<void> {
+  for (const digest of await expand(outputs, (d) => store.readManifest(d))) {
     if (await backend.has(digest)) continue;
     await backend.put(digest, await store.readBytes(digest));
   }
-  await backend.putRecord(record.key, record as unknown as Parameters<ObjectBackend['putRecord']>[1]);
 }
 
 /** Make sure the local store holds an object, downloading it (verified) if needed. */
@@ -43,33 +66,42 @@ export async function fetchObject(store: Store, backend: ObjectBackend, digest: 
   }
 }
 
-/** The run record of `key` in the shared cache, if there is one and it is well-formed. */
-export async function readRemoteRecord(backend: ObjectBackend, key: StageKey): Promise<RunRecord | undefined> {
-  const record = (await backend.getRecord(key)) as RunRecord | undefined;
-  if (!record || typeof record !== 'object' || record.format !== 1 || record.key !== key || typeof record.outputs !== 'object') return undefined;
+/** Download outputs (and the files of `files` outputs) into the local store. Throws Missing/CorruptObjectError. */
+export async function fetchOutputs(store: Store, backend: ObjectBackend, outputs: Iterable<OutputRecord>): Promise<void> {
+  for (const output of outputs) {
+    await fetchObject(store, backend, output.digest);
+    if (output.kind === 'files') {
+      for (const file of Object.values((await store.readManifest(output.digest)).files)) await fetchObject(store, backend, file.digest);
+    }
+  }
+}
+
+export async function writeRemoteRecord(backend: ObjectBackend, record: RemoteRecord): Promise<void> {
+  await backend.putRecord(record.key, record as unknown as Json);
+}
+
+/** The shared cache's record of `key`, if there is one and it is well-formed. */
+export async function readRemoteRecord(backend: ObjectBackend, key: StageKey): Promise<RemoteRecord | undefined> {
+  const record = (await backend.getRecord(key)) as RemoteRecord | undefined;
+  if (!record || typeof record !== 'object' || record.format !== 1 || record.kind !== 'remote-run' || record.key !== key) return undefined;
+  if (!record.result || typeof record.result.outputs !== 'object') return undefined;
   return record;
 }
 
 /**
- * Copy a run from the shared cache into the local store (objects, then the record), so the
- * local store looks exactly as if the run had happened here. Returns undefined when the shared
- * cache has no usable run for the key: no record, or an object missing or corrupt (the corrupt
- * copy is set aside by the backend, so recomputing the key stores a good one).
+ * Copy a finished run's objects from the shared cache into the local store and return its
+ * record; undefined when the shared cache has no usable run for the key (no record, or an
+ * object missing or corrupt: the backend sets a corrupt copy aside, so recomputing the key
+ * stores a good one).
  */
-export async function pullRun(backend: ObjectBackend, store: Store, key: StageKey): Promise<RunRecord | undefined> {
+export async function pullRun(backend: ObjectBackend, store: Store, key: StageKey): Promise<RemoteRecord | undefined> {
   const record = await readRemoteRecord(backend, key);
   if (!record) return undefined;
   try {
-    for (const output of Object.values(record.outputs)) {
-      await fetchObject(store, backend, output.digest);
-      if (output.kind === 'files') {
-        for (const file of Object.values((await store.readManifest(output.digest)).files)) await fetchObject(store, backend, file.digest);
-      }
-    }
+    await fetchOutputs(store, backend, Object.values(record.result.outputs));
   } catch (error) {
     if (error instanceof MissingObjectError || error instanceof CorruptObjectError) return undefined;
     throw error;
   }
-  await store.putRun(record);
   return record;
 }

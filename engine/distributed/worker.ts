@@ -1,0 +1,210 @@
+/**
+ * The worker loop behind `pipeline.ts worker --queue redis://HOST:PORT --cache DIR|s3://…`.
+ *
+ * For each job it takes from the queue, a worker:
+ *  1. resolves the stage in its OWN copy of the project and refuses the job (it goes back to
+ *     the queue for another worker) unless its code fingerprint equals the driver's, so a host
+ *     running other code can never put results into the shared cache;
+ *  2. skips the work if the shared cache already holds a record for the key;
+ *  3. fetches the inputs by digest from the shared cache into its local store (verified);
+ *  4. runs the stage through the engine's own executors (worker threads, or inline for inline
+ *     stages and sample combines): the very code path of a local `repro`;
+ *  5. uploads the outputs (write-once, verified) and writes the run record last.
+ *
+ * A worker killed mid-job stops renewing its BullMQ lock; another worker's stalled-job check
+ * puts the job back in the queue and it is computed again from scratch (stage runs are
+ * deterministic, so the digests are identical).
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { Store } from '../store.ts';
+import { StatMemo } from '../statmemo.ts';
+import { Fingerprinter, initFingerprinting } from '../fingerprint.ts';
+import { initHashing } from '../hash.ts';
+import { InlineExecutor, JobError, LocalExecutor } from '../executor.ts';
+import type { Job } from '../job.ts';
+import type { PipelineProject } from '../project.ts';
+import type { StageDef } from '../types.ts';
+import { openBackend, type ObjectBackend, type S3Options } from './backend.ts';
+import { DEFAULT_QUEUE_NAME, redactUrl, redisConnection } from './connection.ts';
+import { JobRefusedError, PROTOCOL_VERSION, describeCodeDifference, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
+import { fetchOutputs, pushOutputs, readRemoteRecord, writeRemoteRecord } from './transfer.ts';
+
+export interface WorkerOptions {
+  /** redis://HOST:PORT of the queue. */
+  queue: string;
+  queueName?: string;
+  /** Shared cache: a directory or s3://bucket/prefix. */
+  cache: string;
+  s3?: S3Options;
+  /** Jobs run at once (each in its own worker thread). Default 1. */
+  concurrency?: number;
+  /** This worker's local store (inputs and outputs pass through it). Default: <project>/artifacts. */
+  storeDir?: string;
+  /** BullMQ lock duration (ms): how long a silent worker keeps a job before it counts as stalled. */
+  lockDurationMs?: number;
+  /** How often (ms) this worker looks for stalled jobs of dead workers. */
+  stalledIntervalMs?: number;
+  /** Name shown on the driver's progress lines. Default host:pid. */
+  name?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningWorker {
+  readonly name: string;
+  /** Stop taking jobs; wait for running ones, or with `force` hand them back to the queue at once. */
+  close(force?: boolean): Promise<void>;
+}
+
+export async function startWorker(project: PipelineProject, options: WorkerOptions): Promise<RunningWorker> {
+  await Promise.all([initHashing(), initFingerprinting()]);
+  const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const name = options.name ?? `${hostname()}:${process.pid}`;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const store = new Store(options.storeDir ?? join(project.root, 'artifacts')).init();
+  const memo = new StatMemo(join(store.stateDir, 'stat-memo.json'));
+  const fingerprinter = new Fingerprinter(project.root, memo);
+  const defs = new Map<string, StageDef>(project.stages.map((s) => [s.name, s]));
+  const backend: ObjectBackend = await openBackend(options.cache, { s3: options.s3 });
+  const threads = new LocalExecutor(concurrency);
+  const inline = new InlineExecutor(defs);
+  const aborts = new Set<AbortController>();
+  const active = new Set<Promise<unknown>>();
+
+  const processJob = (bullJob: BullJob, token?: string): Promise<{ key: string; worker: string; reused: boolean }> => {
+    const running = processOne(bullJob, token);
+    active.add(running);
+    void running.catch(() => {}).finally(() => active.delete(running));
+    return running;
+  };
+
+  const processOne = async (bullJob: BullJob, token?: string): Promise<{ key: string; worker: string; reused: boolean }> => {
+    const data = bullJob.data as RemoteJobData;
+    const label = `${data?.job?.stage ?? '?'} ${String(bullJob.id).slice(0, 12)}`;
+    if (data?.protocol !== PROTOCOL_VERSION) {
+      throw refuse(`worker ${name} refused job ${bullJob.id}: it speaks job protocol ${PROTOCOL_VERSION}, the job has ${data?.protocol}; run the same code on every host`);
+    }
+    const def = defs.get(data.job.stage);
+    if (!def) {
+      throw refuse(`worker ${name} refused job ${label}: this worker's project has no stage '${data.job.stage}'; run the same code on every host`);
+    }
+    const mine = fingerprinter.fingerprint(def.module);
+    if (mine.digest !== data.code.digest) {
+      throw refuse(
+        `worker ${name} refused job ${label} from ${data.driver}: its code differs from the driver's ` +
+          `(${describeCodeDifference(mine, data.code)}); run the same code on every host`,
+      );
+    }
+    const key = data.job.key;
+    const progress = throttle((update: Omit<RemoteProgress, 'worker'>) => bullJob.updateProgress({ worker: name, ...update } satisfies RemoteProgress));
+    if (await isDone(backend, key)) {
+      progress({ fraction: 1, message: 'already in the shared cache' }, true);
+      return { key, worker: name, reused: true };
+    }
+    log(`▶ ${label} (${data.job.role}${Object.keys(data.job.axes).length ? ' ' + JSON.stringify(data.job.axes) : ''})`);
+    progress({ fraction: 0, message: `started on ${name}` }, true);
+    await fetchOutputs(store, backend, jobInputOutputs(data.job));
+
+    const job: Job = { ...data.job, module: def.module, artifactsDir: store.root, durable: store.durable };
+    const executor = def.inline || job.role === 'combine' ? inline : threads;
+    const abort = new AbortController();
+    aborts.add(abort);
+    let result;
+    try {
+      result = await executor.run(job, { signal: abort.signal, onProgress: (u) => progress(u, u.fraction === 1) });
+    } catch (error) {
+      if (abort.signal.aborted) {
+        // This worker is shutting down: hand the job straight back to the queue for another.
+        log(`↩ ${label}: handed back to the queue`);
+        await bullJob.moveToWait(token);
+        throw new WaitingError();
+      }
+      // Stage code is deterministic: retrying the same inputs elsewhere would fail the same way.
+      const e = error as Error;
+      const failure = new UnrecoverableError(`${data.job.stage} failed on worker ${name}: ${e.message}`);
+      failure.stack = (error instanceof JobError ? error.stageStack : e.stack) ?? failure.stack;
+      log(`✗ ${label}: ${e.message}`);
+      throw failure;
+    } finally {
+      aborts.delete(abort);
+    }
+    await pushOutputs(store, backend, Object.values(result.outputs));
+    // The record goes last: once it exists, the key is done for every driver and worker.
+    await writeRemoteRecord(backend, {
+      format: 1,
+      kind: 'remote-run',
+      key,
+      stage: job.stage,
+      role: job.role,
+      axes: job.axes,
+      code: mine.digest,
+      result,
+      worker: name,
+    });
+    log(`✓ ${label} ${result.ms} ms`);
+    return { key, worker: name, reused: false };
+
+    function refuse(message: string): JobRefusedError {
+      log(`✗ ${message}`);
+      return new JobRefusedError(message);
+    }
+  };
+
+  const worker = new Worker(options.queueName ?? DEFAULT_QUEUE_NAME, processJob, {
+    connection: redisConnection(options.queue),
+    concurrency,
+    name,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? options.lockDurationMs ?? 30_000,
+    // A job may be orphaned a few times (killed hosts) before we give up on it.
+    maxStalledCount: 3,
+    autorun: false,
+  });
+  let connected = true;
+  worker.on('error', (error) => {
+    // Connection trouble repeats every retry; say it once per outage.
+    if (connected) log(`! queue ${redactUrl(options.queue)}: ${error.message} (reconnecting)`);
+    connected = false;
+  });
+  worker.on('ready', () => {
+    if (!connected) log(`queue ${redactUrl(options.queue)}: reconnected`);
+    connected = true;
+  });
+  await worker.waitUntilReady();
+  void worker.run().catch((error) => log(`! worker loop stopped: ${(error as Error).message}`));
+  log(`worker ${name}: queue ${redactUrl(options.queue)} (${options.queueName ?? DEFAULT_QUEUE_NAME}), cache ${backend.location}, concurrency ${concurrency}`);
+
+  return {
+    name,
+    async close(force = false) {
+      if (force) {
+        for (const abort of aborts) abort.abort();
+        await Promise.race([Promise.allSettled([...active]), new Promise((r) => setTimeout(r, 5000))]);
+      }
+      await worker.close(force);
+      await threads.close();
+      await backend.close();
+      memo.save();
+    },
+  };
+}
+
+/** A usable record exists: written, and every output object still there (a corrupt one was set aside). */
+async function isDone(backend: ObjectBackend, key: Job['key']): Promise<boolean> {
+  const record = await readRemoteRecord(backend, key);
+  if (!record) return false;
+  for (const output of Object.values(record.result.outputs)) if (!(await backend.has(output.digest))) return false;
+  return true;
+}
+
+/** Rate-limit progress messages to the queue (each is a Redis round trip); `force` always sends. */
+function throttle(send: (update: Omit<RemoteProgress, 'worker'>) => Promise<unknown>) {
+  let last = 0;
+  return (update: Omit<RemoteProgress, 'worker'>, force = false) => {
+    const now = performance.now();
+    if (!force && now - last < 250) return;
+    last = now;
+    send(update).catch(() => {}); // progress is best effort; the job itself is what counts
+  };
+}
