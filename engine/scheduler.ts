@@ -215,6 +215,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       progress.finish(unit.id, 'skipped', 'would run');
       return { ok: false, why: 'planned' };
     }
+    let waitingLogged = false;
     for (;;) {
       if (signal.aborted || stopping) {
         summary.skipped++;
@@ -228,7 +229,14 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
           if (rec) return afterSuccess(unit, rec, false);
         }
         const lock = tryLock(join(store.locksDir, `${key}.lock`));
-        if (!lock.acquired) return 'busy';
+        if (!lock.acquired) {
+          if (!waitingLogged) {
+            waitingLogged = true;
+            const h = lock.holder;
+            progress.log(`${unit.id}: another process${h ? ` (pid ${h.pid} on ${h.host})` : ''} is computing it; waiting for its result`);
+          }
+          return 'busy';
+        }
         try {
           // Another process may have finished this key between our check and the lock.
           if (!force) {

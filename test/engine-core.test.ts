@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Toy } from './fixtures/toy/harness.ts';
 import { gc, verify } from '../engine/maintenance.ts';
@@ -293,6 +294,12 @@ test('gc keeps what the current params use (or every run with --all-runs) and de
     // ...and scale=1 (the default) has to be recomputed except what doesn't depend on scale.
     await toy.repro();
     assert.ok(toy.ranIds().includes('source[name=a]'));
+
+    // gc refuses to run beside a live pipeline process (it writes objects before their record).
+    const lockFile = join(store.locksDir, 'f'.repeat(32) + '.lock');
+    writeFileSync(lockFile, JSON.stringify({ pid: process.ppid, host: hostname(), token: 't', started: new Date().toISOString() }));
+    await assert.rejects(gc(await toy.session()), /another pipeline process is running \(pid \d+/);
+    rmSync(lockFile);
   } finally {
     toy.cleanup();
   }
