@@ -4,11 +4,14 @@
  * params problems exit 2 (nothing runs), other user errors exit 1, an interrupted run 130/143.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { Session, type SessionOptions } from './session.ts';
 import { repro, type ReproSummary } from './scheduler.ts';
 import { computeStatus, type InstanceStatus } from './status.ts';
 import { gc, verify } from './maintenance.ts';
+import { Store } from './store.ts';
+import { initHashing } from './hash.ts';
 import { orderStages } from './graph.ts';
 import { createProgress } from './progress.ts';
 import { releaseAllLocks } from './lock.ts';
@@ -148,10 +151,7 @@ export function buildProgram(project: PipelineProject): Command {
     .command('verify')
     .description('re-hash every stored object; quarantine corrupt ones so the next repro recomputes them')
     .action(async () => {
-      const { Store } = await import('./store.ts');
-      const { initHashing } = await import('./hash.ts');
       await initHashing();
-      const { join } = await import('node:path');
       const store = new Store(join(project.root, 'artifacts')).init();
       const r = await verify(store);
       if (r.corrupt.length === 0 && r.droppedRuns.length === 0) {
