@@ -116,15 +116,18 @@ export class Store {
     return existsSync(this.objectPath(digest));
   }
 
-  /** Store bytes under their digest (no write if an object of that digest and size exists). */
+  /**
+   * Store bytes under their digest. An existing object is kept only if its content still hashes
+   * to its name, so recomputing a result also repairs a corrupted copy of it.
+   */
   async putBytes(bytes: Uint8Array): Promise<{ digest: Digest; size: number }> {
     const digest = hashBytes(bytes);
     const path = this.objectPath(digest);
-    let present = false;
+    let intact = false;
     try {
-      present = statSync(path).size === bytes.length;
+      intact = statSync(path).size === bytes.length && hashBytes(await readFile(path)) === digest;
     } catch {}
-    if (!present) await writeFileAtomic(path, bytes, { tmpDir: this.tmpDir, durable: this.durable });
+    if (!intact) await writeFileAtomic(path, bytes, { tmpDir: this.tmpDir, durable: this.durable });
     return { digest, size: bytes.length };
   }
 

@@ -272,6 +272,23 @@ test('verify quarantines a corrupted object and the next repro recomputes it', a
   }
 });
 
+test('recomputing a result repairs a corrupted stored copy of it', async () => {
+  const toy = await freshToy();
+  try {
+    const rec = (await toy.status()).find((s) => s.id === 'square[name=b,k=4]')!.record!;
+    const store = new Store(toy.path('artifacts'));
+    const path = store.objectPath(rec.outputs.data.digest);
+    const bytes = readFileSync(path);
+    bytes[10] ^= 1;
+    writeFileSync(path, bytes);
+    await toy.repro({ force: ['square'] });
+    const v = await verify(store);
+    assert.deepEqual(v.corrupt, []);
+  } finally {
+    toy.cleanup();
+  }
+});
+
 test('gc keeps what the current params use (or every run with --all-runs) and deletes the rest', async () => {
   const toy = await freshToy();
   try {
