@@ -127,9 +127,12 @@ test('CLI: --help on every verb, clean one-line errors, exit 2 for params proble
     assert.match(dag.stdout, /^flowchart TD/);
     assert.match(dag.stdout, /source --> square/);
     assert.match(dag.stdout, /square\["square ×2"\]/);
-    const dot = toy.cli(['dag', '--dot', '-S', 'toy.k=[1,2,3]']);
+    // --params picks another file (names a, b, c) and -S applies on top (k = 1, 2, 3): 9 squares.
+    toy.write('alt.yaml', toy.read('params.yaml').replace('names: [a, b]', 'names: [a, b, c]'));
+    const dot = toy.cli(['dag', '--dot', '--params', 'alt.yaml', '-S', 'toy.k=[1,2,3]']);
+    assert.equal(dot.code, 0, dot.stderr);
     assert.match(dot.stdout, /"parity" -> "after";/);
-    assert.match(dot.stdout, /square\\n×6/);
+    assert.match(dot.stdout, /square\\n×9/);
   } finally {
     toy.cleanup();
   }
