@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { Rng } from '../science/random.ts';
 import type { DenseLayer } from '../science/weights.ts';
+import { createWasmKernel } from '../science/lesion/kernel-wasm.ts';
 import {
   analyseConditional,
   analyseJoint,
@@ -130,6 +131,25 @@ test('fast evaluation equals a full forward pass of the lesioned weights, for si
   // Each plan's accuracy does not depend on which other plans share the evaluation.
   const alone = plans.slice(5, 9).map((p) => evaluateLesions(layers, { images, labels }, [p]).accuracy[0]);
   assert.deepEqual(alone, expected.slice(5, 9));
+});
+
+test('wide layers: the WebAssembly and JavaScript kernels give the same accuracies as a full forward pass', () => {
+  assert.ok(createWasmKernel(1024), 'WebAssembly SIMD is available in Node 20');
+  const widths = [50, 72, 72, 72, 10];
+  const layers = randomNet(widths, 0.2, 9);
+  const n = 203;
+  const images = randomImages(n, widths[0], 10);
+  const rng = new Rng(11);
+  const labels = Uint8Array.from(predictClasses(layers, images, n), (p) => (rng.float() < 0.6 ? p : rng.int(10)));
+  const pick = (k: number) => Array.from(rng.permutation(72).subarray(0, k));
+  const plans: LesionPlan[] = [[]];
+  for (let t = 0; t < 12; t++) plans.push([{ level: 1 + (t % 3), neurons: pick(5 + t) }], [{ level: 1, neurons: pick(9) }, { level: 2 + (t % 2), neurons: pick(7) }]);
+  const expected = plans.map((p) => accuracyOf(predictClasses(lesionWeights(layers, p), images, n), labels));
+  for (const kernel of ['wasm', 'js'] as const)
+    for (const blockSize of [8, 40, 512]) {
+      const r = evaluateLesions(layers, { images, labels }, plans, { kernel, blockSize });
+      assert.deepEqual(Array.from(r.accuracy), expected, `${kernel}, block ${blockSize}`);
+    }
 });
 
 test('activations below a lesion are reused: only the layers above it are recomputed, shared prefixes once', () => {

@@ -21,6 +21,7 @@
  */
 import type { DenseLayer } from '../weights.ts';
 import { validatePlan, type LesionPlan } from './lesion.ts';
+import { createWasmKernel } from './kernel-wasm.ts';
 
 /**
  * One dense layer's non-zero weights twice: as compressed sparse rows (row = input neuron,
@@ -115,6 +116,11 @@ export interface EvaluateOptions {
   signal?: AbortSignal;
   /** Called after each block with the fraction of images done. */
   onProgress?: (fraction: number) => void;
+  /**
+   * Forward kernel of the wide layers: 'wasm' (WebAssembly SIMD, kernel-wasm.ts; the default
+   * where available) or 'js'. Both give the same bits.
+   */
+  kernel?: 'wasm' | 'js';
 }
 
 interface TrieNode {
@@ -234,11 +240,8 @@ function denseReluScatter(inp: Float64Array, out: Float64Array, layer: SparseLay
   }
 }
 
-/** Pick the faster kernel for a layer: gathering pays off for wide hidden layers fed by dense activations. */
-function forward(level: number, inp: Float64Array, out: Float64Array, layer: SparseLayer, rows: number, scratch: Float64Array): void {
-  if (level === 0 || layer.fanOut < 64) denseReluScatter(inp, out, layer, rows);
-  else denseRelu(inp, out, layer, rows, scratch);
-}
+/** Gathering pays off for wide hidden layers fed by dense activations; pixels and the few logits scatter. */
+const gathers = (level: number, layer: SparseLayer): boolean => level > 0 && layer.fanOut >= 64;
 
 /** out = parent − contributions of the lesioned neurons G of the previous level (rank-|G| update). */
 function removeContributions(parentIn: Float64Array, parentOut: Float64Array, out: Float64Array, layer: SparseLayer, neurons: Int32Array, rows: number): void {
@@ -275,24 +278,64 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
   if (test.images.length !== n * nIn) throw new Error(`test set: ${test.images.length} pixel values for ${n} labels, expected ${n} × ${nIn}`);
   for (let i = 0; i < n; i++)
     if (test.labels[i] >= nClasses) throw new Error(`test set: label ${test.labels[i]} at row ${i} but the network has ${nClasses} outputs`);
-  const B = Math.max(1, Math.floor(opts.blockSize ?? 64));
+  const B = Math.max(GATHER_ROWS, Math.ceil((opts.blockSize ?? 64) / GATHER_ROWS) * GATHER_ROWS);
   const root = buildTrie(plans, depth);
 
-  // Buffers per trie depth and level; depth d holds the levels a node at depth d computes.
-  const maxDepth = depth; // root + at most one group per hidden level
-  const buffers: Float64Array[][] = [];
-  for (let d = 0; d < maxDepth; d++) buffers.push(widths.map((w, l) => (l === 0 ? new Float64Array(0) : new Float64Array(B * w))));
-  const input = new Float64Array(B * nIn);
-  const scratch = new Float64Array(Math.max(...widths) * GATHER_ROWS);
+  // One arena for every buffer, so that the WebAssembly kernel can address them: the gathered
+  // layers' column arrays, the transposed scratch rows, the input block, and per trie depth and
+  // level the activations a node at that depth computes (root + one group per hidden level).
+  const maxDepth = depth;
+  const f64 = 8;
+  const plan: { bytes: number } = { bytes: 0 };
+  const reserve = (bytes: number): number => {
+    const at = plan.bytes;
+    plan.bytes += Math.ceil(bytes / 16) * 16;
+    return at;
+  };
+  const layerAt = layers.map((l, i) =>
+    gathers(i, l)
+      ? { colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * f64), bias: reserve(l.fanOut * f64) }
+      : null,
+  );
+  const scratchAt = reserve(Math.max(...widths) * GATHER_ROWS * f64);
+  const inputAt = reserve(B * nIn * f64);
+  const bufferAt = Array.from({ length: maxDepth }, () => widths.map((w, l) => (l === 0 ? 0 : reserve(B * w * f64))));
+  const wasm = opts.kernel === 'js' ? null : createWasmKernel(plan.bytes);
+  const arena = wasm ? wasm.memory.buffer : new ArrayBuffer(plan.bytes);
+  layers.forEach((l, i) => {
+    const at = layerAt[i];
+    if (!at) return;
+    new Int32Array(arena, at.colStart, l.fanOut + 1).set(l.colStart);
+    new Int32Array(arena, at.ri, l.val.length).set(l.rowTimesStride.map((x) => x * f64));
+    new Float64Array(arena, at.w, l.val.length).set(l.colVal);
+    new Float64Array(arena, at.bias, l.fanOut).set(l.bias);
+  });
+  const scratch = new Float64Array(arena, scratchAt, Math.max(...widths) * GATHER_ROWS);
+  const input = new Float64Array(arena, inputAt, B * nIn);
+  const buffers: Float64Array[][] = bufferAt.map((ats) => ats.map((at, l) => new Float64Array(arena, at, l === 0 ? 0 : B * widths[l])));
+
+  let rows = 0; // rows of the current block
+  let rowStart = 0; // its first image
+
+  /** Level l+1 of `rows` rows from level l (`inp`) into `out` (both views into the arena). */
+  const forward = (level: number, inp: Float64Array, out: Float64Array): void => {
+    const layer = layers[level];
+    if (!gathers(level, layer)) return denseReluScatter(inp, out, layer, rows);
+    if (!wasm) return denseRelu(inp, out, layer, rows, scratch);
+    const at = layerAt[level]!;
+    const { fanIn, fanOut } = layer;
+    for (let r = 0; r < rows; r += GATHER_ROWS) {
+      wasm.transpose8(inp.byteOffset + r * fanIn * f64, scratchAt, fanIn, Math.min(GATHER_ROWS, rows - r));
+      wasm.gather8(scratchAt, at.colStart, at.ri, at.w, at.bias, out.byteOffset + r * fanOut * f64, fanOut, fanOut * f64);
+    }
+  };
 
   const work = { nodes: 0, deltaPasses: 0, layerPasses: 0 };
   let counting = true;
   const correct = new Int32Array(plans.length * nClasses);
   const classTotal = new Int32Array(nClasses);
 
-  let labels = test.labels;
-  let rows = 0;
-  let rowStart = 0;
+  const labels = test.labels;
 
   const score = (logits: Float64Array, terminals: number[]): void => {
     for (let r = 0; r < rows; r++) {
@@ -324,7 +367,7 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
       removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
       state[a + 1] = own[a + 1];
       for (let l = a + 2; l <= node.needTo; l++) {
-        forward(l - 1, state[l - 1], own[l], layers[l - 1], rows, scratch);
+        forward(l - 1, state[l - 1], own[l]);
         state[l] = own[l];
       }
     }
@@ -341,7 +384,7 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     const state: Float64Array[] = [input];
     const own = buffers[0];
     for (let l = 1; l <= depth; l++) {
-      forward(l - 1, l === 1 ? input : own[l - 1], own[l], layers[l - 1], rows, scratch);
+      forward(l - 1, l === 1 ? input : own[l - 1], own[l]);
       state[l] = own[l];
     }
     if (counting) work.layerPasses += depth;

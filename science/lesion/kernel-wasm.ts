@@ -1,0 +1,130 @@
+/**
+ * The forward kernel of evaluate.ts as a tiny WebAssembly SIMD module (f64x2 lanes), about 2.5×
+ * faster than the same loop in JavaScript and bit-identical to it: the same float64 products
+ * and sums in the same order (WebAssembly has no fused multiply-add, and SIMD lanes round like
+ * scalars). No compiler is available in this project, so the module is assembled here from its
+ * opcodes; its text form is:
+ *
+ *   (func (export "transpose8") (param $in i32) (param $h i32) (param $fanIn i32) (param $m i32)
+ *     ;; h[k·8 + t] = max(in[t·fanIn + k], 0) for t < m, k < fanIn: eight rows ReLU'd, k-major
+ *     ...)
+ *   (func (export "gather8") (param $h $colStart $ri $w $bias $out $fanOut $stride i32)
+ *     ;; for j < fanOut: acc[0..7] = bias[j]; for e in colStart[j] .. colStart[j+1]:
+ *     ;;   acc[0..7] += h[ri[e] .. +8] · w[e]           (four f64x2 accumulators)
+ *     ;; out[t·stride + j] = acc[t] for t < 8
+ *     ...)
+ *
+ * All pointers are byte offsets into the imported memory; `ri[e]` is the byte offset of input
+ * row i's eight values in h (i · 64). The caller keeps rows 8-aligned (unused rows of h are 0).
+ */
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+const get = (i: number) => [0x20, i];
+const set = (i: number) => [0x21, i];
+const tee = (i: number) => [0x22, i];
+const i32 = (v: number) => [0x41, ...leb(v)]; // small non-negative constants only
+const add = [0x6a];
+const mul = [0x6c];
+const shl = [0x74];
+const geU = [0x4f];
+const load32 = (offset = 0) => [0x28, 2, ...leb(offset)];
+const loadF64 = [0x2b, 3, 0];
+const storeF64 = [0x39, 3, 0];
+const maxF64 = [0xa5];
+const zeroF64 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+const simd = (code: number, ...imm: number[]) => [0xfd, ...leb(code), ...imm];
+const v128Load = (offset: number) => simd(0x00, 4, ...leb(offset));
+const f64x2Splat = simd(0x14);
+const f64x2Extract = (lane: number) => simd(0x21, lane);
+const f64x2Add = simd(0xf0);
+const f64x2Mul = simd(0xf2);
+/** `while (local[i] < local[n]) { body; local[i]++ }` (unsigned compare). */
+const forLoop = (i: number, n: number, body: number[]) => [0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(1), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b];
+
+function transpose8(): number[] {
+  // params 0 in, 1 h, 2 fanIn, 3 m; locals 4 t, 5 k, 6 src, 7 dst
+  const inner = [
+    // h[(k·8 + t)·8] = max(in[(t·fanIn + k)·8], 0)
+    ...get(1), ...get(5), ...i32(3), ...shl, ...get(4), ...add, ...i32(3), ...shl, ...add,
+    ...get(0), ...get(4), ...get(2), ...mul, ...get(5), ...add, ...i32(3), ...shl, ...add,
+    ...loadF64, ...zeroF64, ...maxF64, ...storeF64,
+  ];
+  const body = [...i32(0), ...set(4), ...forLoop(4, 3, [...i32(0), ...set(5), ...forLoop(5, 2, inner)])];
+  return [1, 4, I32, ...body, 0x0b];
+}
+
+function gather8(): number[] {
+  // params 0 h, 1 colStart, 2 ri, 3 w, 4 bias, 5 out, 6 fanOut, 7 stride
+  // locals i32: 8 j, 9 e, 10 end, 11 hp, 12 p; v128: 13–16 accumulators, 17 splatted weight
+  const acc = (a: number, offset: number) => [...get(a), ...get(11), ...v128Load(offset), ...get(17), ...f64x2Mul, ...f64x2Add, ...set(a)];
+  const edge = [
+    ...get(0), ...get(2), ...get(9), ...i32(2), ...shl, ...add, ...load32(), ...add, ...set(11),
+    ...get(3), ...get(9), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...set(17),
+    ...acc(13, 0), ...acc(14, 16), ...acc(15, 32), ...acc(16, 48),
+  ];
+  const stores: number[] = [...get(5), ...get(8), ...i32(3), ...shl, ...add, ...set(12)];
+  for (let t = 0; t < 8; t++) {
+    stores.push(...get(12), ...get(13 + (t >> 1)), ...f64x2Extract(t & 1), ...storeF64);
+    if (t < 7) stores.push(...get(12), ...get(7), ...add, ...set(12));
+  }
+  const column = [
+    ...get(4), ...get(8), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...tee(13), ...tee(14), ...tee(15), ...set(16),
+    ...get(1), ...get(8), ...i32(2), ...shl, ...add, ...tee(12), ...load32(0), ...set(9),
+    ...get(12), ...load32(4), ...set(10),
+    ...forLoop(9, 10, edge),
+    ...stores,
+  ];
+  const body = [...i32(0), ...set(8), ...forLoop(8, 6, column)];
+  return [2, 5, I32, 5, V128, ...body, 0x0b];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
+  const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+  const funcs = [transpose8(), gather8()];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [2, 0x60, 4, I32, I32, I32, I32, 0, 0x60, 8, I32, I32, I32, I32, I32, I32, I32, I32, 0]),
+    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...name('transpose8'), 0x00, 0, ...name('gather8'), 0x00, 1]),
+    ...section(10, [2, ...funcs.flatMap((f) => [...leb(f.length), ...f])]),
+  ]);
+}
+
+export interface WasmKernel {
+  memory: WebAssembly.Memory;
+  transpose8(inp: number, h: number, fanIn: number, m: number): void;
+  gather8(h: number, colStart: number, ri: number, w: number, bias: number, out: number, fanOut: number, stride: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** A kernel instance over a fresh memory of `bytes` bytes, or null where WebAssembly SIMD is unavailable. */
+export function createWasmKernel(bytes: number): WasmKernel | null {
+  if (compiled === undefined) {
+    try {
+      const b = moduleBytes();
+      compiled = typeof WebAssembly === 'object' && WebAssembly.validate(b) ? new WebAssembly.Module(b) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  if (!compiled) return null;
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<WasmKernel, 'memory'>;
+  return { memory, transpose8: exports.transpose8, gather8: exports.gather8 };
+}
