@@ -235,7 +235,7 @@ function printSummary(s: ReproSummary, dryRun: boolean): void {
 function printStatus(list: InstanceStatus[]): void {
   const label: Record<InstanceStatus['state'], string> = { 'up-to-date': 'up to date', stale: 'stale', 'never-run': 'never run', 'upstream-stale': 'waiting' };
   for (const s of list) {
-    const why = s.reasons.length ? ': ' + s.reasons.join('; ') : '';
+    const why = s.reasons.length && s.state !== 'never-run' ? ': ' + s.reasons.join('; ') : '';
     console.log(`${label[s.state].padEnd(10)}  ${s.id}${why}`);
   }
   const n = (st: InstanceStatus['state']) => list.filter((s) => s.state === st).length;
