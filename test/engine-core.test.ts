@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Toy } from './fixtures/toy/harness.ts';
@@ -236,6 +236,15 @@ test('files outputs are published into the project tree, rewriting only files th
     await toy.repro();
     assert.deepEqual(toy.ranIds(), []);
     assert.equal(toy.read('out/report.txt'), report);
+
+    // A file the newer output no longer lists is removed; a file the engine never wrote stays.
+    assert.ok(existsSync(toy.path('out/after/b.txt')));
+    toy.write('out/mine.txt', 'a user note');
+    await toy.repro({ set: ['toy.names=[a]'] });
+    assert.ok(existsSync(toy.path('out/after/a.txt')));
+    assert.ok(!existsSync(toy.path('out/after/b.txt')), 'stale published file removed');
+    assert.equal(toy.read('out/mine.txt'), 'a user note');
+    assert.equal(toy.read('out/nested/count.txt'), '2');
   } finally {
     toy.cleanup();
   }
