@@ -6,9 +6,9 @@
  * - `layer_nonzero`: a uniformly random permutation of the non-zero values among the non-zero
  *   positions (keeps the sparsity pattern exactly).
  *
- * `layer` is drawn as "a uniformly random ordered sample of nnz distinct positions receives the
- * non-zero values in order" (a partial Fisher–Yates over positions), which has exactly the
- * distribution of a full permutation but costs O(nnz) random draws instead of O(size).
+ * For a mostly-zero matrix `layer` is drawn as "a uniformly random ordered sample of nnz distinct
+ * positions receives the non-zero values in order" (a partial Fisher–Yates over positions), which
+ * has exactly the distribution of a full permutation but costs O(nnz) random draws, not O(size).
  */
 import type { WeightMatrix } from '../graph/index.ts';
 import type { Rng } from '../random.ts';
@@ -18,6 +18,25 @@ export type ShuffleMethod = (typeof SHUFFLE_METHODS)[number];
 
 export function isShuffleMethod(x: unknown): x is ShuffleMethod {
   return (SHUFFLE_METHODS as readonly unknown[]).includes(x);
+}
+
+const TWO32 = 4294967296;
+
+/**
+ * A uniform integer in [0, n), n < 2^21, by Lemire's multiply-and-reject ("Fast random integer
+ * generation in an interval", 2019): exact, and without the division of `Rng.int` per draw.
+ */
+function below(rng: Rng, n: number): number {
+  let x = rng.nextUint32();
+  let low = Math.imul(x, n) >>> 0; // low 32 bits of x·n
+  if (low < n) {
+    const threshold = (TWO32 - n) % n;
+    while (low < threshold) {
+      x = rng.nextUint32();
+      low = Math.imul(x, n) >>> 0;
+    }
+  }
+  return ((x * n) / TWO32) | 0; // x·n < 2^53 is exact; the quotient is < 2^21
 }
 
 function nonzeroPositions(kernel: ArrayLike<number>): Int32Array {
@@ -31,26 +50,45 @@ function nonzeroPositions(kernel: ArrayLike<number>): Int32Array {
 /** Shuffle one kernel (a new Float32Array; the input is not modified). */
 export function shuffleKernel(kernel: Float32Array | Float64Array, method: ShuffleMethod, rng: Rng): Float32Array {
   const size = kernel.length;
-  const out = new Float32Array(size);
-  const nzPos = nonzeroPositions(kernel);
-  const nnz = nzPos.length;
-  if (method === 'layer') {
-    // Partial Fisher–Yates over all positions: slots[0..nnz) become a uniform ordered sample.
+  if (size >= 2 ** 21) throw new RangeError(`shuffleKernel: ${size} entries exceed the supported 2^21`);
+  if (method === 'layer' && size > 0) {
+    const out = Float32Array.from(kernel);
+    const nzPos = nonzeroPositions(kernel);
+    const nnz = nzPos.length;
+    if (2 * nnz >= size) {
+      // Mostly non-zero: a plain Fisher–Yates over all entries.
+      for (let i = size - 1; i > 0; i--) {
+        const j = below(rng, i + 1);
+        const t = out[i];
+        out[i] = out[j];
+        out[j] = t;
+      }
+      return out;
+    }
+    // Mostly zero: partial Fisher–Yates over positions; slots[0..nnz) become a uniform ordered sample.
+    out.fill(0);
     const slots = new Int32Array(size);
     for (let i = 0; i < size; i++) slots[i] = i;
     for (let i = 0; i < nnz; i++) {
-      const j = i + rng.int(size - i);
-      const t = slots[i];
-      slots[i] = slots[j];
-      slots[j] = t;
-      out[slots[i]] = kernel[nzPos[i]];
+      const j = i + below(rng, size - i);
+      const chosen = slots[j];
+      slots[j] = slots[i];
+      out[chosen] = kernel[nzPos[i]];
     }
-  } else {
-    const values = new Float32Array(nnz);
-    for (let i = 0; i < nnz; i++) values[i] = kernel[nzPos[i]];
-    rng.shuffle(values);
-    for (let i = 0; i < nnz; i++) out[nzPos[i]] = values[i];
+    return out;
   }
+  const out = new Float32Array(size);
+  const nzPos = nonzeroPositions(kernel);
+  const nnz = nzPos.length;
+  const values = new Float32Array(nnz);
+  for (let i = 0; i < nnz; i++) values[i] = kernel[nzPos[i]];
+  for (let i = nnz - 1; i > 0; i--) {
+    const j = below(rng, i + 1);
+    const t = values[i];
+    values[i] = values[j];
+    values[j] = t;
+  }
+  for (let i = 0; i < nnz; i++) out[nzPos[i]] = values[i];
   return out;
 }
 

@@ -21,6 +21,7 @@ import type { GraphBlock, LayeredGraph } from '../graph/index.ts';
 import { toDenseAdjacency } from '../graph/index.ts';
 import { symmetricEigen } from './dense.ts';
 import { largestEigenpairs, type SymmetricOperator } from './lanczos.ts';
+import { csrMul, csrTranspose, denseMul, denseMulT } from './kernels.ts';
 
 export interface EmbeddingOptions {
   /** 'auto' (default): Lanczos on the folded operator, dense for tiny graphs. */
@@ -45,51 +46,34 @@ export interface SpectralEmbedding {
 /** Graphs up to this many nodes use the dense solver under 'auto'. */
 const DENSE_MAX_NODES = 80;
 
-/** y[rows] += W·x[cols] */
-function mulBlock(b: GraphBlock, x: Float64Array, xOff: number, y: Float64Array, yOff: number): void {
-  const { rows, cols, values } = b;
+type Product = (x: Float64Array, y: Float64Array) => void;
+
+/** y[rows part] += W·x[cols part] for one block, as a closure over monomorphic kernels. */
+function forward(b: GraphBlock, xOff: number, yOff: number): Product {
   if (b.kind === 'dense') {
-    for (let r = 0; r < rows; r++) {
-      let s = 0;
-      const base = r * cols;
-      for (let c = 0; c < cols; c++) s += values[base + c] * x[xOff + c];
-      y[yOff + r] += s;
-    }
-  } else {
-    const { indptr, indices } = b;
-    for (let r = 0; r < rows; r++) {
-      let s = 0;
-      for (let p = indptr[r], end = indptr[r + 1]; p < end; p++) s += values[p] * x[xOff + indices[p]];
-      y[yOff + r] += s;
-    }
+    const { values, rows, cols } = b;
+    return (x, y) => denseMul(values, rows, cols, x, xOff, y, yOff);
   }
+  const { indptr, indices, values, rows } = b;
+  return (x, y) => csrMul(indptr, indices, values, rows, x, xOff, y, yOff);
 }
 
-/** y[cols] += Wᵀ·x[rows] */
-function mulBlockT(b: GraphBlock, x: Float64Array, xOff: number, y: Float64Array, yOff: number): void {
-  const { rows, cols, values } = b;
+/** y[cols part] += Wᵀ·x[rows part]; CSR blocks are transposed once so both directions gather. */
+function backward(b: GraphBlock, xOff: number, yOff: number): Product {
   if (b.kind === 'dense') {
-    for (let r = 0; r < rows; r++) {
-      const xr = x[xOff + r];
-      if (xr === 0) continue;
-      const base = r * cols;
-      for (let c = 0; c < cols; c++) y[yOff + c] += values[base + c] * xr;
-    }
-  } else {
-    const { indptr, indices } = b;
-    for (let r = 0; r < rows; r++) {
-      const xr = x[xOff + r];
-      if (xr === 0) continue;
-      for (let p = indptr[r], end = indptr[r + 1]; p < end; p++) y[yOff + indices[p]] += values[p] * xr;
-    }
+    const { values, rows, cols } = b;
+    return (x, y) => denseMulT(values, rows, cols, x, xOff, y, yOff);
   }
+  const t = csrTranspose(b.indptr, b.indices, b.values, b.rows, b.cols);
+  const cols = b.cols;
+  return (x, y) => csrMul(t.indptr, t.indices, t.values, cols, x, xOff, y, yOff);
 }
 
 /**
  * The folded operator M = D_P^-1/2·B_PQ·D_Q^-1·B_QP·D_P^-1/2 on side P (the node layers of one
  * parity), and the map w ↦ C·w to the other side Q.
  */
-class FoldedOperator implements SymmetricOperator {
+export class FoldedOperator implements SymmetricOperator {
   readonly n: number;
   readonly nQ: number;
   /** Offset of node layer l within its side's vector. */
@@ -99,6 +83,9 @@ class FoldedOperator implements SymmetricOperator {
   private readonly invSqrtQ: Float64Array;
   private readonly t: Float64Array;
   private readonly u: Float64Array;
+  /** The products making up B_QP (side P → side Q) and B_PQ (side Q → side P). */
+  private readonly productsToQ: Product[] = [];
+  private readonly productsToP: Product[] = [];
   /** sqrt(degree) on side P, unit norm: the trivial eigenvector of M (σ = 1). */
   readonly trivial: Float64Array;
 
@@ -145,24 +132,30 @@ class FoldedOperator implements SymmetricOperator {
     for (let i = 0; i < nP; i++) this.trivial[i] /= norm;
     this.t = new Float64Array(nP);
     this.u = new Float64Array(nQ);
+    graph.blocks.forEach((b, l) => {
+      const rowsOff = this.sideOffset[l];
+      const colsOff = this.sideOffset[l + 1];
+      // Block l has rows in node layer l and columns in node layer l + 1.
+      if (l % 2 === parity) {
+        this.productsToQ.push(backward(b, rowsOff, colsOff));
+        this.productsToP.push(forward(b, colsOff, rowsOff));
+      } else {
+        this.productsToQ.push(forward(b, colsOff, rowsOff));
+        this.productsToP.push(backward(b, rowsOff, colsOff));
+      }
+    });
   }
 
   /** u ← B_QP·t (t on side P, u on side Q). */
   private toQ(t: Float64Array, u: Float64Array): void {
     u.fill(0);
-    this.graph.blocks.forEach((b, l) => {
-      if (l % 2 === this.parity) mulBlockT(b, t, this.sideOffset[l], u, this.sideOffset[l + 1]);
-      else mulBlock(b, t, this.sideOffset[l + 1], u, this.sideOffset[l]);
-    });
+    for (const product of this.productsToQ) product(t, u);
   }
 
   /** y ← B_PQ·u (u on side Q, y on side P). */
   private toP(u: Float64Array, y: Float64Array): void {
     y.fill(0);
-    this.graph.blocks.forEach((b, l) => {
-      if (l % 2 === this.parity) mulBlock(b, u, this.sideOffset[l + 1], y, this.sideOffset[l]);
-      else mulBlockT(b, u, this.sideOffset[l], y, this.sideOffset[l + 1]);
-    });
+    for (const product of this.productsToP) product(u, y);
   }
 
   apply(x: Float64Array, y: Float64Array): void {

@@ -76,7 +76,7 @@ export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number,
   }
   const cumulative = new Float64Array(n);
   const candidate = new Float64Array(n);
-  let bestDist = new Float64Array(n);
+  const bestDist = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     let acc = 0;
     for (let i = 0; i < n; i++) cumulative[i] = acc += closest[i];
@@ -85,9 +85,16 @@ export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number,
     for (let t = 0; t < trials; t++) {
       const r = rng.float() * potential;
       const id = Math.min(searchLeft(cumulative, r), n - 1);
+      const co = id * d;
       let pot = 0;
       for (let i = 0; i < n; i++) {
-        const dd = Math.min(closest[i], sqDist(X, i * d, X, id * d, d));
+        const xo = i * d;
+        let s = 0;
+        for (let f = 0; f < d; f++) {
+          const u = X[xo + f] - X[co + f];
+          s += u * u;
+        }
+        const dd = s < closest[i] ? s : closest[i];
         candidate[i] = dd;
         pot += dd;
       }
@@ -99,9 +106,7 @@ export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number,
     }
     centers.set(X.subarray(bestId * d, bestId * d + d), c * d);
     potential = bestPot;
-    const tmp = closest.slice();
     closest.set(bestDist);
-    bestDist = tmp;
   }
   return centers;
 }
@@ -127,13 +132,18 @@ function sqDist(a: Float64Array, ao: number, b: Float64Array, bo: number, d: num
   return s;
 }
 
-/** Assign each point to its nearest centre (lowest index on ties); returns the inertia. */
-function assign(X: Float64Array, n: number, d: number, k: number, centers: Float64Array, labels: Int32Array, dist: Float64Array): number {
+/**
+ * Nearest centre of every point (lowest index on ties) with its squared distance; returns the
+ * inertia Σ dist. `bounds`, when given, receives Hamerly's lower bound: the distance (not
+ * squared) to the second-nearest centre.
+ */
+function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Float64Array, labels: Int32Array, dist: Float64Array, second?: Float64Array): number {
   let inertia = 0;
   for (let i = 0; i < n; i++) {
     const xo = i * d;
     let bestC = 0;
     let bestD = Infinity;
+    let nextD = Infinity;
     for (let c = 0; c < k; c++) {
       let s = 0;
       const co = c * d;
@@ -142,19 +152,21 @@ function assign(X: Float64Array, n: number, d: number, k: number, centers: Float
         s += t * t;
       }
       if (s < bestD) {
+        nextD = bestD;
         bestD = s;
         bestC = c;
-      }
+      } else if (s < nextD) nextD = s;
     }
     labels[i] = bestC;
     dist[i] = bestD;
+    if (second) second[i] = Math.sqrt(nextD);
     inertia += bestD;
   }
   return inertia;
 }
 
 /** New centres = cluster means; an empty cluster takes the next point farthest from its centre. */
-function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, dist: Float64Array, centers: Float64Array): void {
+function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, far: (i: number) => number, centers: Float64Array): void {
   const counts = new Float64Array(k);
   centers.fill(0);
   for (let i = 0; i < n; i++) {
@@ -162,46 +174,109 @@ function updateCenters(X: Float64Array, n: number, d: number, k: number, labels:
     counts[c]++;
     for (let f = 0; f < d; f++) centers[c * d + f] += X[i * d + f];
   }
-  let far: number[] | undefined;
+  let order: number[] | undefined;
   let used = 0;
   for (let c = 0; c < k; c++) {
     if (counts[c] > 0) {
       for (let f = 0; f < d; f++) centers[c * d + f] /= counts[c];
     } else {
-      far ??= Array.from({ length: n }, (_, i) => i).sort((a, b) => dist[b] - dist[a] || a - b);
-      const p = far[used++];
+      order ??= Array.from({ length: n }, (_, i) => i).sort((a, b) => far(b) - far(a) || a - b);
+      const p = order[used++];
       for (let f = 0; f < d; f++) centers[c * d + f] = X[p * d + f];
     }
   }
 }
 
+/**
+ * Lloyd's iterations, computed with Elkan's bounds (C. Elkan, "Using the triangle inequality to
+ * accelerate k-means", ICML 2003; sklearn's default algorithm): per point an upper bound on the
+ * distance to its centre and a lower bound to every other centre, so most distances are never
+ * computed. The iterates are Lloyd's (up to exact distance ties).
+ */
 function lloyd(X: Float64Array, n: number, d: number, k: number, init: Float64Array, maxIter: number, tol: number): KMeansResult {
-  let centers = init.slice();
-  let old = new Float64Array(k * d);
+  const centers = init.slice();
+  const old = new Float64Array(k * d);
   const labels = new Int32Array(n);
   const dist = new Float64Array(n);
-  let bestLabels = new Int32Array(n);
-  let bestCenters = centers.slice();
-  let bestInertia = Infinity;
-  let shift = 0;
+  const upper = new Float64Array(n); // ≥ distance to the assigned centre
+  const lower = new Float64Array(n * k); // lower[i·k + c] ≤ distance from point i to centre c
+  const halfCC = new Float64Array(k * k); // half the centre–centre distances
+  const halfNearest = new Float64Array(k);
+  const moved = new Float64Array(k);
+  // First assignment: all distances.
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bestD = Infinity;
+    for (let c = 0; c < k; c++) {
+      const dc = Math.sqrt(sqDist(X, i * d, centers, c * d, d));
+      lower[i * k + c] = dc;
+      if (dc < bestD) {
+        bestD = dc;
+        best = c;
+      }
+    }
+    labels[i] = best;
+    upper[i] = bestD;
+  }
   let iterations = 0;
   for (let it = 0; it < maxIter; it++) {
     iterations = it + 1;
-    [old, centers] = [centers, old];
-    const inertia = assign(X, n, d, k, old, labels, dist);
-    updateCenters(X, n, d, k, labels, dist, centers);
-    if (inertia < bestInertia) {
-      bestInertia = inertia;
-      bestLabels = labels.slice();
-      bestCenters = centers.slice();
+    if (it > 0) {
+      for (let a = 0; a < k; a++) {
+        let m = Infinity;
+        for (let b = 0; b < k; b++) {
+          if (b === a) continue;
+          const h = Math.sqrt(sqDist(centers, a * d, centers, b * d, d)) / 2;
+          halfCC[a * k + b] = h;
+          if (h < m) m = h;
+        }
+        halfNearest[a] = m;
+      }
+      for (let i = 0; i < n; i++) {
+        let a = labels[i];
+        let u = upper[i];
+        if (u <= halfNearest[a]) continue;
+        let stale = true;
+        const lo = i * k;
+        const xo = i * d;
+        for (let c = 0; c < k; c++) {
+          if (c === a || u <= lower[lo + c] || u <= halfCC[a * k + c]) continue;
+          if (stale) {
+            u = Math.sqrt(sqDist(X, xo, centers, a * d, d));
+            lower[lo + a] = u;
+            stale = false;
+            if (u <= lower[lo + c] || u <= halfCC[a * k + c]) continue;
+          }
+          const dc = Math.sqrt(sqDist(X, xo, centers, c * d, d));
+          lower[lo + c] = dc;
+          if (dc < u || (dc === u && c < a)) {
+            a = c;
+            u = dc;
+          }
+        }
+        labels[i] = a;
+        upper[i] = u;
+      }
     }
-    shift = 0;
-    for (let t = 0; t < k * d; t++) shift += (old[t] - centers[t]) ** 2;
+    old.set(centers);
+    updateCenters(X, n, d, k, labels, (i) => upper[i], centers);
+    let shift = 0;
+    for (let c = 0; c < k; c++) {
+      const s = sqDist(old, c * d, centers, c * d, d);
+      shift += s;
+      moved[c] = Math.sqrt(s);
+    }
     if (shift <= tol) break;
+    for (let i = 0; i < n; i++) {
+      upper[i] += moved[labels[i]];
+      const lo = i * k;
+      for (let c = 0; c < k; c++) {
+        const l = lower[lo + c] - moved[c];
+        lower[lo + c] = l > 0 ? l : 0;
+      }
+    }
   }
-  if (shift > 0) {
-    // Labels that match the returned centres (sklearn re-runs the E-step here).
-    bestInertia = assign(X, n, d, k, bestCenters, bestLabels, dist);
-  }
-  return { labels: bestLabels, inertia: bestInertia, centers: bestCenters, iterations };
+  // Labels that match the returned centres (sklearn re-runs the E-step at the end), and the inertia.
+  const inertia = assignAll(X, n, d, k, centers, labels, dist);
+  return { labels, inertia, centers, iterations };
 }

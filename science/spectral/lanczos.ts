@@ -24,7 +24,7 @@ export interface LanczosOptions {
   seed: number;
   /** Residual tolerance ‖Op·x − θ·x‖ (absolute). Default 1e-9. */
   tol?: number;
-  /** Krylov basis size before a restart. Default max(2·nev + 10, 30), capped by the dimension. */
+  /** Krylov basis size before a restart. Default max(2·nev + 20, 50), capped by the dimension. */
   basisSize?: number;
   /** Give up after this many operator applications. Default 20·n + 1000. */
   maxApplications?: number;
@@ -45,6 +45,10 @@ export interface LanczosResult {
   applications: number;
   restarts: number;
 }
+
+/** Convergence checks (a dense eigendecomposition of the projected matrix) happen every
+ * max(CHECK_EVERY, size/5) Lanczos steps, so their O(size³) cost stays small next to Op. */
+const CHECK_EVERY = 4;
 
 export class EigensolverError extends Error {
   override name = 'EigensolverError';
@@ -93,7 +97,7 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
   if (nev < 1) return { values: new Float64Array(0), vectors: [], residuals: new Float64Array(0), applications: 0, restarts: 0 };
   if (nev > free) throw new EigensolverError(`Lanczos: asked for ${nev} eigenpairs of an operator with only ${free} free dimensions`);
   const tol = options.tol ?? 1e-9;
-  const m = Math.min(free, Math.max(options.basisSize ?? Math.max(2 * nev + 10, 30), nev + 1));
+  const m = Math.min(free, Math.max(options.basisSize ?? Math.max(2 * nev + 20, 50), nev + 1));
   const maxApplications = options.maxApplications ?? 20 * n + 1000;
   const rng = new Rng(options.seed);
 
@@ -117,8 +121,33 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
   let beta = 0; // norm of the residual after the last step
   let applications = 0;
   let restarts = 0;
+  let lastCheck = 0; // basis size at the last convergence check
+
+  /** Ritz pairs of the leading size × size projected matrix, best (largest) first. */
+  const ritz = (size: number) => {
+    const leading = new Float64Array(size * size);
+    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) leading[i * size + j] = H[i * m + j];
+    const { values: theta, vectors: Y } = symmetricEigen(leading, size);
+    const order = Array.from({ length: size }, (_, t) => size - 1 - t);
+    const residual = (t: number) => Math.abs(beta * Y[(size - 1) * size + t]);
+    let converged = 0;
+    while (converged < nev && residual(order[converged]) <= tol) converged++;
+    return { theta, Y, order, residual, converged };
+  };
+  const finish = (size: number, r: ReturnType<typeof ritz>): LanczosResult => {
+    const keep = r.order.slice(0, nev);
+    return {
+      values: Float64Array.from(keep.map((t) => r.theta[t])),
+      vectors: ritzVectors(V, r.Y, size, keep, n),
+      residuals: Float64Array.from(keep.map(r.residual)),
+      applications,
+      restarts,
+    };
+  };
+
   for (;;) {
-    // Extend the Krylov–Schur decomposition from `kept` to m vectors.
+    // Extend the Krylov–Schur decomposition from `kept` to m vectors, checking convergence every
+    // few steps (a dense eigendecomposition of the small projected matrix is cheap next to Op).
     for (let j = kept; j < m; j++) {
       op.apply(V[j], w);
       applications++;
@@ -142,39 +171,30 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
       if (j + 1 < m) {
         H[(j + 1) * m + j] = beta;
         H[j * m + (j + 1)] = beta;
+        const size = j + 1;
+        if (size > nev && size - lastCheck >= Math.max(CHECK_EVERY, Math.floor(size / 5))) {
+          lastCheck = size;
+          const r = ritz(size);
+          if (r.converged >= nev) return finish(size, r);
+        }
       }
     }
-    // Ritz pairs of the projected matrix, best (largest) first.
-    const { values: theta, vectors: Y } = symmetricEigen(H, m);
-    const order = Array.from({ length: m }, (_, t) => m - 1 - t);
-    const residual = (t: number) => Math.abs(beta * Y[(m - 1) * m + t]);
-    let converged = 0;
-    while (converged < nev && residual(order[converged]) <= tol) converged++;
-    const done = converged >= nev || m === free; // m === free: the basis spans the whole space
-    if (done || applications >= maxApplications) {
-      if (!done)
-        throw new EigensolverError(
-          `Lanczos: ${converged} of ${nev} eigenpairs converged to ${tol} after ${applications} operator applications; raise maxApplications or loosen tol`,
-        );
-      const keep = order.slice(0, nev);
-      const vectors = ritzVectors(V, Y, m, keep, n);
-      return {
-        values: Float64Array.from(keep.map((t) => theta[t])),
-        vectors,
-        residuals: Float64Array.from(keep.map(residual)),
-        applications,
-        restarts,
-      };
-    }
+    const r = ritz(m);
+    const done = r.converged >= nev || m === free; // m === free: the basis spans the whole space
+    if (done) return finish(m, r);
+    if (applications >= maxApplications)
+      throw new EigensolverError(
+        `Lanczos: ${r.converged} of ${nev} eigenpairs converged to ${tol} after ${applications} operator applications; raise maxApplications or loosen tol`,
+      );
     // Thick restart: keep the best p Ritz vectors and the residual direction.
     const p = Math.min(m - 1, nev + Math.max(1, Math.floor((m - nev) / 2)));
-    const keep = order.slice(0, p);
-    const newBasis = ritzVectors(V, Y, m, keep, n);
+    const keep = r.order.slice(0, p);
+    const newBasis = ritzVectors(V, r.Y, m, keep, n);
     const residualDirection = V[m];
     H.fill(0);
     for (let i = 0; i < p; i++) {
-      H[i * m + i] = theta[keep[i]];
-      const b = beta * Y[(m - 1) * m + keep[i]];
+      H[i * m + i] = r.theta[keep[i]];
+      const b = beta * r.Y[(m - 1) * m + keep[i]];
       H[p * m + i] = b;
       H[i * m + p] = b;
     }
@@ -182,16 +202,17 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
     V[p] = residualDirection;
     for (let i = p + 1; i <= m; i++) V[i] = new Float64Array(n);
     kept = p;
+    lastCheck = p;
     restarts++;
   }
 }
 
-/** Ritz vectors V[0..m)·Y[:, t] for t in `which`. */
-function ritzVectors(V: readonly Float64Array[], Y: Float64Array, m: number, which: readonly number[], n: number): Float64Array[] {
+/** Ritz vectors V[0..size)·Y[:, t] for t in `which` (Y is size × size). */
+function ritzVectors(V: readonly Float64Array[], Y: Float64Array, size: number, which: readonly number[], n: number): Float64Array[] {
   return which.map((t) => {
     const x = new Float64Array(n);
-    for (let l = 0; l < m; l++) {
-      const y = Y[l * m + t];
+    for (let l = 0; l < size; l++) {
+      const y = Y[l * size + t];
       if (y !== 0) axpy(y, V[l], x, n);
     }
     return x;
