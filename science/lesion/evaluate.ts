@@ -132,6 +132,8 @@ interface TrieNode {
   terminals: number[];
   /** Highest level this node must compute (its own output or what its children read). */
   needTo: number;
+  /** WebAssembly path: arena offsets of the lesioned neurons' outgoing edges, by target column. */
+  delta?: { idx: number; colStart: number; ri: number; w: number };
 }
 
 /** Merge a plan's groups per level (sorted, unique neurons) and sort them by level. */
@@ -222,8 +224,7 @@ function denseRelu(inp: Float64Array, out: Float64Array, layer: SparseLayer, row
 
 /**
  * The same as denseRelu, one row at a time, scattering each active input into its outgoing
- * edges: faster where most inputs are 0 (pixels) or a row has few edges (the 10 logits).
- * Same summation order (inputs ascending), so the same bits.
+ * edges: faster where most inputs are 0 (pixels). Same summation order (inputs ascending).
  */
 function denseReluScatter(inp: Float64Array, out: Float64Array, layer: SparseLayer, rows: number): void {
   const { fanIn, fanOut, rowStart, col, val, bias } = layer;
@@ -240,8 +241,32 @@ function denseReluScatter(inp: Float64Array, out: Float64Array, layer: SparseLay
   }
 }
 
-/** Gathering pays off for wide hidden layers fed by dense activations; pixels and the few logits scatter. */
-const gathers = (level: number, layer: SparseLayer): boolean => level > 0 && layer.fanOut >= 64;
+/**
+ * Narrow layers (the logits: few edges per row), row by row, gathering each output's incoming
+ * edges with the ReLU applied on the fly; same summation order as the other kernels.
+ */
+function denseReluRows(inp: Float64Array, out: Float64Array, layer: SparseLayer, rows: number): void {
+  const { fanIn, fanOut, colStart, rowTimesStride, colVal: w, bias } = layer;
+  for (let r = 0; r < rows; r++) {
+    const ib = r * fanIn;
+    const ob = r * fanOut;
+    for (let j = 0; j < fanOut; j++) {
+      let s = bias[j];
+      const end = colStart[j + 1];
+      for (let e = colStart[j]; e < end; e++) {
+        const v = inp[ib + rowTimesStride[e] / GATHER_ROWS];
+        if (v > 0) s += v * w[e];
+      }
+      out[ob + j] = s;
+    }
+  }
+}
+
+/**
+ * Which kernel a layer uses: pixels (mostly 0) scatter; the other layers gather, 8 rows at a
+ * time (WebAssembly: every layer; JavaScript: wide ones) or row by row (JavaScript, narrow ones).
+ */
+const kernelOf = (level: number, layer: SparseLayer): 'scatter' | 'gather8' | 'rows' => (level === 0 ? 'scatter' : layer.fanOut >= 64 ? 'gather8' : 'rows');
 
 /** out = parent − contributions of the lesioned neurons G of the previous level (rank-|G| update). */
 function removeContributions(parentIn: Float64Array, parentOut: Float64Array, out: Float64Array, layer: SparseLayer, neurons: Int32Array, rows: number): void {
@@ -292,11 +317,33 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     plan.bytes += Math.ceil(bytes / 16) * 16;
     return at;
   };
+  // Gathered layers: the inputs that have outgoing edges (only those are transposed), and per
+  // column entry the byte offset of its input in the transposed block.
+  const liveInputs = layers.map((l) => {
+    const live: number[] = [];
+    for (let i = 0; i < l.fanIn; i++) if (l.rowStart[i + 1] > l.rowStart[i]) live.push(i);
+    return Int32Array.from(live);
+  });
   const layerAt = layers.map((l, i) =>
-    gathers(i, l)
-      ? { colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * f64), bias: reserve(l.fanOut * f64) }
+    kernelOf(i, l) !== 'scatter'
+      ? { live: reserve(liveInputs[i].length * 4), colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * f64), bias: reserve(l.fanOut * f64) }
       : null,
   );
+  // Per trie node, its lesioned neurons' outgoing edges grouped by target column (neurons
+  // ascending within a column, the order removeContributions subtracts them in).
+  const nodes: TrieNode[] = [];
+  const collect = (node: TrieNode): void => node.children.forEach((c) => (nodes.push(c), collect(c)));
+  collect(root);
+  const deltaSize = (node: TrieNode) => {
+    const l = layers[node.level];
+    let nnz = 0;
+    for (const n of node.neurons) nnz += l.rowStart[n + 1] - l.rowStart[n];
+    return nnz;
+  };
+  const deltaAt = nodes.map((node) => {
+    const nnz = deltaSize(node);
+    return { idx: reserve(node.neurons.length * 4), colStart: reserve((layers[node.level].fanOut + 1) * 4), ri: reserve(nnz * 4), w: reserve(nnz * f64), nnz };
+  });
   const scratchAt = reserve(Math.max(...widths) * GATHER_ROWS * f64);
   const inputAt = reserve(B * nIn * f64);
   const bufferAt = Array.from({ length: maxDepth }, () => widths.map((w, l) => (l === 0 ? 0 : reserve(B * w * f64))));
@@ -306,10 +353,33 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     const at = layerAt[i];
     if (!at) return;
     new Int32Array(arena, at.colStart, l.fanOut + 1).set(l.colStart);
-    new Int32Array(arena, at.ri, l.val.length).set(l.rowTimesStride.map((x) => x * f64));
+    new Int32Array(arena, at.live, liveInputs[i].length).set(liveInputs[i]);
+    const compact = new Int32Array(l.fanIn);
+    liveInputs[i].forEach((input, c) => (compact[input] = c));
+    new Int32Array(arena, at.ri, l.val.length).set(l.rowTimesStride.map((x) => compact[x / GATHER_ROWS] * GATHER_ROWS * f64));
     new Float64Array(arena, at.w, l.val.length).set(l.colVal);
     new Float64Array(arena, at.bias, l.fanOut).set(l.bias);
   });
+  if (wasm)
+    nodes.forEach((node, k) => {
+      const at = deltaAt[k];
+      const { rowStart, col, val, fanOut } = layers[node.level];
+      new Int32Array(arena, at.idx, node.neurons.length).set(node.neurons);
+      const colStart = new Int32Array(arena, at.colStart, fanOut + 1);
+      for (const n of node.neurons) for (let e = rowStart[n]; e < rowStart[n + 1]; e++) colStart[col[e] + 1]++;
+      for (let j = 0; j < fanOut; j++) colStart[j + 1] += colStart[j];
+      const fill = colStart.slice(0, fanOut);
+      const ri = new Int32Array(arena, at.ri, at.nnz);
+      const w = new Float64Array(arena, at.w, at.nnz);
+      node.neurons.forEach((n, g) => {
+        for (let e = rowStart[n]; e < rowStart[n + 1]; e++) {
+          const to = fill[col[e]]++;
+          ri[to] = g * GATHER_ROWS * f64;
+          w[to] = val[e];
+        }
+      });
+      node.delta = at;
+    });
   const scratch = new Float64Array(arena, scratchAt, Math.max(...widths) * GATHER_ROWS);
   const input = new Float64Array(arena, inputAt, B * nIn);
   const buffers: Float64Array[][] = bufferAt.map((ats) => ats.map((at, l) => new Float64Array(arena, at, l === 0 ? 0 : B * widths[l])));
@@ -320,12 +390,14 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
   /** Level l+1 of `rows` rows from level l (`inp`) into `out` (both views into the arena). */
   const forward = (level: number, inp: Float64Array, out: Float64Array): void => {
     const layer = layers[level];
-    if (!gathers(level, layer)) return denseReluScatter(inp, out, layer, rows);
-    if (!wasm) return denseRelu(inp, out, layer, rows, scratch);
+    const kind = kernelOf(level, layer);
+    if (kind === 'scatter') return denseReluScatter(inp, out, layer, rows);
+    if (!wasm) return kind === 'rows' ? denseReluRows(inp, out, layer, rows) : denseRelu(inp, out, layer, rows, scratch);
     const at = layerAt[level]!;
     const { fanIn, fanOut } = layer;
+    const nLive = liveInputs[level].length;
     for (let r = 0; r < rows; r += GATHER_ROWS) {
-      wasm.transpose8(inp.byteOffset + r * fanIn * f64, scratchAt, fanIn, Math.min(GATHER_ROWS, rows - r));
+      wasm.transposeIdx8(inp.byteOffset + r * fanIn * f64, scratchAt, fanIn, Math.min(GATHER_ROWS, rows - r), at.live, nLive);
       wasm.gather8(scratchAt, at.colStart, at.ri, at.w, at.bias, out.byteOffset + r * fanOut * f64, fanOut, fanOut * f64);
     }
   };
@@ -364,7 +436,14 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
       work.layerPasses += Math.max(0, node.needTo - a - 1);
     }
     if (node.needTo > a) {
-      removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
+      if (wasm && node.delta) {
+        const { fanIn, fanOut } = layers[a];
+        const d = node.delta;
+        for (let r = 0; r < rows; r += GATHER_ROWS) {
+          wasm.transposeIdx8(parent[a].byteOffset + r * fanIn * f64, scratchAt, fanIn, Math.min(GATHER_ROWS, rows - r), d.idx, node.neurons.length);
+          wasm.gather8sub(scratchAt, d.colStart, d.ri, d.w, parent[a + 1].byteOffset + r * fanOut * f64, own[a + 1].byteOffset + r * fanOut * f64, fanOut, fanOut * f64);
+        }
+      } else removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
       state[a + 1] = own[a + 1];
       for (let l = a + 2; l <= node.needTo; l++) {
         forward(l - 1, state[l - 1], own[l]);

@@ -5,17 +5,23 @@
  * scalars). No compiler is available in this project, so the module is assembled here from its
  * opcodes; its text form is:
  *
- *   (func (export "transpose8") (param $in i32) (param $h i32) (param $fanIn i32) (param $m i32)
- *     ;; h[k·8 + t] = max(in[t·fanIn + k], 0) for t < m, k < fanIn: eight rows ReLU'd, k-major
- *     ...)
  *   (func (export "gather8") (param $h $colStart $ri $w $bias $out $fanOut $stride i32)
  *     ;; for j < fanOut: acc[0..7] = bias[j]; for e in colStart[j] .. colStart[j+1]:
  *     ;;   acc[0..7] += h[ri[e] .. +8] · w[e]           (four f64x2 accumulators)
  *     ;; out[t·stride + j] = acc[t] for t < 8
  *     ...)
+ *   (func (export "transposeIdx8") (param $in $h $fanIn $m $idx $nIdx i32)
+ *     ;; h[g·8 + t] = max(in[t·fanIn + idx[g]], 0) for t < m, g < nIdx: eight rows of the inputs
+ *     ;; idx[0..nIdx) (a layer's inputs that have edges, or a lesion's neurons), ReLU'd, g-major
+ *     ...)
+ *   (func (export "gather8sub") (param $h $colStart $ri $w $parent $out $fanOut $stride i32)
+ *     ;; the rank-|G| update of evaluate.ts: acc[t] = parent[t·stride + j];
+ *     ;; acc[t] −= h[ri[e] + t] · w[e] over the lesioned neurons' edges into j; out[t·stride + j] = acc[t]
+ *     ...)
  *
- * All pointers are byte offsets into the imported memory; `ri[e]` is the byte offset of input
- * row i's eight values in h (i · 64). The caller keeps rows 8-aligned (unused rows of h are 0).
+ * All pointers are byte offsets into the imported memory; `ri[e]` is the byte offset of the
+ * eight values of entry e's input in h (g · 64). Blocks hold a multiple of 8 rows, so the last
+ * chunk may compute a few unused rows (never read).
  */
 
 const I32 = 0x7f;
@@ -51,20 +57,10 @@ const f64x2Splat = simd(0x14);
 const f64x2Extract = (lane: number) => simd(0x21, lane);
 const f64x2Add = simd(0xf0);
 const f64x2Mul = simd(0xf2);
+const f64x2Sub = simd(0xf1);
+const f64x2Replace = (lane: number) => simd(0x22, lane);
 /** `while (local[i] < local[n]) { body; local[i]++ }` (unsigned compare). */
 const forLoop = (i: number, n: number, body: number[]) => [0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(1), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b];
-
-function transpose8(): number[] {
-  // params 0 in, 1 h, 2 fanIn, 3 m; locals 4 t, 5 k, 6 src, 7 dst
-  const inner = [
-    // h[(k·8 + t)·8] = max(in[(t·fanIn + k)·8], 0)
-    ...get(1), ...get(5), ...i32(3), ...shl, ...get(4), ...add, ...i32(3), ...shl, ...add,
-    ...get(0), ...get(4), ...get(2), ...mul, ...get(5), ...add, ...i32(3), ...shl, ...add,
-    ...loadF64, ...zeroF64, ...maxF64, ...storeF64,
-  ];
-  const body = [...i32(0), ...set(4), ...forLoop(4, 3, [...i32(0), ...set(5), ...forLoop(5, 2, inner)])];
-  return [1, 4, I32, ...body, 0x0b];
-}
 
 function gather8(): number[] {
   // params 0 h, 1 colStart, 2 ri, 3 w, 4 bias, 5 out, 6 fanOut, 7 stride
@@ -91,24 +87,70 @@ function gather8(): number[] {
   return [2, 5, I32, 5, V128, ...body, 0x0b];
 }
 
+function transposeIdx8(): number[] {
+  // params 0 in, 1 h, 2 fanIn, 3 m, 4 idx, 5 nIdx; locals 6 t, 7 g
+  const inner = [
+    // h[(g·8 + t)·8] = max(in[(t·fanIn + idx[g])·8], 0)
+    ...get(1), ...get(7), ...i32(3), ...shl, ...get(6), ...add, ...i32(3), ...shl, ...add,
+    ...get(0), ...get(6), ...get(2), ...mul, ...get(4), ...get(7), ...i32(2), ...shl, ...add, ...load32(), ...add, ...i32(3), ...shl, ...add,
+    ...loadF64, ...zeroF64, ...maxF64, ...storeF64,
+  ];
+  const body = [...i32(0), ...set(6), ...forLoop(6, 3, [...i32(0), ...set(7), ...forLoop(7, 5, inner)])];
+  return [1, 2, I32, ...body, 0x0b];
+}
+
+function gather8sub(): number[] {
+  // params 0 h, 1 colStart, 2 ri, 3 w, 4 parent, 5 out, 6 fanOut, 7 stride
+  // locals i32: 8 j, 9 e, 10 end, 11 hp, 12 p; v128: 13–16 accumulators, 17 splatted weight
+  const acc = (a: number, offset: number) => [...get(a), ...get(11), ...v128Load(offset), ...get(17), ...f64x2Mul, ...f64x2Sub, ...set(a)];
+  const edge = [
+    ...get(0), ...get(2), ...get(9), ...i32(2), ...shl, ...add, ...load32(), ...add, ...set(11),
+    ...get(3), ...get(9), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...set(17),
+    ...acc(13, 0), ...acc(14, 16), ...acc(15, 32), ...acc(16, 48),
+  ];
+  // accumulators from the parent's eight rows: p = parent + j·8, then p += stride per row
+  const loads: number[] = [...get(4), ...get(8), ...i32(3), ...shl, ...add, ...set(12)];
+  for (let t = 0; t < 8; t++) {
+    const a = 13 + (t >> 1);
+    if (t % 2 === 0) loads.push(...get(12), ...loadF64, ...f64x2Splat, ...set(a));
+    else loads.push(...get(a), ...get(12), ...loadF64, ...f64x2Replace(1), ...set(a));
+    if (t < 7) loads.push(...get(12), ...get(7), ...add, ...set(12));
+  }
+  const stores: number[] = [...get(5), ...get(8), ...i32(3), ...shl, ...add, ...set(12)];
+  for (let t = 0; t < 8; t++) {
+    stores.push(...get(12), ...get(13 + (t >> 1)), ...f64x2Extract(t & 1), ...storeF64);
+    if (t < 7) stores.push(...get(12), ...get(7), ...add, ...set(12));
+  }
+  const column = [
+    ...loads,
+    ...get(1), ...get(8), ...i32(2), ...shl, ...add, ...tee(12), ...load32(0), ...set(9),
+    ...get(12), ...load32(4), ...set(10),
+    ...forLoop(9, 10, edge),
+    ...stores,
+  ];
+  const body = [...i32(0), ...set(8), ...forLoop(8, 6, column)];
+  return [2, 5, I32, 5, V128, ...body, 0x0b];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
   const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-  const funcs = [transpose8(), gather8()];
+  const funcs = [transposeIdx8(), gather8(), gather8sub()];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [2, 0x60, 4, I32, I32, I32, I32, 0, 0x60, 8, I32, I32, I32, I32, I32, I32, I32, I32, 0]),
+    ...section(1, [2, 0x60, 6, I32, I32, I32, I32, I32, I32, 0, 0x60, 8, I32, I32, I32, I32, I32, I32, I32, I32, 0]),
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...name('transpose8'), 0x00, 0, ...name('gather8'), 0x00, 1]),
-    ...section(10, [2, ...funcs.flatMap((f) => [...leb(f.length), ...f])]),
+    ...section(3, [3, 0, 1, 1]),
+    ...section(7, [3, ...name('transposeIdx8'), 0x00, 0, ...name('gather8'), 0x00, 1, ...name('gather8sub'), 0x00, 2]),
+    ...section(10, [3, ...funcs.flatMap((f) => [...leb(f.length), ...f])]),
   ]);
 }
 
 export interface WasmKernel {
   memory: WebAssembly.Memory;
-  transpose8(inp: number, h: number, fanIn: number, m: number): void;
   gather8(h: number, colStart: number, ri: number, w: number, bias: number, out: number, fanOut: number, stride: number): void;
+  transposeIdx8(inp: number, h: number, fanIn: number, m: number, idx: number, nIdx: number): void;
+  gather8sub(h: number, colStart: number, ri: number, w: number, parent: number, out: number, fanOut: number, stride: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -126,5 +168,6 @@ export function createWasmKernel(bytes: number): WasmKernel | null {
   if (!compiled) return null;
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
   const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<WasmKernel, 'memory'>;
-  return { memory, transpose8: exports.transpose8, gather8: exports.gather8 };
+  const { transposeIdx8, gather8, gather8sub } = exports;
+  return { memory, transposeIdx8, gather8, gather8sub };
 }
