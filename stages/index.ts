@@ -4,6 +4,8 @@ import { datasetsStage } from './datasets.ts';
 import { trainStage } from './train.ts';
 import { pruneStage } from './prune.ts';
 import { exportStage } from './export.ts';
+import { clusterStage } from './cluster.ts';
+import { shuffleSampleStage } from './shuffle-sample.ts';
 import { lesionModulesStage } from './lesion-modules.ts';
 import { lesionSingleStage } from './lesion-single.ts';
 import { lesionDoubleStage } from './lesion-double.ts';
@@ -16,6 +18,8 @@ export const stages: StageDef[] = [
   trainStage,
   pruneStage,
   exportStage,
+  clusterStage,
+  shuffleSampleStage,
   lesionModulesStage,
   lesionSingleStage,
   lesionDoubleStage,

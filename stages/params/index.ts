@@ -7,6 +7,7 @@ import { datasetsParams } from './datasets.ts';
 import { initParams, pruneParams, trainParams } from './train.ts';
 import { lesionParams } from './lesion.ts';
 import { reportParams } from './report.ts';
+import { clusterParams, shuffleParams } from './cluster.ts';
 
 export const paramsSchema = z
   .object({
@@ -15,6 +16,8 @@ export const paramsSchema = z
     train: trainParams,
     prune: pruneParams,
     init: initParams,
+    cluster: clusterParams,
+    shuffle: shuffleParams,
     lesion: lesionParams,
     report: reportParams,
   })

@@ -1,0 +1,60 @@
+/**
+ * Stage `cluster`: spectral clustering of every network state (stages/conditions.ts
+ * networkStates: trained unpruned and pruned networks, and untrained `init` networks) for every
+ * k of the sweep `cluster.k`. Axes {dataset, dropout, run, phase, k}.
+ *
+ * Output `labels`, one row per neuron in node order (Arrow):
+ *   neuron  int32   node-order index: the inputs, then each dense layer's neurons in forward order
+ *   layer   int32   node layer of the neuron (0 = inputs, 1.. = dense layers)
+ *   label   int32   cluster 0..k−1, or −1 for a neuron without any non-zero weight (removed)
+ * Metrics: ncut, k, live_nodes, ave_in_out = (1 − ncut/k) / (2·ncut/k) (original run_clustering).
+ */
+import { tableFromArrays } from 'apache-arrow';
+import { defineStage, type Axes } from '../engine/types.ts';
+import { clusterWeights, nodeLayerOf } from '../science/cluster/index.ts';
+import { weightsFromTable } from '../science/weights.ts';
+import { networkStates } from './conditions.ts';
+import type { ClusterParams } from './params/cluster.ts';
+
+export interface ClusterStageParams {
+  k: number;
+  seed: number;
+  nInit: number;
+}
+
+/** The `labels` table of a clustering (schema in the module comment). */
+export function labelsTable(labels: Int32Array, fullLayerSizes: readonly number[]) {
+  return tableFromArrays({
+    neuron: Int32Array.from({ length: labels.length }, (_, i) => i),
+    layer: nodeLayerOf(fullLayerSizes),
+    label: Int32Array.from(labels),
+  });
+}
+
+/** Average ratio of within-cluster to between-cluster edge weight (original `ave_in_out`). */
+export function aveInOut(ncut: number, k: number): number {
+  return (1 - ncut / k) / ((2 * ncut) / k);
+}
+
+export const clusterStage = defineStage<ClusterStageParams>({
+  module: import.meta.url,
+  name: 'cluster',
+  description: 'Spectral clustering and n-cut of every network state (trained, pruned, untrained) for each k',
+  deps: ['export'],
+  params: ['cluster.k', 'cluster.seed', 'cluster.n_init'],
+  matrix: (params: { cluster: ClusterParams }): Axes[] => networkStates(params).flatMap((state) => params.cluster.k.map((k) => ({ ...state, k }))),
+  // The sweep list itself stays out of the key: adding a k must not rerun the others.
+  resolve: (subset: { cluster: ClusterParams }, axes) => ({ k: Number(axes.k), seed: subset.cluster.seed, nInit: subset.cluster.n_init }),
+  inputs: (axes) => [{ stage: 'export', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase }, outputs: ['weights'] }],
+  outputs: ['labels'],
+  async run(ctx) {
+    const { k, seed, nInit } = ctx.params;
+    const { layers } = weightsFromTable(await ctx.inputs.export[0].outputs.weights.table(), 'export weights');
+    const result = clusterWeights(layers, k, seed, { nInit });
+    const sizes = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
+    return {
+      outputs: { labels: labelsTable(result.labels, sizes) },
+      metrics: { ncut: result.ncut, k, live_nodes: result.liveNodes, ave_in_out: aveInOut(result.ncut, k) },
+    };
+  },
+});

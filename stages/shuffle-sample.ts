@@ -1,0 +1,119 @@
+/**
+ * Stage `shuffle-sample`: the shuffle null distributions of the n-cut (paper §3). For every
+ * trained network state (phases unpruned and pruned), every k of `cluster.k` and every method of
+ * `shuffle.methods`, `shuffle.samples` independent samples: shuffle the network after removing
+ * its degree-0 neurons, rebuild the graph (dropping neurons the shuffle isolated), cluster, n-cut.
+ * Sample i draws from the engine's sample seed i, so raising the count computes only new samples.
+ * Axes {dataset, dropout, run, phase, k, method}.
+ *
+ * Each shard outputs `ncuts`, its samples; combining keeps the first `shuffle.samples` as output
+ * `samples`. Both have the schema (Arrow):
+ *   sample  int32    sample index 0..n−1
+ *   ncut    float64  n-cut of that shuffled network
+ * Metrics: ncut (the real network's, from `cluster`), n, mean, sd (ddof 0), z, p =
+ * (#{samples < ncut} + 1)/(n + 1), significant (p = 1/(n + 1)), min, max.
+ * Cohen's d between the two methods is left to the report (science/stats.ts cohenD).
+ */
+import { tableFromArrays, type Table } from 'apache-arrow';
+import { defineStage, type Axes, type InputInstance, type InputSpec } from '../engine/types.ts';
+import { reduceNetwork, shuffleSample, type ShuffleMethod } from '../science/cluster/index.ts';
+import { summarizeNull } from '../science/stats.ts';
+import { weightsFromTable } from '../science/weights.ts';
+import { networkStates } from './conditions.ts';
+import type { ClusterParams, ShuffleParams } from './params/cluster.ts';
+
+export interface ShuffleStageParams {
+  /** Nested like params.yaml so the engine can drop the count from shard keys. */
+  shuffle: { samples: number };
+  k: number;
+  method: ShuffleMethod;
+  nInit: number;
+}
+
+/** Samples per shard: 10 shards for the paper's 320. */
+export const SHUFFLE_SHARD_SIZE = 32;
+
+export function ncutsTable(samples: Int32Array, ncuts: Float64Array): Table {
+  return tableFromArrays({ sample: samples, ncut: ncuts });
+}
+
+/** Samples from shard tables, ordered by sample index, the first `count` of them. */
+export function firstSamples(tables: readonly Table[], count: number, source = 'shuffle-sample shard'): { samples: Int32Array; ncuts: Float64Array } {
+  const rows: [number, number][] = [];
+  for (const t of tables) {
+    const s = t.getChild('sample');
+    const v = t.getChild('ncut');
+    if (!s || !v) throw new Error(`${source}: expected columns sample, ncut; got ${t.schema.fields.map((f) => f.name).join(', ')}`);
+    for (let i = 0; i < t.numRows; i++) rows.push([Number(s.get(i)), Number(v.get(i))]);
+  }
+  rows.sort((a, b) => a[0] - b[0]);
+  if (rows.length < count) throw new Error(`${source}: ${rows.length} samples stored, ${count} needed`);
+  const kept = rows.slice(0, count);
+  kept.forEach(([i], j) => {
+    if (i !== j) throw new Error(`${source}: sample ${j} is missing (found ${i})`);
+  });
+  return { samples: Int32Array.from(kept, (r) => r[0]), ncuts: Float64Array.from(kept, (r) => r[1]) };
+}
+
+function realNcut(inputs: Readonly<Record<string, readonly InputInstance[]>>): number {
+  const m = inputs.cluster?.[0]?.metrics;
+  if (!m || typeof m.ncut !== 'number') throw new Error('shuffle-sample: the matching cluster instance reported no ncut metric');
+  return m.ncut;
+}
+
+export const shuffleSampleStage = defineStage<ShuffleStageParams>({
+  module: import.meta.url,
+  name: 'shuffle-sample',
+  description: 'Shuffle nulls of the n-cut (layer, layer_nonzero) for every trained network state and k',
+  deps: ['export', 'cluster'],
+  params: ['shuffle.samples', 'cluster.n_init'],
+  matrix: (params: { cluster: ClusterParams; shuffle: ShuffleParams }): Axes[] =>
+    networkStates(params)
+      .filter((state) => state.phase !== 'init')
+      .flatMap((state) => params.cluster.k.flatMap((k) => params.shuffle.methods.map((method) => ({ ...state, k, method })))),
+  resolve: (subset: { shuffle: ShuffleParams; cluster: ClusterParams }, axes) => ({
+    shuffle: { samples: subset.shuffle.samples },
+    k: Number(axes.k),
+    method: String(axes.method) as ShuffleMethod,
+    nInit: subset.cluster.n_init,
+  }),
+  inputs: (axes): InputSpec[] => [
+    { stage: 'export', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase }, outputs: ['weights'] },
+    // The real network's n-cut (a metric) comes with its labels, which determine it.
+    { stage: 'cluster', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase, k: axes.k }, outputs: ['labels'] },
+  ],
+  outputs: ['samples'],
+  samples: {
+    countParam: 'shuffle.samples',
+    shardSize: SHUFFLE_SHARD_SIZE,
+    async combine(ctx) {
+      const tables = await Promise.all(
+        ctx.shards.map((s) => {
+          if (!s.outputs.ncuts) throw new Error(`shuffle-sample: shard ${s.start}..${s.end} has no 'ncuts' output`);
+          return s.outputs.ncuts.table();
+        }),
+      );
+      const { samples, ncuts } = firstSamples(tables, ctx.count);
+      const ncut = realNcut(ctx.inputs);
+      const summary = summarizeNull(ncut, ncuts);
+      return { outputs: { samples: ncutsTable(samples, ncuts) }, metrics: { ncut, ...summary } };
+    },
+  },
+  async run(ctx) {
+    const shard = ctx.shard!;
+    const { k, method, nInit } = ctx.params;
+    const { layers } = weightsFromTable(await ctx.inputs.export[0].outputs.weights.table(), 'export weights');
+    const reduced = reduceNetwork(layers);
+    const n = shard.end - shard.start;
+    const samples = new Int32Array(n);
+    const ncuts = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      if (ctx.signal.aborted) throw new Error('shuffle-sample: interrupted');
+      const i = shard.start + j;
+      samples[j] = i;
+      ncuts[j] = shuffleSample(reduced, method, k, shard.sampleSeed(i), { nInit });
+      ctx.progress({ fraction: (j + 1) / n });
+    }
+    return { outputs: { ncuts: ncutsTable(samples, ncuts) } };
+  },
+});
