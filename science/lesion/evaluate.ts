@@ -3,8 +3,9 @@
  *
  * Why it is fast (the original re-ran a Keras forward pass of the whole network for every
  * lesion: ≈ 390 s per double-lesion trial):
- * - Sparse weights: pruned kernels (≈ 10 % density) are stored as CSR rows and applied by
- *   scattering each active (ReLU > 0) input into its few outgoing edges.
+ * - Sparse weights: pruned kernels (≈ 10 % density) are stored by column and each output
+ *   gathers its few incoming edges, for 8 images at a time held in SIMD registers — in a
+ *   small WebAssembly module (kernel-wasm.ts), with a JavaScript fallback giving the same bits.
  * - Reuse below the lesion: lesioning neurons G of level a leaves levels < a unchanged and
  *   zeroes exactly G's activations at level a, so the pre-activations of level a+1 are the
  *   parent's minus G's contributions (Σ_{n∈G} relu(z_a[n])·W_a[n,:]) — a rank-|G| update —
@@ -13,9 +14,8 @@
  *   plan "X at level a, then Y at level b > a" starts from the state of "X" (shared with every
  *   other plan that lesions X first), so the cost of a pair is that of lesioning at its
  *   deeper level. Equal groups are recognised by content.
- * - Blocks: the test images are processed in blocks of a few hundred rows; for each block the
- *   intact activations are computed once and the whole trie is walked, so every buffer stays
- *   in cache.
+ * - Blocks: the test images are processed in blocks of 64 rows; for each block the intact
+ *   activations are computed once and the whole trie is walked, so every buffer stays in cache.
  * Arithmetic is float64 (weights are float32 values); see lesion.ts:predictClasses for the
  * plain reference these results are tested against.
  */
