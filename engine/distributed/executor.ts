@@ -46,6 +46,7 @@ const MAX_SUBMISSIONS = 10;
 interface Waiter {
   job: Job;
   store: Store;
+  signal: AbortSignal;
   onProgress: (u: ProgressUpdate) => void;
   resolve: (r: JobResult) => void;
   reject: (e: Error) => void;
@@ -58,6 +59,7 @@ export class BullmqExecutor implements Executor {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
   private readonly waiters = new Map<string, Waiter[]>();
+  private readonly watched = new WeakSet<AbortSignal>();
   private readonly timer: NodeJS.Timeout;
   private readonly driver = `${hostname()}:${process.pid}`;
   private closed = false;
@@ -103,21 +105,9 @@ export class BullmqExecutor implements Executor {
     }
     await pushOutputs(store, this.options.cache, jobInputOutputs(job));
     opts.signal.throwIfAborted();
+    this.watch(opts.signal);
     return new Promise<JobResult>((resolve, reject) => {
-      const waiter: Waiter = { job, store, onProgress: opts.onProgress, resolve, reject, checking: false, submitted: 0 };
-      const onAbort = () => {
-        this.drop(job.key, waiter);
-        // Jobs already queued stay queued: their results land in the shared cache, and a
-        // restarted driver picks them up instead of computing them again.
-        reject(opts.signal.reason ?? new Error('aborted'));
-      };
-      opts.signal.addEventListener('abort', onAbort, { once: true });
-      const settle = <T>(f: (v: T) => void) => (v: T) => {
-        opts.signal.removeEventListener('abort', onAbort);
-        f(v);
-      };
-      waiter.resolve = settle(resolve);
-      waiter.reject = settle(reject);
+      const waiter: Waiter = { job, store, signal: opts.signal, onProgress: opts.onProgress, resolve, reject, checking: false, submitted: 0 };
       const list = this.waiters.get(job.key) ?? [];
       list.push(waiter);
       this.waiters.set(job.key, list);
@@ -125,6 +115,28 @@ export class BullmqExecutor implements Executor {
         this.submit(waiter).catch((error) => this.finish(job.key, (w) => w.reject(error as Error)));
       }
     });
+  }
+
+  /**
+   * On abort, stop waiting for the jobs of that signal (one listener per signal, not per job).
+   * Jobs already queued stay queued: their results land in the shared cache, and a restarted
+   * driver picks them up instead of computing them again.
+   */
+  private watch(signal: AbortSignal): void {
+    if (this.watched.has(signal)) return;
+    this.watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const [key, list] of this.waiters) {
+          const [aborted, rest] = [list.filter((w) => w.signal === signal), list.filter((w) => w.signal !== signal)];
+          if (rest.length) this.waiters.set(key, rest);
+          else this.waiters.delete(key);
+          for (const w of aborted) w.reject(signal.reason ?? new Error('aborted'));
+        }
+      },
+      { once: true },
+    );
   }
 
   /** Add the job (a no-op if a job with this key is already queued or running). */
@@ -191,12 +203,6 @@ export class BullmqExecutor implements Executor {
     const list = this.waiters.get(key) ?? [];
     this.waiters.delete(key);
     for (const w of list) f(w);
-  }
-
-  private drop(key: string, waiter: Waiter): void {
-    const list = (this.waiters.get(key) ?? []).filter((w) => w !== waiter);
-    if (list.length) this.waiters.set(key, list);
-    else this.waiters.delete(key);
   }
 
   async close(): Promise<void> {
