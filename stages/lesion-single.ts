@@ -10,8 +10,8 @@ import { defineStage } from '../engine/types.ts';
 import { concatTrials, emptyTrialRows, evaluateLesions, prepareNetwork, pushTrial, singleTrialPlans, singleTrialsToTable, trialsFromTable, type LesionPlan, type PlanRow } from '../science/lesion/index.ts';
 import { lesionMatrix, loadNetwork, loadSubmodules, networkInputs, sourceDataset } from './lesion-inputs.ts';
 
+/** The count (lesion.single_trials) stays out of the resolved params, so it never enters a shard's key. */
 interface SingleParams {
-  trials: number;
   source: string;
 }
 
@@ -22,7 +22,7 @@ export const lesionSingleStage = defineStage<SingleParams>({
   deps: ['export', 'datasets', 'lesion-modules'],
   params: ['lesion.single_trials', 'train.overrides'],
   matrix: lesionMatrix,
-  resolve: (subset, axes) => ({ trials: subset.lesion.single_trials, source: sourceDataset(subset.train?.overrides, axes) }),
+  resolve: (subset, axes) => ({ source: sourceDataset(subset.train?.overrides, axes) }),
   inputs: (axes, p) => [...networkInputs(axes, p.source), { stage: 'lesion-modules', outputs: ['submodules'] }],
   outputs: ['trials'],
   samples: {

@@ -1,10 +1,17 @@
 /** The lesion stages (issue 6) run with hand-built contexts on a tiny network: wiring, sharding, determinism. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { parse } from 'yaml';
 import { tableToIPC, type Table } from 'apache-arrow';
-import type { Axes, CombineContext, Digest, InputArtifact, InputInstance, RunContext, Seed, StageDef, StageKey } from '../engine/types.ts';
+import { defineStage, type Axes, type CombineContext, type Digest, type InputArtifact, type InputInstance, type RunContext, type Seed, type StageDef, type StageKey } from '../engine/types.ts';
+import { Session } from '../engine/session.ts';
+import { repro } from '../engine/scheduler.ts';
+import { InlineExecutor } from '../engine/executor.ts';
+import { createProgress } from '../engine/progress.ts';
 import { Rng, deriveSeed } from '../science/random.ts';
 import { weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { datasetToTable } from '../science/datasets/table.ts';
@@ -82,7 +89,7 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
 
   const modulesInst = instance('lesion-modules', AXES, { submodules: modules.outputs.submodules as Table, true_lesions: modules.outputs.true_lesions as Table });
   const trialInputs = { ...f.inputs, 'lesion-modules': [modulesInst] };
-  const sp = { trials: 4, source: 'fashion' };
+  const sp = { source: 'fashion' };
 
   // Trials depend only on their sample seed: shards [0,3) + [3,5) equal one shard [0,5).
   const s03 = (await lesionSingleStage.run(context(lesionSingleStage, sp, trialInputs, { start: 0, end: 3 }))).outputs.trials as Table;
@@ -94,7 +101,7 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
   assert.equal(singleTrials.numRows, 4 * n); // the count may end inside a shard
   assert.deepEqual(singleTrials.getChild('accuracy')!.toArray(), s05.getChild('accuracy')!.toArray().slice(0, 4 * n));
 
-  const dp = { trials: 2, source: 'fashion' };
+  const dp = { source: 'fashion' };
   const d0 = (await lesionDoubleStage.run(context(lesionDoubleStage, dp, trialInputs, { start: 0, end: 1 }))).outputs.trials as Table;
   const d1 = (await lesionDoubleStage.run(context(lesionDoubleStage, dp, trialInputs, { start: 1, end: 2 }))).outputs.trials as Table;
   assert.equal(d0.numRows, (n * (n + 1)) / 2 + n * (n - 1));
@@ -170,4 +177,74 @@ test('lesion matrix: one instance per listed network, checked against the traine
   assert.throws(() => lesionMatrix({ lesion: { networks: [lesion.networks[0], lesion.networks[0]] } as any, train }), /lesion\.networks\[1\] repeats/);
   assert.equal(sourceDataset(train.overrides, { dataset: 'random-kiloepoch', dropout: false, run: 0 }), 'random');
   assert.equal(sourceDataset(train.overrides, { dataset: 'fashion', dropout: true, run: 0 }), 'fashion');
+});
+
+test('through the engine: raising lesion.single_trials 10 → 20 computes only the 10 new trials', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'lesion-e2e-'));
+  try {
+    writeFileSync(
+      join(root, 'params.yaml'),
+      'train: { datasets: [toy], dropout: [false], runs: 1, overrides: [] }\n' +
+        'lesion: { networks: [{ dataset: toy, dropout: false, run: 0 }], k: 3, single_trials: 10, double_trials: 1, small_size: 2, diff_threshold: -0.01 }\n',
+    );
+    const f = fixture();
+    const tables = { weights: await f.inputs.export[0].outputs.weights.table(), dataset: await f.inputs.datasets[0].outputs.table.table() };
+    const fakeExport = defineStage({
+      module: import.meta.url,
+      name: 'export',
+      description: 'a test network',
+      deps: [],
+      params: [],
+      matrix: () => [{ dataset: 'toy', dropout: false, run: 0, phase: 'pruned' }],
+      outputs: ['weights'],
+      inline: true,
+      run: async () => ({ outputs: { weights: tables.weights } }),
+    });
+    const fakeDatasets = defineStage({
+      module: import.meta.url,
+      name: 'datasets',
+      description: 'a test dataset',
+      deps: [],
+      params: [],
+      matrix: () => [{ dataset: 'toy' }],
+      outputs: ['table'],
+      inline: true,
+      run: async () => ({ outputs: { table: tables.dataset } }),
+    });
+    let trials = 0;
+    const single: StageDef = {
+      ...lesionSingleStage,
+      async run(ctx) {
+        trials += ctx.shard!.end - ctx.shard!.start;
+        return lesionSingleStage.run(ctx);
+      },
+    };
+    const project = { name: 'lesion-e2e', root, paramsFile: 'params.yaml', paramsSchema: z.any(), stages: [fakeExport, fakeDatasets, lesionModulesStage, single, lesionDoubleStage, lesionStage] };
+    const run = async (overrides: string[]) => {
+      const session = await Session.open(project, { overrides, durable: false });
+      const progress = createProgress({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, tty: false });
+      try {
+        return await repro(session, { jobs: 1, progress, executor: new InlineExecutor(session.graph.byName) });
+      } finally {
+        progress.close();
+        session.close();
+      }
+    };
+    const first = await run([]);
+    assert.deepEqual(first.failed, []);
+    assert.equal(trials, 10);
+    trials = 0;
+    const second = await run(['lesion.single_trials=20']);
+    assert.deepEqual(second.failed, []);
+    assert.equal(trials, 10, 'only the 10 new trials');
+    assert.equal(second.ranByStage['lesion-modules'] ?? 0, 0);
+    assert.equal(second.ranByStage['lesion-double'] ?? 0, 0);
+    assert.equal(second.ranByStage['lesion'], 1);
+    trials = 0;
+    const third = await run(['lesion.single_trials=15']);
+    assert.deepEqual(third.failed, []);
+    assert.equal(trials, 0, 'lowering the count computes no trial');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
