@@ -4,8 +4,8 @@
  * for large eigenproblems", SIAM J. Matrix Anal. Appl. 23, 2001; Wu & Simon, "Thick-restart
  * Lanczos method for large symmetric eigenvalue problems", 2000).
  *
- * Each step orthogonalises the new vector against the whole basis twice (classical Gram–Schmidt
- * with one reorthogonalisation, "twice is enough"), so no spurious copies appear. Ritz pairs are
+ * Each step orthogonalises the new vector against the whole basis (classical Gram–Schmidt with
+ * DGKS reorthogonalisation, "twice is enough"), so no spurious copies appear. Ritz pairs are
  * taken from the symmetric projected matrix; the basis is restarted by keeping the best Ritz
  * vectors. A Ritz pair (θ, x) is accepted when ‖Op·x − θ·x‖ ≤ tol.
  */
@@ -64,14 +64,21 @@ function axpy(alpha: number, x: Float64Array, y: Float64Array, n: number): void 
   for (let i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-/** Orthogonalise w against `basis[0..count)` twice; coefficients accumulated into `coef` (when given). */
+/**
+ * Orthogonalise w against `basis[0..count)` by classical Gram–Schmidt, repeated once when the
+ * first pass cancelled most of w (the DGKS criterion ‖w′‖ < ‖w‖/√2; "twice is enough");
+ * coefficients accumulated into `coef` (when given).
+ */
 function orthogonalize(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, coef?: Float64Array): void {
+  if (count === 0) return;
+  const before = Math.sqrt(dot(w, w, n));
   for (let pass = 0; pass < 2; pass++) {
     for (let i = 0; i < count; i++) {
       const h = dot(basis[i], w, n);
       axpy(-h, basis[i], w, n);
       if (coef) coef[i] += h;
     }
+    if (pass === 0 && dot(w, w, n) > 0.5 * before * before) break;
   }
 }
 
