@@ -103,7 +103,7 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
       return { key, worker: name, reused: true };
     }
     log(`▶ ${label} (${data.job.role}${Object.keys(data.job.axes).length ? ' ' + JSON.stringify(data.job.axes) : ''})`);
-    progress({ fraction: 0, message: `started on ${name}` }, true);
+    progress({ fraction: 0, message: 'started' }, true);
     await fetchOutputs(store, backend, jobInputOutputs(data.job));
 
     const job: Job = { ...data.job, module: def.module, artifactsDir: store.root, durable: store.durable };
