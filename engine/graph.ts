@@ -159,7 +159,9 @@ function expandStage(def: StageDef, params: unknown): Instance[] {
     throw new GraphError(`${where}: matrix() failed: ${(err as Error).message}`);
   }
   if (!Array.isArray(matrix)) throw new GraphError(`${where}: matrix() must return a list of axes objects`);
-  if (matrix.length === 0) throw new GraphError(`${where}: matrix() returned no instances (is a sweep list in the params empty?)`);
+  // Zero instances is legal: it is how params switch an experiment off (e.g. `lesion.networks: []`).
+  // Empty *sweep lists* are rejected earlier, by the params schema, where the message can name the key.
+  if (matrix.length === 0) return [];
   const subset = paramsSubset(def, params);
   const seen = new Set<string>();
   let axisNames: string | undefined;
@@ -278,6 +280,12 @@ function resolveInputs(def: StageDef, inst: Instance, instances: Map<string, Ins
     if (!def.deps.includes(spec.stage)) throw new GraphError(`${inst.id}: inputs() names stage '${spec.stage}', which is not in its deps (${def.deps.join(', ') || 'none'})`);
     const upstream = instances.get(spec.stage);
     if (!upstream) throw new GraphError(`${inst.id}: upstream stage '${spec.stage}' was not expanded (internal error)`);
+    if (upstream.length === 0) {
+      // The upstream stage is switched off (empty matrix): a gathering instance sees no inputs from it.
+      if (spec.where && Object.keys(spec.where).length > 0)
+        throw new GraphError(`${inst.id}: stage '${spec.stage}' has no instances, so none has ${Object.entries(spec.where).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+      continue;
+    }
     const upDef = upstream[0].def;
     const outputs = spec.outputs ?? [...upDef.outputs];
     for (const o of outputs) {

@@ -153,6 +153,12 @@ test('the stat memo re-reads a file only when its size, mtime or inode changed',
 const stub = (over: Partial<StageDef>): StageDef =>
   defineStage({ module: 'file:///stub.ts', name: 'x', description: '', deps: [], params: [], outputs: ['out'], run: async () => ({ outputs: {} }), ...over });
 
+test('graph: a stage whose matrix is empty has no instances, and a gathering stage downstream sees none', () => {
+  const g = buildGraph([stub({ name: 'a', matrix: () => [] }), stub({ name: 'b', deps: ['a'] })], {});
+  assert.equal(g.instances.get('a')!.length, 0);
+  assert.equal(g.instances.get('b')!.length, 1);
+});
+
 test('graph validation: unknown dep, cycle, duplicate, bad matrix and outputs give clear errors', () => {
   const bad = (stages: StageDef[], params: unknown, re: RegExp) =>
     assert.throws(() => buildGraph(stages, params), (e: Error) => e instanceof GraphError && re.test(e.message), re.source);
@@ -163,7 +169,6 @@ test('graph validation: unknown dep, cycle, duplicate, bad matrix and outputs gi
   bad([stub({ name: 'a', outputs: ['o', 'o'] })], {}, /output 'o' is listed twice/);
   bad([stub({ name: 'a', publish: { nope: 'reports' } })], {}, /publish names output 'nope'/);
   bad([stub({ name: 'a', params: ['x.y'] })], { x: {} }, /reads params key 'x.y', which the params file does not define/);
-  bad([stub({ name: 'a', matrix: () => [] })], {}, /returned no instances/);
   bad([stub({ name: 'a', matrix: () => [{ k: 1 }, { k: 1 }] })], {}, /lists a\[k=1\] twice/);
   bad([stub({ name: 'a', matrix: () => [{ k: 1 }, { j: 1 }] as Axes[] })], {}, /same axes/);
   bad([stub({ name: 'a', matrix: () => [{ k: {} as any }] })], {}, /matrix\(\)\[0\]\.k must be a string/);
