@@ -51,10 +51,11 @@ function nonzeroPositions(kernel: ArrayLike<number>): Int32Array {
 export function shuffleKernel(kernel: Float32Array | Float64Array, method: ShuffleMethod, rng: Rng): Float32Array {
   const size = kernel.length;
   if (size >= 2 ** 21) throw new RangeError(`shuffleKernel: ${size} entries exceed the supported 2^21`);
-  if (method === 'layer' && size > 0) {
+  const nzPos = nonzeroPositions(kernel);
+  const nnz = nzPos.length;
+  // Without zeros both methods are one uniform permutation of all entries.
+  if ((method === 'layer' || nnz === size) && size > 0) {
     const out = Float32Array.from(kernel);
-    const nzPos = nonzeroPositions(kernel);
-    const nnz = nzPos.length;
     if (2 * nnz >= size) {
       // Mostly non-zero: a plain Fisher–Yates over all entries.
       for (let i = size - 1; i > 0; i--) {
@@ -78,8 +79,6 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
     return out;
   }
   const out = new Float32Array(size);
-  const nzPos = nonzeroPositions(kernel);
-  const nnz = nzPos.length;
   const values = new Float32Array(nnz);
   for (let i = 0; i < nnz; i++) values[i] = kernel[nzPos[i]];
   for (let i = nnz - 1; i > 0; i--) {
