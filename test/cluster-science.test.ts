@@ -16,7 +16,8 @@ import {
   type WeightMatrix,
 } from '../science/cluster/index.ts';
 import { largestEigenpairs } from '../science/spectral/lanczos.ts';
-import { Rng } from '../science/random.ts';
+import { kmeansPlusPlus } from '../science/spectral/kmeans.ts';
+import { Rng, deriveSeed } from '../science/random.ts';
 import { cohenD, mean, pValue, sd, summarizeNull, zScore } from '../science/stats.ts';
 
 function layersOf(...kernels: number[][][]): WeightMatrix[] {
@@ -325,6 +326,56 @@ test('k-means: well-separated blobs are found; best of n_init by inertia; determ
   assert.deepEqual(kmeans(data, n, 2, 3, 1).labels, r.labels);
   // One restart can only be as good as the best of ten.
   for (let s = 0; s < 5; s++) assert.ok(kmeans(data, n, 2, 3, s, { nInit: 1 }).inertia >= r.inertia - 1e-9, 'kmeans(data, n, 2, 3, s, { nInit: 1 }).inertia >= r.inertia - 1e-9');
+});
+
+test('k-means: the bounded (Elkan) iterations equal plain Lloyd iterations from the same k-means++ start', () => {
+  const rng = new Rng(12);
+  const n = 400;
+  const d = 3;
+  const k = 6;
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let f = 0; f < d; f++) data[i * d + f] = (i % 4) * (f === i % 3 ? 1.5 : 0) + rng.normal();
+  for (const seed of [1, 2, 3]) {
+    const got = kmeans(data, n, d, k, seed, { nInit: 1 });
+    // Reference: centre, seed with the same k-means++ draw, then textbook Lloyd with sklearn's stopping rule.
+    const X = Float64Array.from(data);
+    let meanVar = 0;
+    for (let f = 0; f < d; f++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += X[i * d + f] / n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (X[i * d + f] -= m) ** 2 / n;
+      meanVar += v / d;
+    }
+    const C = kmeansPlusPlus(X, n, d, k, new Rng(deriveSeed(seed, 0)));
+    const labels = new Int32Array(n);
+    const assignAll = () => {
+      let inertia = 0;
+      for (let i = 0; i < n; i++) {
+        let best = Infinity;
+        for (let c = 0; c < k; c++) {
+          let s2 = 0;
+          for (let f = 0; f < d; f++) s2 += (X[i * d + f] - C[c * d + f]) ** 2;
+          if (s2 < best) [best, labels[i]] = [s2, c];
+        }
+        inertia += best;
+      }
+      return inertia;
+    };
+    for (let it = 0; it < 300; it++) {
+      assignAll();
+      const old = C.slice();
+      for (let c = 0; c < k; c++) {
+        const members = Array.from(labels.keys()).filter((i) => labels[i] === c);
+        assert.ok(members.length > 0, 'no empty clusters in this data');
+        for (let f = 0; f < d; f++) C[c * d + f] = members.reduce((a, i) => a + X[i * d + f], 0) / members.length;
+      }
+      if (old.reduce((a, x, t) => a + (x - C[t]) ** 2, 0) <= 1e-4 * meanVar) break;
+    }
+    const inertia = assignAll();
+    assert.deepEqual(Array.from(got.labels), Array.from(labels), `seed ${seed}`);
+    assert.ok(Math.abs(got.inertia - inertia) < 1e-9 * inertia, `seed ${seed}: ${got.inertia} vs ${inertia}`);
+  }
 });
 
 test("shuffles: 'layer' keeps each layer's multiset of values, 'layer_nonzero' keeps the sparsity pattern exactly", () => {
