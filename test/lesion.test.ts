@@ -282,7 +282,7 @@ test('taxonomy: every rule is reached, in the original order', () => {
     [{ p: sig, diff: -0.5, size: 40, proportion: 0.2 }, 'important'],
     [{ p: sig, diff: -0.01, size: 40, proportion: 0.2 }, 'important'], // diff exactly at the threshold: rule 3 first
     [{ p: 1, diff: 0.002, size: 40, proportion: 0.2 }, 'prunable'],
-    [{ p: 1, diff: -0.02, size: 40, proportion: 0.2 }, 'least-important'],
+    [{ p: 1, diff: -0.02, size: 40, proportion: 0.2 }, 'least_important'],
     [{ p: sig, diff: -0.005, size: 40, proportion: 0.2 }, 'sig-but-not-diff'],
     [{ p: mid, diff: -0.02, size: 40, proportion: 0.2 }, 'diff-but-not-sig'],
     [{ p: mid, diff: -0.005, size: 40, proportion: 0.2 }, 'other'],

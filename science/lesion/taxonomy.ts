@@ -6,16 +6,17 @@
  *   2. (single only) size ≤ smallSize (12 ≈ 5 % of 256)          → small
  *   3. p < 1/n and diff ≤ diffThreshold                          → important
  *   4. p == 1 and diff > diffThreshold                           → prunable
- *   5. p == 1 and diff ≤ diffThreshold                           → least-important
+ *   5. p == 1 and diff ≤ diffThreshold                           → least_important
  *   6. p < 1/n and diff ≥ diffThreshold                          → sig-but-not-diff
  *   7. p ≥ 1/n and diff < diffThreshold                          → diff-but-not-sig
  *   8. otherwise                                                 → other
  * n is the number of random trials (so p < 1/n means "worse than every random control");
  * diff is an accuracy difference (negative = damage), diffThreshold −0.01 by default. Rule 3
  * comes first, so diff exactly at the threshold with a significant p is `important`.
+ * Labels are the original's (`least_important` with an underscore, the others hyphenated).
  */
 
-export const CATEGORIES = ['complete', 'small', 'important', 'prunable', 'least-important', 'sig-but-not-diff', 'diff-but-not-sig', 'other'] as const;
+export const CATEGORIES = ['complete', 'small', 'important', 'prunable', 'least_important', 'sig-but-not-diff', 'diff-but-not-sig', 'other'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export interface TaxonomyInput {
@@ -44,7 +45,7 @@ export function classify(x: TaxonomyInput, o: TaxonomyOptions): Category {
   }
   if (x.p < pThreshold && x.diff <= o.diffThreshold) return 'important';
   if (x.p === 1 && x.diff > o.diffThreshold) return 'prunable';
-  if (x.p === 1 && x.diff <= o.diffThreshold) return 'least-important';
+  if (x.p === 1 && x.diff <= o.diffThreshold) return 'least_important';
   if (x.p < pThreshold && x.diff >= o.diffThreshold) return 'sig-but-not-diff';
   if (x.p >= pThreshold && x.diff < o.diffThreshold) return 'diff-but-not-sig';
   return 'other';
