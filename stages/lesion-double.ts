@@ -7,7 +7,7 @@
  * new ones. Output `trials` (trial, kind, x, y, accuracy; science/lesion/tables.ts).
  */
 import { defineStage } from '../engine/types.ts';
-import { concatTrials, doubleTrialPlans, doubleTrialsToTable, emptyTrialRows, evaluateLesions, prepareNetwork, pushTrial, trialsFromTable } from '../science/lesion/index.ts';
+import { concatTrials, doubleTrialsToTable, prepareNetwork, runDoubleTrials, trialsFromTable } from '../science/lesion/index.ts';
 import { lesionMatrix, loadNetwork, loadSubmodules, networkInputs, sourceDataset } from './lesion-inputs.ts';
 
 /** The count (lesion.double_trials) stays out of the resolved params, so it never enters a shard's key. */
@@ -38,15 +38,8 @@ export const lesionDoubleStage = defineStage<DoubleParams>({
     const shard = ctx.shard!;
     const { layers, test } = await loadNetwork(ctx.inputs);
     const set = await loadSubmodules(ctx.inputs);
-    const net = prepareNetwork(layers);
-    const out = emptyTrialRows();
-    const span = shard.end - shard.start;
-    for (let i = shard.start; i < shard.end; i++) {
-      const { plans, rows } = doubleTrialPlans(set, shard.sampleSeed(i));
-      const done = i - shard.start;
-      const acc = evaluateLesions(net, test, plans, { signal: ctx.signal, onProgress: (f) => ctx.progress({ fraction: (done + f) / span, message: `trial ${i}` }) });
-      pushTrial(out, i, rows, acc.accuracy);
-    }
-    return { outputs: { trials: doubleTrialsToTable(out) } };
+    const trials = Array.from({ length: shard.end - shard.start }, (_, k) => ({ index: shard.start + k, seed: shard.sampleSeed(shard.start + k) }));
+    const rows = runDoubleTrials(prepareNetwork(layers), test, set, trials, { signal: ctx.signal, onProgress: (fraction) => ctx.progress({ fraction }) });
+    return { outputs: { trials: doubleTrialsToTable(rows) } };
   },
 });

@@ -7,7 +7,7 @@
  * `single_trials` trials after combining.
  */
 import { defineStage } from '../engine/types.ts';
-import { concatTrials, emptyTrialRows, evaluateLesions, prepareNetwork, pushTrial, singleTrialPlans, singleTrialsToTable, trialsFromTable, type LesionPlan, type PlanRow } from '../science/lesion/index.ts';
+import { concatTrials, prepareNetwork, runSingleTrials, singleTrialsToTable, trialsFromTable } from '../science/lesion/index.ts';
 import { lesionMatrix, loadNetwork, loadSubmodules, networkInputs, sourceDataset } from './lesion-inputs.ts';
 
 /** The count (lesion.single_trials) stays out of the resolved params, so it never enters a shard's key. */
@@ -37,20 +37,8 @@ export const lesionSingleStage = defineStage<SingleParams>({
     const shard = ctx.shard!;
     const { layers, test } = await loadNetwork(ctx.inputs);
     const set = await loadSubmodules(ctx.inputs);
-    const plans: LesionPlan[] = [];
-    const rows: { trial: number; rows: PlanRow[] }[] = [];
-    for (let i = shard.start; i < shard.end; i++) {
-      const t = singleTrialPlans(set, shard.sampleSeed(i));
-      plans.push(...t.plans);
-      rows.push({ trial: i, rows: t.rows });
-    }
-    const acc = evaluateLesions(prepareNetwork(layers), test, plans, { signal: ctx.signal, onProgress: (fraction) => ctx.progress({ fraction }) });
-    const out = emptyTrialRows();
-    let offset = 0;
-    for (const r of rows) {
-      pushTrial(out, r.trial, r.rows, acc.accuracy, offset);
-      offset += r.rows.length;
-    }
-    return { outputs: { trials: singleTrialsToTable(out) } };
+    const trials = Array.from({ length: shard.end - shard.start }, (_, k) => ({ index: shard.start + k, seed: shard.sampleSeed(shard.start + k) }));
+    const rows = runSingleTrials(prepareNetwork(layers), test, set, trials, { signal: ctx.signal, onProgress: (fraction) => ctx.progress({ fraction }) });
+    return { outputs: { trials: singleTrialsToTable(rows) } };
   },
 });

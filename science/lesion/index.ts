@@ -10,3 +10,5 @@ export * from './stats.ts';
 export * from './taxonomy.ts';
 export * from './experiments.ts';
 export * from './tables.ts';
+export * from './analysis.ts';
+export * from './trials.ts';
