@@ -1,9 +1,10 @@
 /**
- * The forward kernel of evaluate.ts as a tiny WebAssembly SIMD module (f64x2 lanes), about 2.5×
- * faster than the same loop in JavaScript and bit-identical to it: the same float64 products
- * and sums in the same order (WebAssembly has no fused multiply-add, and SIMD lanes round like
- * scalars). No compiler is available in this project, so the module is assembled here from its
- * opcodes; its text form is:
+ * The inner loops of evaluate.ts (the forward pass and the rank-|G| update) as a tiny
+ * WebAssembly SIMD module (f64x2 lanes), about 2.5× faster than the same loops in JavaScript
+ * and equal to them: the same float64 products and sums in the same order (WebAssembly has no
+ * fused multiply-add, and SIMD lanes round like scalars; at most the sign of a zero differs,
+ * since inactive inputs add ±0 here and are skipped there). No compiler is available in this
+ * project, so the module is assembled here from its opcodes; its text form is:
  *
  *   (func (export "gather8") (param $h $colStart $ri $w $bias $out $fanOut $stride i32)
  *     ;; for j < fanOut: acc[0..7] = bias[j]; for e in colStart[j] .. colStart[j+1]:
