@@ -13,8 +13,7 @@ export const lesionParams = z
   .object({
     networks: z
       .array(lesionNetwork)
-      .min(1)
-      .describe('Pruned networks to lesion, one instance of each lesion stage per entry (the paper: one Fashion-MNIST network trained with dropout).'),
+      .describe('Pruned networks to lesion, one instance of each lesion stage per entry (the paper: one Fashion-MNIST network trained with dropout); [] switches the lesion experiments off.'),
     k: z.number().int().min(2).describe('Clusters per network; a sub-module is one cluster within one hidden layer (the paper\'s lesion figures use 10).'),
     single_trials: z.number().int().min(1).describe('Random controls per sub-module in the single lesion experiment (paper: 100). Raising it reuses earlier trials.'),
     double_trials: z.number().int().min(1).describe('Random controls per pair in the double lesion experiments (paper: 50). Raising it reuses earlier trials.'),
