@@ -32,7 +32,7 @@ test('pruning schedule: polynomial decay values at chosen steps', () => {
   assert.equal(scheduledSparsity(s, s.endStep), 0.9);
   assert.equal(scheduledSparsity(s, s.endStep + 500), 0.9, 'clipped after end_step');
   // Halfway: 0.9 + (0.5 − 0.9)·0.5³ = 0.85
-  assert.ok(Math.abs(scheduledSparsity(s, s.endStep / 2) - 0.85) < 1e-12);
+  assert.ok(Math.abs(scheduledSparsity(s, s.endStep / 2) - 0.85) < 1e-12, 'halfway');
   for (const step of [10, 1234, 5000, 9370]) {
     const expected = 0.9 - 0.4 * (1 - step / 9380) ** 3;
     assert.ok(Math.abs(scheduledSparsity(s, step) - expected) < 1e-12, `step ${step}`);
@@ -40,20 +40,20 @@ test('pruning schedule: polynomial decay values at chosen steps', () => {
   // begin_step shifts the curve; before it, the initial sparsity holds.
   const shifted = { ...s, beginStep: 100, endStep: 200 };
   assert.equal(scheduledSparsity(shifted, 50), 0.5);
-  assert.ok(Math.abs(scheduledSparsity(shifted, 150) - 0.85) < 1e-12);
+  assert.ok(Math.abs(scheduledSparsity(shifted, 150) - 0.85) < 1e-12, 'shifted halfway');
 });
 
 test('pruning schedule: masks update every `frequency` steps inside [begin, end] only', () => {
   const s = MNIST_SCHEDULE;
   assert.ok(isMaskUpdateStep(s, 0), 'step 0 already prunes');
-  assert.ok(isMaskUpdateStep(s, 10));
-  assert.ok(!isMaskUpdateStep(s, 5));
-  assert.ok(isMaskUpdateStep(s, 9370));
-  assert.ok(isMaskUpdateStep(s, 9380));
+  assert.ok(isMaskUpdateStep(s, 10), 'isMaskUpdateStep(s, 10)');
+  assert.ok(!isMaskUpdateStep(s, 5), '!isMaskUpdateStep(s, 5)');
+  assert.ok(isMaskUpdateStep(s, 9370), 'isMaskUpdateStep(s, 9370)');
+  assert.ok(isMaskUpdateStep(s, 9380), 'isMaskUpdateStep(s, 9380)');
   assert.ok(!isMaskUpdateStep(s, 9390), 'after end_step');
   const shifted = { ...s, beginStep: 3 };
-  assert.ok(!isMaskUpdateStep(shifted, 0));
-  assert.ok(isMaskUpdateStep(shifted, 13));
+  assert.ok(!isMaskUpdateStep(shifted, 0), '!isMaskUpdateStep(shifted, 0)');
+  assert.ok(isMaskUpdateStep(shifted, 13), 'isMaskUpdateStep(shifted, 13)');
   assert.throws(() => validateSchedule({ ...s, endStep: 0 }), /endStep/);
   assert.throws(() => validateSchedule({ ...s, finalSparsity: 1 }), /finalSparsity/);
 });
@@ -157,12 +157,12 @@ test('Glorot-uniform init: bounds, spread, zero biases, seeded', () => {
     const limit = Math.sqrt(6 / (l.fanIn + l.fanOut));
     let sq = 0;
     for (const x of l.kernel) {
-      assert.ok(Math.abs(x) <= limit);
+      assert.ok(Math.abs(x) <= limit, `${x} outside ±${limit}`);
       sq += x * x;
     }
     const variance = sq / l.kernel.length;
     assert.ok(Math.abs(variance / (limit * limit / 3) - 1) < 0.1, `variance ${variance}`);
-    assert.ok(l.bias.every((b) => b === 0));
+    assert.ok(l.bias.every((b) => b === 0), 'zero biases');
   }
   assert.deepEqual(glorotUniformInit([5, 3, 2], 3), glorotUniformInit([5, 3, 2], 3));
   assert.notDeepEqual(glorotUniformInit([5, 3, 2], 3)[0].kernel, glorotUniformInit([5, 3, 2], 4)[0].kernel);

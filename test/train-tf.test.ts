@@ -131,7 +131,7 @@ test('training learns, is deterministic per seed, and a different seed gives dif
   // The recorded test metrics are those of the returned weights.
   const ev = evaluate(a.layers, TEST);
   assert.equal(ev.accuracy, a.history[2].testAccuracy);
-  assert.ok(Math.abs(ev.loss - a.history[2].testLoss) < 1e-12);
+  assert.ok(Math.abs(ev.loss - a.history[2].testLoss) < 1e-12, `test loss ${ev.loss} vs ${a.history[2].testLoss}`);
   // Dropout masks matter: without dropout the same seed trains other weights.
   const noDrop = await trainPhase(options({ dropoutRate: 0 }));
   assert.notEqual(digest(noDrop.layers), digest(a.layers));
@@ -189,13 +189,13 @@ test('pruning: each kernel ends at exactly the target sparsity, biases are never
   const prune = (over: Partial<PhaseOptions> = {}) =>
     trainPhase(options({ phase: 'pruned', initial: trained.layers, epochs: 4, pruning: SCHEDULE(20), seed: 3, ...over }));
   const pruned = await prune();
-  assert.ok(stepsPerEpoch * 4 > 20);
+  assert.ok(stepsPerEpoch * 4 > 20, 'the schedule ends inside the phase');
   pruned.layers.forEach((l, i) => {
     const nonzero = l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0);
     assert.equal(nonzero, weightsToKeep(l.kernel.length, 0.9), `layer ${i} kernel`);
     assert.ok(l.bias.every((b) => b !== 0), `layer ${i} biases are trained, never pruned`);
   });
-  assert.ok(Math.abs(pruned.history.at(-1)!.sparsity - 0.9) < 0.01);
+  assert.ok(Math.abs(pruned.history.at(-1)!.sparsity - 0.9) < 0.01, `final sparsity ${pruned.history.at(-1)!.sparsity}`);
   assert.ok(pruned.history[0].sparsity >= 0.5, 'step 0 already prunes to ≥ 50%');
   // Crash after epoch 2 of 4, resume: masks and Adam state come back exactly.
   const store = memoryStore(2);
@@ -346,4 +346,24 @@ test('stage wiring: keys see only what they need', () => {
   const trainInputs = trainStage.inputs!({ dataset: 'random-kiloepoch', dropout: false, run: 0 }, { source: 'random' } as TrainConfig);
   assert.deepEqual(trainInputs, [{ stage: 'datasets', where: { dataset: 'random' }, outputs: ['table'] }]);
   for (const stage of [trainStage, pruneStage, exportStage]) assert.ok(stage.runtime, `${stage.name} declares runtime facts`);
+});
+
+test('the cpu backend trains with the stock gradient and agrees with wasm; switching back restores the fix', async () => {
+  const onWasm = await trainPhase(options({ epochs: 1 }));
+  await initBackend('cpu');
+  try {
+    assert.equal(tf.getBackend(), 'cpu');
+    assert.equal(tf.getGradient('BatchMatMul'), stockBatchMatMulGradConfig(), 'the fix belongs to wasm only');
+    const cpu = await trainPhase(options({ epochs: 1 }));
+    const again = await trainPhase(options({ epochs: 1 }));
+    assert.equal(digest(cpu.layers), digest(again.layers), 'deterministic on cpu too');
+    // Same seeds, other kernels: the weights differ only by float rounding.
+    let maxDiff = 0;
+    cpu.layers.forEach((l, i) => l.kernel.forEach((w, j) => (maxDiff = Math.max(maxDiff, Math.abs(w - onWasm.layers[i].kernel[j])))));
+    assert.ok(maxDiff < 1e-3, `cpu vs wasm max weight difference ${maxDiff}`);
+  } finally {
+    await initBackend('wasm');
+  }
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.equal(tf.getGradient('BatchMatMul'), fastBatchMatMulGradConfig);
 });

@@ -102,6 +102,8 @@ async function loadBackend(name: BackendName): Promise<void> {
   }
   if (!(await tf.setBackend(TFJS_NAMES[name])))
     throw new BackendUnavailableError(`TensorFlow.js backend '${name}' (${BACKEND_PACKAGES[name]}) failed to initialise`);
+  // The cpu backend prints an "install tfjs-node" banner on first use; the choice is deliberate here.
+  if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
 }
 
 /**
