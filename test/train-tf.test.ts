@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../science/random.ts';
 import { initBackend } from '../science/mlp/backend.ts';
 import { fastBatchMatMulGradConfig, stockBatchMatMulGradConfig } from '../science/mlp/matmul-grad.ts';
-import { evaluate, trainPhase, type LabelledImages, type PhaseOptions } from '../science/mlp/trainer.ts';
+import { evaluate, meanCrossEntropyOp, trainPhase, type LabelledImages, type PhaseOptions } from '../science/mlp/trainer.ts';
 import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { KERAS_ADAM } from '../science/mlp/adam.ts';
 import { weightsToKeep, type PruningSchedule } from '../science/mlp/pruning.ts';
@@ -114,6 +114,26 @@ test('BatchMatMul: the explicit-transpose gradient equals the stock gradient to 
   }
   // And it is the one the engine uses on wasm: tf.grads of a matMul goes through it.
   assert.equal(tf.getGradient('BatchMatMul'), fastBatchMatMulGradConfig);
+});
+
+test('the cross-entropy op equals tfjs softmaxCrossEntropy in value and gradient, and counts correct predictions', () => {
+  const rng = new Rng(8);
+  const rows = 37;
+  const labels = Uint8Array.from({ length: rows }, () => rng.int(10));
+  tf.tidy(() => {
+    const logits = tf.mul(tf.randomNormal([rows, 10], 0, 1, 'float32', 3), 4);
+    const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 10), 'float32');
+    const stats = { lossSum: 0, correct: 0 };
+    const ours = tf.valueAndGrad((z: tf.Tensor) => meanCrossEntropyOp(labels, stats)(z) as tf.Scalar)(logits);
+    const stock = tf.valueAndGrad((z: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, z, undefined, 0, tf.Reduction.MEAN) as tf.Scalar)(logits);
+    const [a, b] = [ours.value.dataSync()[0], stock.value.dataSync()[0]];
+    assert.ok(Math.abs(a - b) < 1e-5, `loss ${a} vs ${b}`);
+    assert.ok(Math.abs(stats.lossSum / rows - b) < 1e-5, `summed loss ${stats.lossSum / rows} vs ${b}`);
+    const gradDiff = tf.max(tf.abs(tf.sub(ours.grad, stock.grad))).dataSync()[0];
+    assert.ok(gradDiff < 1e-6, `gradient max diff ${gradDiff}`);
+    const predicted = tf.argMax(logits, 1).dataSync();
+    assert.equal(stats.correct, labels.filter((l, i) => predicted[i] === l).length);
+  });
 });
 
 test('training learns, is deterministic per seed, and a different seed gives different weights', async () => {

@@ -100,17 +100,16 @@ export function validateImages(d: LabelledImages, what: string): number {
 /** Pixel → model input: v / 255 as float32, precomputed for uint8 images. */
 const UINT8_SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
-/** Copy examples order[from..to) (file order when `order` is null) into `x` (rows × 784, scaled to [0, 1]) and one-hot `y`. */
-function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: number, to: number, x: Float32Array, y: Float32Array | null): void {
+/** Copy examples order[from..to) (file order when `order` is null) into `x` (rows × 784, scaled to [0, 1]) and their labels into `y`. */
+function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: number, to: number, x: Float32Array, y: Uint8Array): void {
   const img = d.images;
-  if (y) y.fill(0);
   for (let r = 0; r < to - from; r++) {
     const idx = order ? order[from + r] : from + r;
     const src = idx * INPUT_SIZE;
     const dst = r * INPUT_SIZE;
     if (img instanceof Uint8Array) for (let j = 0; j < INPUT_SIZE; j++) x[dst + j] = UINT8_SCALE[img[src + j]];
     else for (let j = 0; j < INPUT_SIZE; j++) x[dst + j] = img[src + j] / 255;
-    if (y) y[r * NUM_CLASSES + d.labels[idx]] = 1;
+    y[r] = d.labels[idx];
   }
 }
 
@@ -127,11 +126,49 @@ function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor[], biases: tf.Tensor[], mas
   return h as tf.Tensor2D;
 }
 
-/** Index of the largest of row r's logits (first one on ties, like argmax). */
-function argmaxRow(logits: Float32Array, r: number): number {
-  let best = 0;
-  for (let c = 1; c < NUM_CLASSES; c++) if (logits[r * NUM_CLASSES + c] > logits[r * NUM_CLASSES + best]) best = c;
-  return best;
+/**
+ * Categorical cross-entropy of softmax(logits) against labels, from the logits by log-sum-exp
+ * (stable; float64), summed over `rows`; also counts correct argmax predictions (first maximum
+ * on ties) and, if `grad` is given, writes d(mean loss)/d(logits) = (softmax − onehot)/rows.
+ */
+function crossEntropyRows(z: Float32Array, labels: ArrayLike<number>, rows: number, grad?: Float32Array): { lossSum: number; correct: number } {
+  let lossSum = 0;
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const at = r * NUM_CLASSES;
+    const label = labels[r];
+    let max = z[at];
+    let best = 0;
+    for (let c = 1; c < NUM_CLASSES; c++)
+      if (z[at + c] > max) {
+        max = z[at + c];
+        best = c;
+      }
+    let sum = 0;
+    for (let c = 0; c < NUM_CLASSES; c++) sum += Math.exp(z[at + c] - max);
+    lossSum += Math.log(sum) + max - z[at + label];
+    if (best === label) correct++;
+    if (grad) for (let c = 0; c < NUM_CLASSES; c++) grad[at + c] = (Math.exp(z[at + c] - max) / sum - (c === label ? 1 : 0)) / rows;
+  }
+  return { lossSum, correct };
+}
+
+/**
+ * Mean cross-entropy of a batch as a tfjs op (Keras `categorical_crossentropy` on the softmax
+ * output, computed from logits). Computed in JS from the logits: one small read instead of a
+ * dozen tiny kernels per step, and it yields the batch's correct count for the running accuracy.
+ */
+export function meanCrossEntropyOp(labels: Uint8Array, stats: { lossSum: number; correct: number }) {
+  return tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const logits = inputs[0] as tf.Tensor;
+    const rows = logits.shape[0];
+    const grad = new Float32Array(rows * NUM_CLASSES);
+    const r = crossEntropyRows(logits.dataSync() as Float32Array, labels, rows, grad);
+    stats.lossSum = r.lossSum;
+    stats.correct = r.correct;
+    const value: tf.Tensor = tf.scalar(r.lossSum / rows);
+    return { value, gradFunc: (dy: tf.Tensor) => tf.mul(tf.tensor2d(grad, [rows, NUM_CLASSES]), dy) };
+  });
 }
 
 /** Mean cross-entropy and accuracy of the network on a split (no dropout). */
@@ -140,26 +177,19 @@ export function evaluate(layers: readonly DenseLayer[], d: LabelledImages, batch
   let lossSum = 0;
   let correct = 0;
   const x = new Float32Array(Math.min(batchSize, n) * INPUT_SIZE);
+  const y = new Uint8Array(Math.min(batchSize, n));
   tf.tidy(() => {
     const kernels = layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut]));
     const biases = layers.map((l) => tf.tensor1d(l.bias));
     for (let from = 0; from < n; from += batchSize) {
       const to = Math.min(n, from + batchSize);
       const rows = to - from;
-      fillBatch(d, null, from, to, x, null);
+      fillBatch(d, null, from, to, x, y);
       const logits = tf.tidy(() => logitsOf(tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]), kernels, biases, null));
-      const z = logits.dataSync() as Float32Array;
+      const r = crossEntropyRows(logits.dataSync() as Float32Array, y, rows);
       logits.dispose();
-      for (let r = 0; r < rows; r++) {
-        const label = d.labels[from + r];
-        // Cross-entropy from logits via log-sum-exp (stable), in float64.
-        let max = -Infinity;
-        for (let c = 0; c < NUM_CLASSES; c++) max = Math.max(max, z[r * NUM_CLASSES + c]);
-        let sum = 0;
-        for (let c = 0; c < NUM_CLASSES; c++) sum += Math.exp(z[r * NUM_CLASSES + c] - max);
-        lossSum += Math.log(sum) + max - z[r * NUM_CLASSES + label];
-        if (argmaxRow(z, r) === label) correct++;
-      }
+      lossSum += r.lossSum;
+      correct += r.correct;
     }
   });
   return { loss: lossSum / n, accuracy: correct / n };
@@ -229,7 +259,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   const useDropout = o.dropoutRate > 0;
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
-  const y = new Float32Array(o.batchSize * NUM_CLASSES);
+  const y = new Uint8Array(o.batchSize);
   const batches = Math.ceil(nTrain / o.batchSize);
   const sessionStart = performance.now();
 
@@ -254,32 +284,21 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       }
       const dropout = useDropout ? dropoutMasks(o.seed, step, rows, hiddenWidths, o.dropoutRate) : null;
 
-      // Results leave the tidy through these variables: tidy walks a returned object element by
+      // Gradients leave the tidy through this variable: tidy walks a returned object element by
       // element, which is ruinous for typed arrays.
-      let loss = 0;
       let grads: Float32Array[] = [];
-      let logits: Float32Array = new Float32Array(0);
+      const batch = { lossSum: 0, correct: 0 };
       tf.tidy(() => {
         const xs = tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]);
-        const ys = tf.tensor2d(y.subarray(0, rows * NUM_CLASSES), [rows, NUM_CLASSES]);
         const maskTensors = dropout ? dropout.map((m, i) => tf.tensor2d(m, [rows, hiddenWidths[i]])) : null;
         const weights = [...layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut])), ...layers.map((l) => tf.tensor1d(l.bias))];
-        let z: tf.Tensor | null = null;
-        const f = (...w: tf.Tensor[]) => {
-          z = tf.keep(logitsOf(xs, w.slice(0, layers.length), w.slice(layers.length), maskTensors));
-          return tf.losses.softmaxCrossEntropy(ys, z, undefined, 0, tf.Reduction.MEAN) as tf.Scalar;
-        };
-        const result = tf.valueAndGrads(f)(weights);
-        loss = result.value.dataSync()[0];
-        grads = result.grads.map((g) => g.dataSync() as Float32Array);
-        const kept = z as tf.Tensor | null;
-        logits = kept!.dataSync() as Float32Array;
-        kept!.dispose();
+        const loss = meanCrossEntropyOp(y.subarray(0, rows), batch);
+        const f = (...w: tf.Tensor[]) => loss(logitsOf(xs, w.slice(0, layers.length), w.slice(layers.length), maskTensors)) as tf.Scalar;
+        grads = tf.grads(f)(weights).map((g) => g.dataSync() as Float32Array);
       });
       adam.step(params(layers), grads);
-
-      lossSum += loss * rows;
-      for (let r = 0; r < rows; r++) if (argmaxRow(logits, r) === o.train.labels[order ? order[from + r] : from + r]) correct++;
+      lossSum += batch.lossSum;
+      correct += batch.correct;
     }
     if (masks) layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
 
