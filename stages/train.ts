@@ -35,7 +35,8 @@ export const trainStage = defineStage<TrainConfig>({
   async run(ctx) {
     const p = ctx.params;
     const { dataset, dropout, run } = ctx.axes;
-    await initBackend(p.backend);
+    const backend = await initBackend(p.backend);
+    ctx.progress({ message: `training on TensorFlow.js ${backend.name} ${backend.version}` });
     const table = await ctx.inputs.datasets[0].outputs.table.table();
     const data = trainingSplits(datasetFromTable(table), p.trainExamples);
     const result = await trainPhase({
