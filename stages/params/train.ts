@@ -63,12 +63,12 @@ export const pruneOverride = z
     dataset: datasetSelector,
     dropout: z.boolean().optional().describe('Apply only with (true) or without (false) dropout; omitted = both.'),
     epochs: positiveInt.optional().describe('Epochs of the pruning phase.'),
-    initial_sparsity: unitInterval.optional(),
-    final_sparsity: unitInterval.optional(),
-    begin_step: z.number().int().min(0).optional(),
-    end_step: positiveInt.nullable().optional(),
-    frequency: positiveInt.optional(),
-    power: z.number().positive().optional(),
+    initial_sparsity: unitInterval.optional().describe('Sparsity at the first pruning step.'),
+    final_sparsity: unitInterval.optional().describe('Sparsity from end_step on.'),
+    begin_step: z.number().int().min(0).optional().describe('First pruning step.'),
+    end_step: positiveInt.nullable().optional().describe('Last pruning step (null = the whole pruning phase).'),
+    frequency: positiveInt.optional().describe('Steps between mask updates.'),
+    power: z.number().positive().optional().describe('Exponent of the polynomial decay.'),
   })
   .strict();
 
