@@ -171,11 +171,12 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
 
   test('Redis stopped for 2 s mid-run and restarted: driver and workers reconnect and the run completes', async () => {
     const cache = join(scratch, 'cache-redis');
-    const workers = await startWorkers(2, 'q-redis', cache, [], { TOY_SLEEP_MS: '250' });
+    const workers = await startWorkers(2, 'q-redis', cache, [], { TOY_SLEEP_MS: '500' });
     try {
       const driver = await machine('driver-redis', SMALL);
       const proc = start(driver, distributed('q-redis', cache));
       await waitFor(() => computed(workers) >= 2, 30_000, () => `no job finished before the restart:\n${proc.output()}`);
+      assert.equal(proc.child.exitCode, null, 'the run was still going when Redis stopped');
       await redis.stop();
       await new Promise((r) => setTimeout(r, 2000));
       await redis.start();
