@@ -6,7 +6,7 @@
 import { test, after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { redisConnection, redactUrl, QueueUrlError } from '../engine/distributed/connection.ts';
+import { probeRedis, redisConnection, redactUrl, QueueUrlError } from '../engine/distributed/connection.ts';
 import { redisAvailable, startRedis, waitFor, type RedisServer } from './fixtures/distributed/servers.ts';
 
 describe('queue URL', () => {
@@ -39,6 +39,15 @@ describe('BullMQ on a local redis-server', { skip: !redisAvailable() && 'redis-s
   });
   after(async () => {
     await redis?.stop();
+  });
+
+  test('an unreachable Redis is reported at once instead of retried forever', async () => {
+    await probeRedis(redis.url);
+    await assert.rejects(probeRedis('redis://127.0.0.1:1'), (e: Error) => {
+      assert.ok(e instanceof QueueUrlError);
+      assert.match(e.message, /cannot reach the queue redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*is Redis running there\?/);
+      return true;
+    });
   });
 
   test('a job id submitted twice is one job, run once', async () => {

@@ -253,6 +253,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     await assert.rejects(distributedExecutor(session, { executor: 'bullmq', cache: 'x' }, false), /--executor bullmq needs --queue redis:\/\/HOST:PORT/);
     await assert.rejects(distributedExecutor(session, { executor: 'bullmq', queue: redis.url }, false), /needs --cache DIR or --cache s3:\/\/bucket\/prefix/);
     await assert.rejects(distributedExecutor(session, { queue: redis.url }, false), /add --executor bullmq/);
+    await assert.rejects(distributedExecutor(session, { executor: 'bullmq', queue: 'redis://127.0.0.1:1', cache: join(scratch, 'c') }, false), /cannot reach the queue/);
     const badUrl = await run(root, ['repro', '--executor', 'bullmq', '--queue', 'http://x', '--cache', join(scratch, 'c')]);
     assert.match(badUrl.output, /invalid --queue "http:\/\/x"/);
     assert.doesNotMatch(badUrl.output, /at .*\.ts:\d+/, 'no stack trace');

@@ -6,6 +6,7 @@
  * reconnects every ≤ 2 s for as long as it takes.
  */
 import type { ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import { UserError } from '../errors.ts';
 
 /** Queue name used unless --queue-name says otherwise; one Redis can host several projects. */
@@ -49,5 +50,31 @@ export function redactUrl(url: string): string {
     return parsed.toString().replace(/\/$/, '');
   } catch {
     return url;
+  }
+}
+
+/**
+ * Fail fast when Redis cannot be reached at all. The queue's own connections retry forever (so
+ * that a run survives a Redis restart), which would make a mistyped --queue hang silently.
+ */
+export async function probeRedis(url: string, timeoutMs = 10_000): Promise<void> {
+  const options = redisConnection(url) as Record<string, unknown>;
+  const client = new Redis({
+    ...options,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  let cause: Error | undefined; // the socket error says more than connect()'s "Connection is closed"
+  client.on('error', (error: Error) => (cause ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new QueueUrlError(`cannot reach the queue ${redactUrl(url)}: ${(cause ?? (error as Error)).message}; is Redis running there?`);
+  } finally {
+    client.disconnect();
   }
 }

@@ -22,7 +22,7 @@ import { JobError } from '../executor.ts';
 import type { CodeFingerprint } from '../fingerprint.ts';
 import type { Executor, Job, JobResult, ProgressUpdate } from '../job.ts';
 import type { ObjectBackend } from './backend.ts';
-import { DEFAULT_QUEUE_NAME, redactUrl, redisConnection } from './connection.ts';
+import { DEFAULT_QUEUE_NAME, probeRedis, redactUrl, redisConnection } from './connection.ts';
 import { PROTOCOL_VERSION, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
 import { pullRun, pushOutputs } from './transfer.ts';
 
@@ -63,13 +63,15 @@ export class BullmqExecutor implements Executor {
   private readonly timer: NodeJS.Timeout;
   private readonly driver = `${hostname()}:${process.pid}`;
   private closed = false;
+  private lastError: Error | undefined;
 
   private constructor(private readonly options: BullmqExecutorOptions) {
     const connection = redisConnection(options.queue);
     const name = options.queueName ?? DEFAULT_QUEUE_NAME;
     this.queue = new Queue(name, { connection });
     this.events = new QueueEvents(name, { connection });
-    this.queue.on('error', () => {}); // reconnects by itself; outages show as stalled progress
+    // Reconnects by itself; mid-run outages show as stalled progress.
+    this.queue.on('error', (error) => (this.lastError = error));
     this.events.on('error', () => {});
     this.events.on('active', ({ jobId }) => this.forEach(jobId, (w) => w.onProgress({ message: 'running remotely' })));
     this.events.on('progress', ({ jobId, data }) => {
@@ -85,13 +87,29 @@ export class BullmqExecutor implements Executor {
     this.timer.unref();
   }
 
-  static async create(options: BullmqExecutorOptions): Promise<BullmqExecutor> {
+  /** Connect; fails at once if Redis refuses, after `connectTimeoutMs` (default 15 s) if it does not answer. */
+  static async create(options: BullmqExecutorOptions & { connectTimeoutMs?: number }): Promise<BullmqExecutor> {
+    await probeRedis(options.queue, options.connectTimeoutMs ?? 15_000).catch(async (error) => {
+      await options.cache.close();
+      throw error;
+    });
     const executor = new BullmqExecutor(options);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.all([executor.queue.waitUntilReady(), executor.events.waitUntilReady()]);
+      await Promise.race([
+        Promise.all([executor.queue.waitUntilReady(), executor.events.waitUntilReady()]),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(executor.lastError ?? new Error('no answer')), options.connectTimeoutMs ?? 15_000);
+        }),
+      ]);
     } catch (error) {
-      await executor.close();
-      throw new JobError(`cannot reach the queue ${redactUrl(options.queue)}: ${(error as Error).message}`, undefined, true);
+      // close() would wait for a connection that never comes: cut the connections instead.
+      executor.closed = true;
+      clearInterval(executor.timer);
+      await Promise.allSettled([executor.queue.disconnect(), executor.events.disconnect(), options.cache.close()]);
+      throw new JobError(`cannot reach the queue ${redactUrl(options.queue)}: ${(error as Error).message}; is Redis running there?`, undefined, true);
+    } finally {
+      clearTimeout(timer);
     }
     return executor;
   }

@@ -171,7 +171,10 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
     if (!connected) log(`queue ${redactUrl(options.queue)}: reconnected`);
     connected = true;
   });
+  // A worker may well start before Redis does: say so, and keep waiting.
+  const slow = setTimeout(() => log(`waiting for the queue ${redactUrl(options.queue)} (is Redis running there?)`), 3000);
   await worker.waitUntilReady();
+  clearTimeout(slow);
   void worker.run().catch((error) => log(`! worker loop stopped: ${(error as Error).message}`));
   log(`worker ${name}: queue ${redactUrl(options.queue)} (${options.queueName ?? DEFAULT_QUEUE_NAME}), cache ${backend.location}, concurrency ${concurrency}`);
 
