@@ -5,7 +5,8 @@
  * Lloyd iterations, stopping when the summed squared centre shift is ≤ tol·mean(per-feature
  * variance) with tol = 1e-4, data centred first, empty clusters re-seeded with the points
  * farthest from their centres (`_centers_dense`), and a final assignment to the best centres.
- * (sklearn's default 'elkan' algorithm computes the same Lloyd iterates, only faster.)
+ * (sklearn's default 'elkan' algorithm computes the same Lloyd iterates, only faster; here Hamerly's
+ * bounds do the same with less bookkeeping.)
  *
  * Each restart r draws from its own generator `new Rng(deriveSeed(seed, r))`.
  */
@@ -52,31 +53,77 @@ export function kmeans(data: Float64Array, n: number, d: number, k: number, seed
   }
   const tol = (meanVar / d) * (options.tol ?? 1e-4);
 
+  const ws = new Workspace(n, d, k);
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
     const rng = new Rng(deriveSeed(seed, run));
-    const centers = kmeansPlusPlus(X, n, d, k, rng);
-    const result = lloyd(X, n, d, k, centers, maxIter, tol);
-    if (!best || result.inertia < best.inertia) best = result;
+    kmeansPlusPlusInto(X, n, d, k, rng, ws, ws.centers);
+    const { inertia, iterations } = lloydInto(X, n, d, k, maxIter, tol, ws);
+    // Keep the first restart with the lowest inertia (a strict <, as sklearn).
+    if (!best || inertia < best.inertia) best = { labels: ws.labels.slice(), inertia, centers: ws.centers.slice(), iterations };
   }
   return best!;
+}
+
+/** Buffers reused by every restart (no allocation inside the iterations). */
+class Workspace {
+  readonly centers: Float64Array;
+  readonly old: Float64Array;
+  readonly labels: Int32Array;
+  /** Hamerly's bounds: upper[i] ≥ distance to the assigned centre, lower[i] ≤ distance to every other centre. */
+  readonly upper: Float64Array;
+  readonly lower: Float64Array;
+  /** Half the distance from each centre to its nearest other centre. */
+  readonly halfNearest: Float64Array;
+  readonly moved: Float64Array;
+  readonly counts: Float64Array;
+  // k-means++ buffers.
+  closest: Float64Array;
+  candidate: Float64Array;
+  bestDist: Float64Array;
+  readonly cumulative: Float64Array;
+  constructor(n: number, d: number, k: number) {
+    this.centers = new Float64Array(k * d);
+    this.old = new Float64Array(k * d);
+    this.labels = new Int32Array(n);
+    this.upper = new Float64Array(n);
+    this.lower = new Float64Array(n);
+    this.halfNearest = new Float64Array(k);
+    this.moved = new Float64Array(k);
+    this.counts = new Float64Array(k);
+    this.closest = new Float64Array(n);
+    this.candidate = new Float64Array(n);
+    this.bestDist = new Float64Array(n);
+    this.cumulative = new Float64Array(n);
+  }
 }
 
 /** k-means++ seeding (Arthur & Vassilvitskii 2007) with sklearn's greedy local trials. */
 export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number, rng: Rng): Float64Array {
   const centers = new Float64Array(k * d);
+  kmeansPlusPlusInto(X, n, d, k, rng, new Workspace(n, d, k), centers);
+  return centers;
+}
+
+/**
+ * k-means++ into `centers` (sklearn `_k_init`): the first centre uniformly at random, then each
+ * next one as the best (lowest resulting potential) of 2 + ⌊ln k⌋ candidates drawn with
+ * probability ∝ squared distance to the nearest chosen centre.
+ */
+function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rng: Rng, ws: Workspace, centers: Float64Array): void {
   const trials = 2 + Math.floor(Math.log(k));
   const first = rng.int(n);
-  centers.set(X.subarray(first * d, first * d + d), 0);
-  const closest = new Float64Array(n);
+  for (let f = 0; f < d; f++) centers[f] = X[first * d + f];
+  let closest = ws.closest;
   let potential = 0;
   for (let i = 0; i < n; i++) {
-    closest[i] = sqDist(X, i * d, X, first * d, d);
-    potential += closest[i];
+    const s = sqDist(X, i * d, X, first * d, d);
+    closest[i] = s;
+    potential += s;
   }
-  const cumulative = new Float64Array(n);
-  const candidate = new Float64Array(n);
-  const bestDist = new Float64Array(n);
+  const cumulative = ws.cumulative;
+  let candidate = ws.candidate;
+  let bestDist = ws.bestDist;
   for (let c = 1; c < k; c++) {
     let acc = 0;
     for (let i = 0; i < n; i++) cumulative[i] = acc += closest[i];
@@ -85,30 +132,41 @@ export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number,
     for (let t = 0; t < trials; t++) {
       const r = rng.float() * potential;
       const id = Math.min(searchLeft(cumulative, r), n - 1);
-      const co = id * d;
-      let pot = 0;
-      for (let i = 0; i < n; i++) {
-        const xo = i * d;
-        let s = 0;
-        for (let f = 0; f < d; f++) {
-          const u = X[xo + f] - X[co + f];
-          s += u * u;
-        }
-        const dd = s < closest[i] ? s : closest[i];
-        candidate[i] = dd;
-        pot += dd;
-      }
+      const pot = candidatePotential(X, n, d, id * d, closest, candidate);
       if (bestId < 0 || pot < bestPot) {
         bestId = id;
         bestPot = pot;
-        bestDist.set(candidate);
+        const swap = bestDist;
+        bestDist = candidate;
+        candidate = swap;
       }
     }
-    centers.set(X.subarray(bestId * d, bestId * d + d), c * d);
+    for (let f = 0; f < d; f++) centers[c * d + f] = X[bestId * d + f];
     potential = bestPot;
-    closest.set(bestDist);
+    const swap = closest;
+    closest = bestDist;
+    bestDist = swap;
   }
-  return centers;
+  ws.closest = closest;
+  ws.candidate = candidate;
+  ws.bestDist = bestDist;
+}
+
+/** out[i] = min(closest[i], ‖x_i − X[co..]‖²); returns Σ out. */
+function candidatePotential(X: Float64Array, n: number, d: number, co: number, closest: Float64Array, out: Float64Array): number {
+  let pot = 0;
+  for (let i = 0, xo = 0; i < n; i++, xo += d) {
+    let s = 0;
+    for (let f = 0; f < d; f++) {
+      const u = X[xo + f] - X[co + f];
+      s += u * u;
+    }
+    const c = closest[i];
+    const dd = s < c ? s : c;
+    out[i] = dd;
+    pot += dd;
+  }
+  return pot;
 }
 
 /** First index with cumulative[i] ≥ value (numpy searchsorted, side='left'). */
@@ -133,20 +191,57 @@ function sqDist(a: Float64Array, ao: number, b: Float64Array, bo: number, d: num
 }
 
 /**
- * Nearest centre of every point (lowest index on ties) with its squared distance; returns the
- * inertia Σ dist. `bounds`, when given, receives Hamerly's lower bound: the distance (not
- * squared) to the second-nearest centre.
+ * New centres = cluster means. An empty cluster takes the point farthest from its (previous)
+ * centre, the next farthest for a second empty cluster, and so on (sklearn
+ * `_relocate_empty_clusters_dense`). `old` holds the centres the labels were assigned to.
  */
-function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Float64Array, labels: Int32Array, dist: Float64Array, second?: Float64Array): number {
-  let inertia = 0;
-  for (let i = 0; i < n; i++) {
-    const xo = i * d;
-    let bestC = 0;
+function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, old: Float64Array, counts: Float64Array, centers: Float64Array): void {
+  counts.fill(0);
+  centers.fill(0);
+  for (let i = 0, xo = 0; i < n; i++, xo += d) {
+    const c = labels[i];
+    counts[c]++;
+    const co = c * d;
+    for (let f = 0; f < d; f++) centers[co + f] += X[xo + f];
+  }
+  let order: number[] | undefined;
+  let far: Float64Array | undefined;
+  let used = 0;
+  for (let c = 0; c < k; c++) {
+    if (counts[c] > 0) {
+      const inv = counts[c];
+      for (let f = 0; f < d; f++) centers[c * d + f] /= inv;
+    } else {
+      if (!far) {
+        const dist = new Float64Array(n);
+        for (let i = 0; i < n; i++) dist[i] = sqDist(X, i * d, old, labels[i] * d, d);
+        far = dist;
+        order = Array.from({ length: n }, (_, i) => i).sort((a, b) => dist[b] - dist[a] || a - b);
+      }
+      const p = order![used++];
+      for (let f = 0; f < d; f++) centers[c * d + f] = X[p * d + f];
+    }
+  }
+}
+
+/**
+ * Lloyd's iterations from `ws.centers`, computed with Hamerly's bounds (G. Hamerly, "Making
+ * k-means even faster", SDM 2010): per point an upper bound on the distance to its centre and one
+ * lower bound on the distance to every other centre, so most points skip the distance
+ * computations entirely. The iterates are Lloyd's (up to exact distance ties, where a point
+ * keeps its centre). For the low dimensions of a spectral embedding (d = k) this beats Elkan's
+ * k bounds per point (sklearn's default), whose bound updates alone cost n·k per iteration.
+ * Leaves the final centres in ws.centers and the matching labels in ws.labels.
+ */
+function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: number, tol: number, ws: Workspace): { inertia: number; iterations: number } {
+  const { centers, old, labels, upper, lower, halfNearest, moved, counts } = ws;
+  // First assignment: all distances.
+  for (let i = 0, xo = 0; i < n; i++, xo += d) {
+    let a = 0;
     let bestD = Infinity;
     let nextD = Infinity;
-    for (let c = 0; c < k; c++) {
+    for (let c = 0, co = 0; c < k; c++, co += d) {
       let s = 0;
-      const co = c * d;
       for (let f = 0; f < d; f++) {
         const t = X[xo + f] - centers[co + f];
         s += t * t;
@@ -154,69 +249,12 @@ function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Fl
       if (s < bestD) {
         nextD = bestD;
         bestD = s;
-        bestC = c;
+        a = c;
       } else if (s < nextD) nextD = s;
     }
-    labels[i] = bestC;
-    dist[i] = bestD;
-    if (second) second[i] = Math.sqrt(nextD);
-    inertia += bestD;
-  }
-  return inertia;
-}
-
-/** New centres = cluster means; an empty cluster takes the next point farthest from its centre. */
-function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, far: (i: number) => number, centers: Float64Array): void {
-  const counts = new Float64Array(k);
-  centers.fill(0);
-  for (let i = 0; i < n; i++) {
-    const c = labels[i];
-    counts[c]++;
-    for (let f = 0; f < d; f++) centers[c * d + f] += X[i * d + f];
-  }
-  let order: number[] | undefined;
-  let used = 0;
-  for (let c = 0; c < k; c++) {
-    if (counts[c] > 0) {
-      for (let f = 0; f < d; f++) centers[c * d + f] /= counts[c];
-    } else {
-      order ??= Array.from({ length: n }, (_, i) => i).sort((a, b) => far(b) - far(a) || a - b);
-      const p = order[used++];
-      for (let f = 0; f < d; f++) centers[c * d + f] = X[p * d + f];
-    }
-  }
-}
-
-/**
- * Lloyd's iterations, computed with Elkan's bounds (C. Elkan, "Using the triangle inequality to
- * accelerate k-means", ICML 2003; sklearn's default algorithm): per point an upper bound on the
- * distance to its centre and a lower bound to every other centre, so most distances are never
- * computed. The iterates are Lloyd's (up to exact distance ties).
- */
-function lloyd(X: Float64Array, n: number, d: number, k: number, init: Float64Array, maxIter: number, tol: number): KMeansResult {
-  const centers = init.slice();
-  const old = new Float64Array(k * d);
-  const labels = new Int32Array(n);
-  const dist = new Float64Array(n);
-  const upper = new Float64Array(n); // ≥ distance to the assigned centre
-  const lower = new Float64Array(n * k); // lower[i·k + c] ≤ distance from point i to centre c
-  const halfCC = new Float64Array(k * k); // half the centre–centre distances
-  const halfNearest = new Float64Array(k);
-  const moved = new Float64Array(k);
-  // First assignment: all distances.
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bestD = Infinity;
-    for (let c = 0; c < k; c++) {
-      const dc = Math.sqrt(sqDist(X, i * d, centers, c * d, d));
-      lower[i * k + c] = dc;
-      if (dc < bestD) {
-        bestD = dc;
-        best = c;
-      }
-    }
-    labels[i] = best;
-    upper[i] = bestD;
+    labels[i] = a;
+    upper[i] = Math.sqrt(bestD);
+    lower[i] = Math.sqrt(nextD);
   }
   let iterations = 0;
   for (let it = 0; it < maxIter; it++) {
@@ -226,57 +264,97 @@ function lloyd(X: Float64Array, n: number, d: number, k: number, init: Float64Ar
         let m = Infinity;
         for (let b = 0; b < k; b++) {
           if (b === a) continue;
-          const h = Math.sqrt(sqDist(centers, a * d, centers, b * d, d)) / 2;
-          halfCC[a * k + b] = h;
+          const h = sqDist(centers, a * d, centers, b * d, d);
           if (h < m) m = h;
         }
-        halfNearest[a] = m;
+        halfNearest[a] = Math.sqrt(m) / 2;
       }
-      for (let i = 0; i < n; i++) {
-        let a = labels[i];
-        let u = upper[i];
-        if (u <= halfNearest[a]) continue;
-        let stale = true;
-        const lo = i * k;
-        const xo = i * d;
-        for (let c = 0; c < k; c++) {
-          if (c === a || u <= lower[lo + c] || u <= halfCC[a * k + c]) continue;
-          if (stale) {
-            u = Math.sqrt(sqDist(X, xo, centers, a * d, d));
-            lower[lo + a] = u;
-            stale = false;
-            if (u <= lower[lo + c] || u <= halfCC[a * k + c]) continue;
-          }
-          const dc = Math.sqrt(sqDist(X, xo, centers, c * d, d));
-          lower[lo + c] = dc;
-          if (dc < u || (dc === u && c < a)) {
-            a = c;
-            u = dc;
-          }
+      for (let i = 0, xo = 0; i < n; i++, xo += d) {
+        const a = labels[i];
+        const h = halfNearest[a];
+        const l = lower[i];
+        const bound = h > l ? h : l;
+        if (upper[i] <= bound) continue;
+        // Tighten the upper bound to the exact distance, then test again.
+        let s = 0;
+        const ao = a * d;
+        for (let f = 0; f < d; f++) {
+          const t = X[xo + f] - centers[ao + f];
+          s += t * t;
         }
-        labels[i] = a;
+        const u = Math.sqrt(s);
         upper[i] = u;
+        if (u <= bound) continue;
+        // All distances: nearest (lowest index on ties, as Lloyd's) and second nearest.
+        let best = 0;
+        let bestD = Infinity;
+        let nextD = Infinity;
+        for (let c = 0, co = 0; c < k; c++, co += d) {
+          let q = 0;
+          for (let f = 0; f < d; f++) {
+            const t = X[xo + f] - centers[co + f];
+            q += t * t;
+          }
+          if (q < bestD) {
+            nextD = bestD;
+            bestD = q;
+            best = c;
+          } else if (q < nextD) nextD = q;
+        }
+        labels[i] = best;
+        upper[i] = Math.sqrt(bestD);
+        lower[i] = Math.sqrt(nextD);
       }
     }
     old.set(centers);
-    updateCenters(X, n, d, k, labels, (i) => upper[i], centers);
+    updateCenters(X, n, d, k, labels, old, counts, centers);
     let shift = 0;
+    let max1 = 0; // largest and second-largest centre movement
+    let max2 = 0;
+    let argMax = -1;
     for (let c = 0; c < k; c++) {
       const s = sqDist(old, c * d, centers, c * d, d);
       shift += s;
-      moved[c] = Math.sqrt(s);
+      const m = Math.sqrt(s);
+      moved[c] = m;
+      if (m > max1) {
+        max2 = max1;
+        max1 = m;
+        argMax = c;
+      } else if (m > max2) max2 = m;
     }
     if (shift <= tol) break;
     for (let i = 0; i < n; i++) {
-      upper[i] += moved[labels[i]];
-      const lo = i * k;
-      for (let c = 0; c < k; c++) {
-        const l = lower[lo + c] - moved[c];
-        lower[lo + c] = l > 0 ? l : 0;
-      }
+      const a = labels[i];
+      upper[i] += moved[a];
+      const l = lower[i] - (a === argMax ? max2 : max1);
+      lower[i] = l > 0 ? l : 0;
     }
   }
   // Labels that match the returned centres (sklearn re-runs the E-step at the end), and the inertia.
-  const inertia = assignAll(X, n, d, k, centers, labels, dist);
-  return { labels, inertia, centers, iterations };
+  const inertia = assignAll(X, n, d, k, centers, labels);
+  return { inertia, iterations };
+}
+
+/** Nearest centre of every point (lowest index on ties); returns the inertia Σ squared distance. */
+function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Float64Array, labels: Int32Array): number {
+  let inertia = 0;
+  for (let i = 0, xo = 0; i < n; i++, xo += d) {
+    let bestC = 0;
+    let bestD = Infinity;
+    for (let c = 0, co = 0; c < k; c++, co += d) {
+      let s = 0;
+      for (let f = 0; f < d; f++) {
+        const t = X[xo + f] - centers[co + f];
+        s += t * t;
+      }
+      if (s < bestD) {
+        bestD = s;
+        bestC = c;
+      }
+    }
+    labels[i] = bestC;
+    inertia += bestD;
+  }
+  return inertia;
 }
