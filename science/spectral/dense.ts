@@ -183,3 +183,91 @@ function tql2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): v
     }
   }
 }
+
+/**
+ * Eigenvalues (ascending) of the symmetric tridiagonal matrix with diagonal `diag[0..n)` and
+ * off-diagonal `off[0..n-1)` (off[i] couples i and i + 1), and the last component of each unit
+ * eigenvector: the implicit QL iteration of `tql2` with only the last row of the eigenvector
+ * matrix carried along, O(n²) instead of O(n³). Lanczos uses it for cheap convergence checks
+ * (the residual of a Ritz pair is |β·last component|). Plain sqrt instead of Math.hypot (slow in
+ * V8): a Lanczos matrix has entries of order ‖Op‖, far from overflow.
+ */
+export function tridiagonalEigenLastRow(diag: Float64Array, off: Float64Array, n: number): { values: Float64Array; last: Float64Array } {
+  const d = diag.slice(0, n);
+  const e = new Float64Array(n);
+  for (let i = 0; i + 1 < n; i++) e[i] = off[i];
+  const z = new Float64Array(n);
+  if (n > 0) z[n - 1] = 1;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 60) throw new Error('tridiagonalEigenLastRow: QL iteration did not converge');
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = Math.sqrt(p * p + 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1];
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.sqrt(p * p + e[i] * e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          h = z[i + 1];
+          z[i + 1] = s * z[i] + c * h;
+          z[i] = c * z[i] - s * h;
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    d[l] += f;
+    e[l] = 0;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    let k = i;
+    let p = d[i];
+    for (let j = i + 1; j < n; j++)
+      if (d[j] < p) {
+        k = j;
+        p = d[j];
+      }
+    if (k !== i) {
+      d[k] = d[i];
+      d[i] = p;
+      const t = z[i];
+      z[i] = z[k];
+      z[k] = t;
+    }
+  }
+  return { values: d, last: z };
+}

@@ -10,7 +10,7 @@
  * vectors. A Ritz pair (θ, x) is accepted when ‖Op·x − θ·x‖ ≤ tol.
  */
 import { Rng } from '../random.ts';
-import { symmetricEigen } from './dense.ts';
+import { symmetricEigen, tridiagonalEigenLastRow } from './dense.ts';
 
 export interface SymmetricOperator {
   /** Dimension. */
@@ -55,30 +55,69 @@ export class EigensolverError extends Error {
 }
 
 function dot(a: Float64Array, b: Float64Array, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += a[i] * b[i];
-  return s;
+  // Four independent chains: one `s += a·b` chain is bound by the add latency.
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; i++) s0 += a[i] * b[i];
+  return s0 + s1 + (s2 + s3);
 }
 
 function axpy(alpha: number, x: Float64Array, y: Float64Array, n: number): void {
   for (let i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-/**
- * Orthogonalise w against `basis[0..count)` by classical Gram–Schmidt, repeated once when the
- * first pass cancelled most of w (the DGKS criterion ‖w′‖ < ‖w‖/√2; "twice is enough");
- * coefficients accumulated into `coef` (when given).
- */
-function orthogonalize(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, coef?: Float64Array): void {
-  if (count === 0) return;
-  const before = Math.sqrt(dot(w, w, n));
-  for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < count; i++) {
-      const h = dot(basis[i], w, n);
-      axpy(-h, basis[i], w, n);
-      if (coef) coef[i] += h;
+/** h[0..count) ← basis[i]·w, four basis vectors per sweep over w. */
+function projections(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void {
+  let i = 0;
+  for (; i + 3 < count; i += 4) {
+    const a = basis[i], b = basis[i + 1], c = basis[i + 2], d = basis[i + 3];
+    let sa = 0, sb = 0, sc = 0, sd = 0;
+    for (let t = 0; t < n; t++) {
+      const x = w[t];
+      sa += a[t] * x;
+      sb += b[t] * x;
+      sc += c[t] * x;
+      sd += d[t] * x;
     }
-    if (pass === 0 && dot(w, w, n) > 0.5 * before * before) break;
+    h[i] = sa;
+    h[i + 1] = sb;
+    h[i + 2] = sc;
+    h[i + 3] = sd;
+  }
+  for (; i < count; i++) h[i] = dot(basis[i], w, n);
+}
+
+/** w ← w − Σ h[i]·basis[i], four basis vectors per sweep over w. */
+function subtractCombination(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void {
+  let i = 0;
+  for (; i + 3 < count; i += 4) {
+    const a = basis[i], b = basis[i + 1], c = basis[i + 2], d = basis[i + 3];
+    const ha = h[i], hb = h[i + 1], hc = h[i + 2], hd = h[i + 3];
+    for (let t = 0; t < n; t++) w[t] -= ha * a[t] + hb * b[t] + (hc * c[t] + hd * d[t]);
+  }
+  for (; i < count; i++) axpy(-h[i], basis[i], w, n);
+}
+
+/**
+ * Orthogonalise w against `basis[0..count)` by classical Gram–Schmidt (all projections from the
+ * same w, so the sweeps over the basis are blocked), repeated once when the first pass cancelled
+ * most of w (the DGKS criterion ‖w′‖ < ‖w‖/√2; "twice is enough"); coefficients accumulated into
+ * `coef` (when given). `h` is scratch of length ≥ count.
+ */
+function orthogonalize(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array, coef?: Float64Array): void {
+  if (count === 0) return;
+  const before = dot(w, w, n);
+  for (let pass = 0; pass < 2; pass++) {
+    projections(w, basis, count, n, h);
+    subtractCombination(w, basis, count, n, h);
+    if (coef) for (let i = 0; i < count; i++) coef[i] += h[i];
+    if (pass === 0 && dot(w, w, n) > 0.5 * before) break;
   }
 }
 
@@ -86,7 +125,7 @@ function randomUnitOrthogonal(rng: Rng, n: number, others: readonly Float64Array
   for (let attempt = 0; attempt < 10; attempt++) {
     const v = new Float64Array(n);
     for (let i = 0; i < n; i++) v[i] = rng.float() - 0.5;
-    others.forEach((basis, t) => orthogonalize(v, basis, counts[t], n));
+    others.forEach((basis, t) => orthogonalize(v, basis, counts[t], n, new Float64Array(counts[t])));
     const norm = Math.sqrt(dot(v, v, n));
     if (norm > 1e-8) {
       for (let i = 0; i < n; i++) v[i] /= norm;
@@ -113,10 +152,13 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
   const H = new Float64Array(m * m);
   const coef = new Float64Array(m + 1);
   const w = new Float64Array(n);
+  const scratch = new Float64Array(Math.max(m + 1, locked.length));
+  const diag = new Float64Array(m);
+  const off = new Float64Array(m);
 
   if (options.start) {
     V[0].set(options.start);
-    orthogonalize(V[0], locked, locked.length, n);
+    orthogonalize(V[0], locked, locked.length, n, new Float64Array(locked.length));
     const norm = Math.sqrt(dot(V[0], V[0], n));
     if (norm > 1e-8) for (let i = 0; i < n; i++) V[0][i] /= norm;
     else V[0] = randomUnitOrthogonal(rng, n, [locked as Float64Array[]], [locked.length]);
@@ -158,9 +200,9 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
     for (let j = kept; j < m; j++) {
       op.apply(V[j], w);
       applications++;
-      orthogonalize(w, locked, locked.length, n);
+      orthogonalize(w, locked, locked.length, n, scratch);
       coef.fill(0, 0, j + 1);
-      orthogonalize(w, V, j + 1, n, coef);
+      orthogonalize(w, V, j + 1, n, scratch, coef);
       // Column j of H: entries from the Gram–Schmidt coefficients; mirrored to keep H symmetric.
       for (let i = 0; i <= j; i++) {
         H[i * m + j] = coef[i];
@@ -179,7 +221,17 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
         H[(j + 1) * m + j] = beta;
         H[j * m + (j + 1)] = beta;
         const size = j + 1;
-        if (size > nev && size - lastCheck >= Math.max(CHECK_EVERY, Math.floor(size / 5))) {
+        // Before the first restart H is tridiagonal (up to reorthogonalisation noise), so the
+        // residual estimates cost O(size²): check every step, and confirm with the full
+        // projected matrix only when they say converged. After a restart H is not tridiagonal:
+        // check every few steps with the full decomposition.
+        if (kept === 0 && size > nev) {
+          if (tridiagonalConverged(H, m, size, beta, nev, tol, diag, off)) {
+            lastCheck = size;
+            const r = ritz(size);
+            if (r.converged >= nev) return finish(size, r);
+          }
+        } else if (size > nev && size - lastCheck >= Math.max(CHECK_EVERY, Math.floor(size / 5))) {
           lastCheck = size;
           const r = ritz(size);
           if (r.converged >= nev) return finish(size, r);
@@ -224,4 +276,15 @@ function ritzVectors(V: readonly Float64Array[], Y: Float64Array, size: number, 
     }
     return x;
   });
+}
+
+/** Whether the nev largest Ritz values of the tridiagonal part of H[0..size) have residual estimates |β·y_last| ≤ tol. */
+function tridiagonalConverged(H: Float64Array, m: number, size: number, beta: number, nev: number, tol: number, diag: Float64Array, off: Float64Array): boolean {
+  for (let i = 0; i < size; i++) {
+    diag[i] = H[i * m + i];
+    if (i + 1 < size) off[i] = H[(i + 1) * m + i];
+  }
+  const { last } = tridiagonalEigenLastRow(diag, off, size);
+  for (let t = 0; t < nev; t++) if (Math.abs(beta * last[size - 1 - t]) > tol) return false;
+  return true;
 }
