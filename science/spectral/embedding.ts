@@ -17,11 +17,11 @@
  * gaps and cuts the number of iterations. The trivial eigenvector sqrt(d) (σ = 1) is known
  * exactly and deflated. Small or degenerate graphs use a dense eigendecomposition of S.
  */
-import type { GraphBlock, LayeredGraph } from '../graph/index.ts';
+import type { LayeredGraph } from '../graph/index.ts';
 import { toDenseAdjacency } from '../graph/index.ts';
 import { symmetricEigen } from './dense.ts';
 import { largestEigenpairs, type SymmetricOperator } from './lanczos.ts';
-import { csrMul, csrTranspose, denseMul, denseMulT } from './kernels.ts';
+import { csrGather, denseMul, denseMulT } from './kernels.ts';
 
 export interface EmbeddingOptions {
   /** 'auto' (default): Lanczos on the folded operator, dense for tiny graphs. */
@@ -48,30 +48,61 @@ const DENSE_MAX_NODES = 80;
 
 type Product = (x: Float64Array, y: Float64Array) => void;
 
-/** y[rows part] += W·x[cols part] for one block, as a closure over monomorphic kernels. */
-function forward(b: GraphBlock, xOff: number, yOff: number): Product {
-  if (b.kind === 'dense') {
-    const { values, rows, cols } = b;
-    return (x, y) => denseMul(values, rows, cols, x, xOff, y, yOff);
-  }
-  const { indptr, indices, values, rows } = b;
-  return (x, y) => csrMul(indptr, indices, values, rows, x, xOff, y, yOff);
+/** y[rows part] += W·x[cols part] for one dense block, as a closure over a monomorphic kernel. */
+function forward(values: Float32Array, rows: number, cols: number, xOff: number, yOff: number): Product {
+  return (x, y) => denseMul(values, rows, cols, x, xOff, y, yOff);
 }
 
-/** y[cols part] += Wᵀ·x[rows part]; CSR blocks are transposed once so both directions gather. */
-function backward(b: GraphBlock, xOff: number, yOff: number): Product {
-  if (b.kind === 'dense') {
-    const { values, rows, cols } = b;
-    return (x, y) => denseMulT(values, rows, cols, x, xOff, y, yOff);
-  }
-  const t = csrTranspose(b.indptr, b.indices, b.values, b.rows, b.cols);
-  const cols = b.cols;
-  return (x, y) => csrMul(t.indptr, t.indices, t.values, cols, x, xOff, y, yOff);
+/** y[cols part] += Wᵀ·x[rows part] for one dense block. */
+function backward(values: Float32Array, rows: number, cols: number, xOff: number, yOff: number): Product {
+  return (x, y) => denseMulT(values, rows, cols, x, xOff, y, yOff);
+}
+
+/** Entries per row of the merged CSR matrices from one block: rowCount for the block's rows, colCount for its columns (both prefix-shifted by one). */
+function countEntries(indptr: Int32Array, indices: Int32Array, rows: number, ro: number, co: number, rowCount: Int32Array, colCount: Int32Array): void {
+  for (let r = 0; r < rows; r++) rowCount[ro + r + 1] += indptr[r + 1] - indptr[r];
+  const nnz = indptr[rows];
+  for (let p = 0; p < nnz; p++) colCount[co + indices[p] + 1]++;
 }
 
 /**
- * The folded operator M = D_P^-1/2·B_PQ·D_Q^-1·B_QP·D_P^-1/2 on side P (the node layers of one
- * parity), and the map w ↦ C·w to the other side Q.
+ * Scatter one block's entries, scaled by 1/sqrt(d_i·d_j), into the merged CSR matrix whose rows are
+ * the block's rows (rFill/rIndices/rValues) and the one whose rows are its columns (cFill/…).
+ */
+function scatterEntries(
+  indptr: Int32Array, indices: Int32Array, values: Float32Array, rows: number, ro: number, co: number,
+  rowScale: Float64Array, colScale: Float64Array,
+  rFill: Int32Array, rIndices: Int32Array, rValues: Float64Array,
+  cFill: Int32Array, cIndices: Int32Array, cValues: Float64Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const i = ro + r;
+    const si = rowScale[i];
+    let a = rFill[i];
+    const end = indptr[r + 1];
+    for (let p = indptr[r]; p < end; p++) {
+      const j = co + indices[p];
+      const w = values[p] * si * colScale[j];
+      rIndices[a] = j;
+      rValues[a++] = w;
+      const c = cFill[j]++;
+      cIndices[c] = i;
+      cValues[c] = w;
+    }
+    rFill[i] = a;
+  }
+}
+
+/**
+ * The folded operator M = CᵀC on side P (the node layers of one parity), C = D_Q^-1/2·B_QP·D_P^-1/2,
+ * and the map w ↦ C·w to the other side Q.
+ *
+ * Layout: all CSR blocks are merged into one CSR matrix per direction (C restricted to the sparse
+ * blocks, rows on side Q, and its transpose, rows on side P) with Float64 values already scaled by
+ * 1/sqrt(d_i·d_j), so a product is one gather loop with no per-block calls, no Float32 → Float64
+ * conversions and no diagonal scalings. Dense blocks (≥ 40 % non-zero) stay Float32 row-major and
+ * unscaled (a scaled Float64 copy would double their memory traffic); their contribution is
+ * scaled by the degree vectors around the products.
  */
 export class FoldedOperator implements SymmetricOperator {
   readonly n: number;
@@ -79,13 +110,20 @@ export class FoldedOperator implements SymmetricOperator {
   /** Offset of node layer l within its side's vector. */
   private readonly sideOffset: number[];
   private readonly invSqrtP: Float64Array;
-  private readonly invQ: Float64Array;
   private readonly invSqrtQ: Float64Array;
   private readonly t: Float64Array;
   private readonly u: Float64Array;
-  /** The products making up B_QP (side P → side Q) and B_PQ (side Q → side P). */
-  private readonly productsToQ: Product[] = [];
-  private readonly productsToP: Product[] = [];
+  private readonly v: Float64Array;
+  /** Dense blocks' products B_QP (side P → side Q) and B_PQ (side Q → side P), unscaled. */
+  private readonly denseToQ: Product[] = [];
+  private readonly denseToP: Product[] = [];
+  /** The sparse blocks' part of C (nQ × n, CSR) and of Cᵀ (n × nQ, CSR), scaled. */
+  private readonly cIndptr: Int32Array;
+  private readonly cIndices: Int32Array;
+  private readonly cValues: Float64Array;
+  private readonly ctIndptr: Int32Array;
+  private readonly ctIndices: Int32Array;
+  private readonly ctValues: Float64Array;
   /** sqrt(degree) on side P, unit norm: the trivial eigenvector of M (σ = 1). */
   readonly trivial: Float64Array;
 
@@ -109,7 +147,6 @@ export class FoldedOperator implements SymmetricOperator {
     this.n = nP;
     this.nQ = nQ;
     this.invSqrtP = new Float64Array(nP);
-    this.invQ = new Float64Array(nQ);
     this.invSqrtQ = new Float64Array(nQ);
     this.trivial = new Float64Array(nP);
     let volP = 0;
@@ -123,7 +160,6 @@ export class FoldedOperator implements SymmetricOperator {
           this.trivial[s] = Math.sqrt(d);
           volP += d;
         } else {
-          this.invQ[s] = 1 / d;
           this.invSqrtQ[s] = 1 / Math.sqrt(d);
         }
       }
@@ -132,48 +168,84 @@ export class FoldedOperator implements SymmetricOperator {
     for (let i = 0; i < nP; i++) this.trivial[i] /= norm;
     this.t = new Float64Array(nP);
     this.u = new Float64Array(nQ);
+    this.v = new Float64Array(nQ);
+
+    // Merged CSR of the sparse blocks: count entries per side-Q row and per side-P row.
+    const cIndptr = new Int32Array(nQ + 1);
+    const ctIndptr = new Int32Array(nP + 1);
     graph.blocks.forEach((b, l) => {
-      const rowsOff = this.sideOffset[l];
-      const colsOff = this.sideOffset[l + 1];
-      // Block l has rows in node layer l and columns in node layer l + 1.
-      if (l % 2 === parity) {
-        this.productsToQ.push(backward(b, rowsOff, colsOff));
-        this.productsToP.push(forward(b, colsOff, rowsOff));
-      } else {
-        this.productsToQ.push(forward(b, colsOff, rowsOff));
-        this.productsToP.push(backward(b, rowsOff, colsOff));
-      }
+      if (b.kind !== 'csr') return;
+      const rowsOnP = l % 2 === parity;
+      const ro = this.sideOffset[l];
+      const co = this.sideOffset[l + 1];
+      // The rows' side counts whole CSR rows, the columns' side one per entry.
+      if (rowsOnP) countEntries(b.indptr, b.indices, b.rows, ro, co, ctIndptr, cIndptr);
+      else countEntries(b.indptr, b.indices, b.rows, ro, co, cIndptr, ctIndptr);
     });
+    for (let i = 0; i < nQ; i++) cIndptr[i + 1] += cIndptr[i];
+    for (let i = 0; i < nP; i++) ctIndptr[i + 1] += ctIndptr[i];
+    const nnz = cIndptr[nQ];
+    const cIndices = new Int32Array(nnz);
+    const cValues = new Float64Array(nnz);
+    const ctIndices = new Int32Array(nnz);
+    const ctValues = new Float64Array(nnz);
+    const cFill = cIndptr.slice(0, nQ);
+    const ctFill = ctIndptr.slice(0, nP);
+    graph.blocks.forEach((b, l) => {
+      const rowsOnP = l % 2 === parity;
+      const ro = this.sideOffset[l];
+      const co = this.sideOffset[l + 1];
+      if (b.kind === 'dense') {
+        if (rowsOnP) {
+          this.denseToQ.push(backward(b.values, b.rows, b.cols, ro, co));
+          this.denseToP.push(forward(b.values, b.rows, b.cols, co, ro));
+        } else {
+          this.denseToQ.push(forward(b.values, b.rows, b.cols, co, ro));
+          this.denseToP.push(backward(b.values, b.rows, b.cols, ro, co));
+        }
+        return;
+      }
+      if (rowsOnP) scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtP, this.invSqrtQ, ctFill, ctIndices, ctValues, cFill, cIndices, cValues);
+      else scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtQ, this.invSqrtP, cFill, cIndices, cValues, ctFill, ctIndices, ctValues);
+    });
+    this.cIndptr = cIndptr;
+    this.cIndices = cIndices;
+    this.cValues = cValues;
+    this.ctIndptr = ctIndptr;
+    this.ctIndices = ctIndices;
+    this.ctValues = ctValues;
   }
 
-  /** u ← B_QP·t (t on side P, u on side Q). */
-  private toQ(t: Float64Array, u: Float64Array): void {
-    u.fill(0);
-    for (const product of this.productsToQ) product(t, u);
-  }
-
-  /** y ← B_PQ·u (u on side Q, y on side P). */
-  private toP(u: Float64Array, y: Float64Array): void {
-    y.fill(0);
-    for (const product of this.productsToP) product(u, y);
+  /** u ← C·x (x on side P, u on side Q). */
+  private toQ(x: Float64Array, u: Float64Array): void {
+    if (this.denseToQ.length > 0) {
+      const { t, invSqrtP, invSqrtQ } = this;
+      for (let i = 0; i < this.n; i++) t[i] = x[i] * invSqrtP[i];
+      u.fill(0);
+      for (const product of this.denseToQ) product(t, u);
+      for (let i = 0; i < this.nQ; i++) u[i] *= invSqrtQ[i];
+      csrGather(this.cIndptr, this.cIndices, this.cValues, this.nQ, x, u, true);
+    } else csrGather(this.cIndptr, this.cIndices, this.cValues, this.nQ, x, u, false);
   }
 
   apply(x: Float64Array, y: Float64Array): void {
-    const { t, u, invSqrtP, invQ } = this;
-    for (let i = 0; i < this.n; i++) t[i] = x[i] * invSqrtP[i];
-    this.toQ(t, u);
-    for (let i = 0; i < this.nQ; i++) u[i] *= invQ[i];
-    this.toP(u, y);
-    for (let i = 0; i < this.n; i++) y[i] *= invSqrtP[i];
+    const { u } = this;
+    this.toQ(x, u);
+    // y ← Cᵀ·u.
+    if (this.denseToP.length > 0) {
+      const { v, invSqrtP, invSqrtQ } = this;
+      for (let i = 0; i < this.nQ; i++) v[i] = u[i] * invSqrtQ[i];
+      y.fill(0);
+      for (const product of this.denseToP) product(v, y);
+      for (let i = 0; i < this.n; i++) y[i] *= invSqrtP[i];
+      csrGather(this.ctIndptr, this.ctIndices, this.ctValues, this.n, u, y, true);
+    } else csrGather(this.ctIndptr, this.ctIndices, this.ctValues, this.n, u, y, false);
   }
 
   /** C·w = D_Q^-1/2·B_QP·D_P^-1/2·w. */
   applyC(w: Float64Array): Float64Array {
-    const t = new Float64Array(this.n);
-    for (let i = 0; i < this.n; i++) t[i] = w[i] * this.invSqrtP[i];
     const u = new Float64Array(this.nQ);
-    this.toQ(t, u);
-    for (let i = 0; i < this.nQ; i++) u[i] *= this.invSqrtQ[i];
+    this.toQ(w, u);
     return u;
   }
 

@@ -60,35 +60,23 @@ export function denseMulT(A: Float32Array, rows: number, cols: number, x: Float6
   }
 }
 
-/** y[yOff + r] += Σ_p values[p]·x[xOff + indices[p]] over row r of a CSR matrix. */
-export function csrMul(indptr: Int32Array, indices: Int32Array, values: Float32Array, rows: number, x: Float64Array, xOff: number, y: Float64Array, yOff: number): void {
+/**
+ * y[r] (+)= Σ_p values[p]·x[indices[p]] over row r of a CSR matrix with Float64 values (assigns
+ * when `accumulate` is false). Four independent partial sums per row.
+ */
+export function csrGather(indptr: Int32Array, indices: Int32Array, values: Float64Array, rows: number, x: Float64Array, y: Float64Array, accumulate: boolean): void {
+  let p = indptr[0];
   for (let r = 0; r < rows; r++) {
     const end = indptr[r + 1];
-    let p = indptr[r];
-    let s0 = 0, s1 = 0;
-    for (; p + 1 < end; p += 2) {
-      s0 += values[p] * x[xOff + indices[p]];
-      s1 += values[p + 1] * x[xOff + indices[p + 1]];
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (; p + 3 < end; p += 4) {
+      s0 += values[p] * x[indices[p]];
+      s1 += values[p + 1] * x[indices[p + 1]];
+      s2 += values[p + 2] * x[indices[p + 2]];
+      s3 += values[p + 3] * x[indices[p + 3]];
     }
-    if (p < end) s0 += values[p] * x[xOff + indices[p]];
-    y[yOff + r] += s0 + s1;
+    for (; p < end; p++) s0 += values[p] * x[indices[p]];
+    const s = s0 + s1 + (s2 + s3);
+    y[r] = accumulate ? y[r] + s : s;
   }
-}
-
-/** The transpose of a CSR matrix (rows × cols) as CSR (cols × rows), columns sorted. */
-export function csrTranspose(indptr: Int32Array, indices: Int32Array, values: Float32Array, rows: number, cols: number): { indptr: Int32Array; indices: Int32Array; values: Float32Array } {
-  const nnz = indptr[rows];
-  const tIndptr = new Int32Array(cols + 1);
-  for (let p = 0; p < nnz; p++) tIndptr[indices[p] + 1]++;
-  for (let c = 0; c < cols; c++) tIndptr[c + 1] += tIndptr[c];
-  const fill = tIndptr.slice(0, cols);
-  const tIndices = new Int32Array(nnz);
-  const tValues = new Float32Array(nnz);
-  for (let r = 0; r < rows; r++)
-    for (let p = indptr[r]; p < indptr[r + 1]; p++) {
-      const q = fill[indices[p]]++;
-      tIndices[q] = r;
-      tValues[q] = values[p];
-    }
-  return { indptr: tIndptr, indices: tIndices, values: tValues };
 }
