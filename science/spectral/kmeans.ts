@@ -77,6 +77,8 @@ class Workspace {
   readonly halfNearest: Float64Array;
   readonly moved: Float64Array;
   readonly counts: Float64Array;
+  /** Per-cluster sums of the member points, updated as points change cluster. */
+  readonly sums: Float64Array;
   // k-means++ buffers.
   closest: Float64Array;
   candidate: Float64Array;
@@ -91,6 +93,7 @@ class Workspace {
     this.halfNearest = new Float64Array(k);
     this.moved = new Float64Array(k);
     this.counts = new Float64Array(k);
+    this.sums = new Float64Array(k * d);
     this.closest = new Float64Array(n);
     this.candidate = new Float64Array(n);
     this.bestDist = new Float64Array(n);
@@ -190,36 +193,39 @@ function sqDist(a: Float64Array, ao: number, b: Float64Array, bo: number, d: num
   return s;
 }
 
-/**
- * New centres = cluster means. An empty cluster takes the point farthest from its (previous)
- * centre, the next farthest for a second empty cluster, and so on (sklearn
- * `_relocate_empty_clusters_dense`). `old` holds the centres the labels were assigned to.
- */
-function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, old: Float64Array, counts: Float64Array, centers: Float64Array): void {
+/** Per-cluster counts and coordinate sums of the current assignment. */
+function clusterSums(X: Float64Array, n: number, d: number, labels: Int32Array, counts: Float64Array, sums: Float64Array): void {
   counts.fill(0);
-  centers.fill(0);
+  sums.fill(0);
   for (let i = 0, xo = 0; i < n; i++, xo += d) {
     const c = labels[i];
     counts[c]++;
     const co = c * d;
-    for (let f = 0; f < d; f++) centers[co + f] += X[xo + f];
+    for (let f = 0; f < d; f++) sums[co + f] += X[xo + f];
   }
+}
+
+/**
+ * New centres = cluster means (from the running sums). An empty cluster takes the point farthest
+ * from its (previous) centre, the next farthest for a second empty cluster, and so on (sklearn
+ * `_relocate_empty_clusters_dense`). `old` holds the centres the labels were assigned to.
+ */
+function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, old: Float64Array, counts: Float64Array, sums: Float64Array, centers: Float64Array): void {
   let order: number[] | undefined;
-  let far: Float64Array | undefined;
   let used = 0;
   for (let c = 0; c < k; c++) {
+    const co = c * d;
     if (counts[c] > 0) {
-      const inv = counts[c];
-      for (let f = 0; f < d; f++) centers[c * d + f] /= inv;
+      const count = counts[c];
+      for (let f = 0; f < d; f++) centers[co + f] = sums[co + f] / count;
     } else {
-      if (!far) {
+      if (!order) {
         const dist = new Float64Array(n);
         for (let i = 0; i < n; i++) dist[i] = sqDist(X, i * d, old, labels[i] * d, d);
-        far = dist;
         order = Array.from({ length: n }, (_, i) => i).sort((a, b) => dist[b] - dist[a] || a - b);
       }
-      const p = order![used++];
-      for (let f = 0; f < d; f++) centers[c * d + f] = X[p * d + f];
+      const p = order[used++];
+      for (let f = 0; f < d; f++) centers[co + f] = X[p * d + f];
     }
   }
 }
@@ -231,10 +237,12 @@ function updateCenters(X: Float64Array, n: number, d: number, k: number, labels:
  * computations entirely. The iterates are Lloyd's (up to exact distance ties, where a point
  * keeps its centre). For the low dimensions of a spectral embedding (d = k) this beats Elkan's
  * k bounds per point (sklearn's default), whose bound updates alone cost n·k per iteration.
+ * The bounds are loosened lazily, in the same pass that tests them, and the centres come from
+ * running per-cluster sums updated only for points that change cluster.
  * Leaves the final centres in ws.centers and the matching labels in ws.labels.
  */
 function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: number, tol: number, ws: Workspace): { inertia: number; iterations: number } {
-  const { centers, old, labels, upper, lower, halfNearest, moved, counts } = ws;
+  const { centers, old, labels, upper, lower, halfNearest, moved, counts, sums } = ws;
   // First assignment: all distances.
   for (let i = 0, xo = 0; i < n; i++, xo += d) {
     let a = 0;
@@ -256,7 +264,13 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
     upper[i] = Math.sqrt(bestD);
     lower[i] = Math.sqrt(nextD);
   }
+  clusterSums(X, n, d, labels, counts, sums);
   let iterations = 0;
+  // Movement of the centres in the last update: the largest, the second largest, and which centre
+  // moved most. The bounds are loosened by them lazily, in the next pass over the points.
+  let max1 = 0;
+  let max2 = 0;
+  let argMax = -1;
   for (let it = 0; it < maxIter; it++) {
     iterations = it + 1;
     if (it > 0) {
@@ -272,9 +286,13 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
       for (let i = 0, xo = 0; i < n; i++, xo += d) {
         const a = labels[i];
         const h = halfNearest[a];
-        const l = lower[i];
+        const up = upper[i] + moved[a];
+        let l = lower[i] - (a === argMax ? max2 : max1);
+        if (l < 0) l = 0;
+        upper[i] = up;
+        lower[i] = l;
         const bound = h > l ? h : l;
-        if (upper[i] <= bound) continue;
+        if (up <= bound) continue;
         // Tighten the upper bound to the exact distance, then test again.
         let s = 0;
         const ao = a * d;
@@ -301,17 +319,27 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
             best = c;
           } else if (q < nextD) nextD = q;
         }
-        labels[i] = best;
+        if (best !== a) {
+          counts[a]--;
+          counts[best]++;
+          const bo = best * d;
+          for (let f = 0; f < d; f++) {
+            const x = X[xo + f];
+            sums[ao + f] -= x;
+            sums[bo + f] += x;
+          }
+          labels[i] = best;
+        }
         upper[i] = Math.sqrt(bestD);
         lower[i] = Math.sqrt(nextD);
       }
     }
     old.set(centers);
-    updateCenters(X, n, d, k, labels, old, counts, centers);
+    updateCenters(X, n, d, k, labels, old, counts, sums, centers);
     let shift = 0;
-    let max1 = 0; // largest and second-largest centre movement
-    let max2 = 0;
-    let argMax = -1;
+    max1 = 0;
+    max2 = 0;
+    argMax = -1;
     for (let c = 0; c < k; c++) {
       const s = sqDist(old, c * d, centers, c * d, d);
       shift += s;
@@ -324,13 +352,11 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
       } else if (m > max2) max2 = m;
     }
     if (shift <= tol) break;
-    for (let i = 0; i < n; i++) {
-      const a = labels[i];
-      upper[i] += moved[a];
-      const l = lower[i] - (a === argMax ? max2 : max1);
-      lower[i] = l > 0 ? l : 0;
-    }
   }
+  // The running sums drift from the plain sums by rounding; the final centres are recomputed from
+  // scratch so that they (and the inertia that picks the best restart) do not depend on the path.
+  clusterSums(X, n, d, labels, counts, sums);
+  updateCenters(X, n, d, k, labels, old, counts, sums, centers);
   // Labels that match the returned centres (sklearn re-runs the E-step at the end), and the inertia.
   const inertia = assignAll(X, n, d, k, centers, labels);
   return { inertia, iterations };
