@@ -39,6 +39,19 @@ function below(rng: Rng, n: number): number {
   return ((x * n) / TWO32) | 0; // x·n < 2^53 is exact; the quotient is < 2^21
 }
 
+/**
+ * An identity permutation 0..size-1 kept between calls (callers restore it after use), so the
+ * sparse path costs O(nnz) per shuffle rather than O(size) to build the positions.
+ */
+let slotScratch = new Int32Array(0);
+function identitySlots(size: number): Int32Array {
+  if (slotScratch.length < size) {
+    slotScratch = new Int32Array(size);
+    for (let i = 0; i < size; i++) slotScratch[i] = i;
+  }
+  return slotScratch;
+}
+
 function nonzeroPositions(kernel: ArrayLike<number>): Int32Array {
   let nnz = 0;
   for (let i = 0; i < kernel.length; i++) if (kernel[i] !== 0) nnz++;
@@ -55,8 +68,8 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
   const nnz = nzPos.length;
   // Without zeros both methods are one uniform permutation of all entries.
   if ((method === 'layer' || nnz === size) && size > 0) {
-    const out = Float32Array.from(kernel);
     if (2 * nnz >= size) {
+      const out = Float32Array.from(kernel);
       // Mostly non-zero: a plain Fisher–Yates over all entries.
       for (let i = size - 1; i > 0; i--) {
         const j = below(rng, i + 1);
@@ -67,14 +80,23 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
       return out;
     }
     // Mostly zero: partial Fisher–Yates over positions; slots[0..nnz) become a uniform ordered sample.
-    out.fill(0);
-    const slots = new Int32Array(size);
-    for (let i = 0; i < size; i++) slots[i] = i;
+    const out = new Float32Array(size);
+    const slots = identitySlots(size);
+    const swappedWith = new Int32Array(nnz);
     for (let i = 0; i < nnz; i++) {
       const j = i + below(rng, size - i);
+      swappedWith[i] = j;
       const chosen = slots[j];
       slots[j] = slots[i];
+      slots[i] = chosen;
       out[chosen] = kernel[nzPos[i]];
+    }
+    // Undo the swaps (in reverse) so the shared scratch is the identity again: O(nnz), not O(size).
+    for (let i = nnz - 1; i >= 0; i--) {
+      const j = swappedWith[i];
+      const t = slots[j];
+      slots[j] = slots[i];
+      slots[i] = t;
     }
     return out;
   }
