@@ -159,12 +159,13 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
 function candidatePotential(X: Float64Array, n: number, d: number, co: number, closest: Float64Array, out: Float64Array): number {
   let pot = 0;
   for (let i = 0, xo = 0; i < n; i++, xo += d) {
+    const c = closest[i];
+    // Stop summing once the partial distance reaches the current one: the minimum is then c.
     let s = 0;
-    for (let f = 0; f < d; f++) {
+    for (let f = 0; f < d && s < c; f++) {
       const u = X[xo + f] - X[co + f];
       s += u * u;
     }
-    const c = closest[i];
     const dd = s < c ? s : c;
     out[i] = dd;
     pot += dd;
@@ -308,8 +309,9 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         let bestD = Infinity;
         let nextD = Infinity;
         for (let c = 0, co = 0; c < k; c++, co += d) {
+          // A partial sum that reaches the second-nearest distance cannot change best or second.
           let q = 0;
-          for (let f = 0; f < d; f++) {
+          for (let f = 0; f < d && q < nextD; f++) {
             const t = X[xo + f] - centers[co + f];
             q += t * t;
           }
@@ -370,7 +372,7 @@ function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Fl
     let bestD = Infinity;
     for (let c = 0, co = 0; c < k; c++, co += d) {
       let s = 0;
-      for (let f = 0; f < d; f++) {
+      for (let f = 0; f < d && s < bestD; f++) {
         const t = X[xo + f] - centers[co + f];
         s += t * t;
       }
