@@ -161,7 +161,9 @@ test('lesion params: the defaults in params.yaml validate; bad values are reject
   assert.equal(p.small_size, 12);
   assert.equal(p.diff_threshold, -0.01);
   assert.equal(lesionParams.safeParse({ ...p, k: 1 }).success, false);
-  assert.equal(lesionParams.safeParse({ ...p, networks: [] }).success, false);
+  // An empty list is how a params file switches the lesion experiments off (no instances).
+  assert.equal(lesionParams.safeParse({ ...p, networks: [] }).success, true);
+  assert.equal(lesionParams.safeParse({ ...p, networks: [{ dataset: 'fashion', dropout: 'yes', run: 0 }] }).success, false);
   assert.equal(lesionParams.safeParse({ ...p, diff_threshold: 0.01 }).success, false);
   assert.equal(lesionParams.safeParse({ ...p, trials: 3 }).success, false);
 });
