@@ -160,17 +160,37 @@ function candidatePotential(X: Float64Array, n: number, d: number, co: number, c
   let pot = 0;
   for (let i = 0, xo = 0; i < n; i++, xo += d) {
     const c = closest[i];
-    // Stop summing once the partial distance reaches the current one: the minimum is then c.
-    let s = 0;
-    for (let f = 0; f < d && s < c; f++) {
-      const u = X[xo + f] - X[co + f];
-      s += u * u;
-    }
+    // A partial distance that reaches the current one leaves the minimum at c.
+    const s = partialSqDist(X, xo, X, co, d, c);
     const dd = s < c ? s : c;
     out[i] = dd;
     pot += dd;
   }
   return pot;
+}
+
+/**
+ * ‖X[xo..] − C[co..]‖² summed in coordinate order, except that it may stop early once the partial
+ * sum reaches `limit` (it then returns a value ≥ limit). Below `limit` the result is the exact
+ * sequential sum, so every comparison against `limit` or anything smaller is as for the full sum.
+ * The test runs every second coordinate: a partial sum only grows, so testing less often changes
+ * nothing but the amount of work.
+ */
+function partialSqDist(X: Float64Array, xo: number, C: Float64Array, co: number, d: number, limit: number): number {
+  let q = 0;
+  let f = 0;
+  for (; f + 1 < d; f += 2) {
+    const t0 = X[xo + f] - C[co + f];
+    const t1 = X[xo + f + 1] - C[co + f + 1];
+    q += t0 * t0;
+    q += t1 * t1;
+    if (q >= limit) return q;
+  }
+  if (f < d) {
+    const t = X[xo + f] - C[co + f];
+    q += t * t;
+  }
+  return q;
 }
 
 /** First index with cumulative[i] ≥ value (numpy searchsorted, side='left'). */
@@ -250,11 +270,7 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
     let bestD = Infinity;
     let nextD = Infinity;
     for (let c = 0, co = 0; c < k; c++, co += d) {
-      let s = 0;
-      for (let f = 0; f < d; f++) {
-        const t = X[xo + f] - centers[co + f];
-        s += t * t;
-      }
+      const s = partialSqDist(X, xo, centers, co, d, nextD);
       if (s < bestD) {
         nextD = bestD;
         bestD = s;
@@ -309,12 +325,8 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         let bestD = Infinity;
         let nextD = Infinity;
         for (let c = 0, co = 0; c < k; c++, co += d) {
-          // A partial sum that reaches the second-nearest distance cannot change best or second.
-          let q = 0;
-          for (let f = 0; f < d && q < nextD; f++) {
-            const t = X[xo + f] - centers[co + f];
-            q += t * t;
-          }
+          // The own centre's distance is s, just computed (same summation order).
+          const q = c === a ? s : partialSqDist(X, xo, centers, co, d, nextD);
           if (q < bestD) {
             nextD = bestD;
             bestD = q;
@@ -371,11 +383,7 @@ function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Fl
     let bestC = 0;
     let bestD = Infinity;
     for (let c = 0, co = 0; c < k; c++, co += d) {
-      let s = 0;
-      for (let f = 0; f < d && s < bestD; f++) {
-        const t = X[xo + f] - centers[co + f];
-        s += t * t;
-      }
+      const s = partialSqDist(X, xo, centers, co, d, bestD);
       if (s < bestD) {
         bestD = s;
         bestC = c;
