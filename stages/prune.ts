@@ -9,12 +9,11 @@
 import { defineStage } from '../engine/types.ts';
 import { deriveSeed } from '../science/random.ts';
 import { datasetFromTable } from '../science/datasets/table.ts';
-import { weightsFromTable, weightsToTable } from '../science/weights.ts';
+import { weightsFromTable } from '../science/weights.ts';
 import { backendRuntime, initBackend, type BackendChoice } from '../science/mlp/backend.ts';
 import type { AdamConfig } from '../science/mlp/adam.ts';
-import { kernelSparsity } from '../science/mlp/model.ts';
 import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
-import { historyToTable } from '../science/mlp/history.ts';
+import { phaseResult } from './phase-result.ts';
 import { resolvePruneConfig, resolveTrainConfig, trainConditions, type PruneConfig } from './conditions.ts';
 import type { PruneParams, TrainParams } from './params/train.ts';
 
@@ -90,19 +89,6 @@ export const pruneStage = defineStage<PruneStageConfig>({
       onEpoch: (r) => ctx.progress({ fraction: r.metrics.epoch / r.epochs, message: `pruning ${epochMessage(r)}` }),
       onResume: (message) => ctx.progress({ message }),
     });
-    const last = result.history[result.history.length - 1];
-    const { dataset, dropout, run } = ctx.axes;
-    const meta = { dataset: String(dataset), dropout: dropout === true, run: Number(run), phase: 'pruned' as const, testAccuracy: last.testAccuracy };
-    return {
-      outputs: { weights: weightsToTable({ layers: result.layers, meta }), history: historyToTable(result.history, 'pruned') },
-      metrics: {
-        train_accuracy: last.trainAccuracy,
-        train_loss: last.trainLoss,
-        test_accuracy: last.testAccuracy,
-        test_loss: last.testLoss,
-        epochs: result.history.length,
-        sparsity: kernelSparsity(result.layers),
-      },
-    };
+    return phaseResult(ctx.axes, result, 'pruned');
   },
 });

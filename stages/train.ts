@@ -9,11 +9,10 @@
 import { defineStage } from '../engine/types.ts';
 import { deriveSeed } from '../science/random.ts';
 import { datasetFromTable } from '../science/datasets/table.ts';
-import { weightsToTable } from '../science/weights.ts';
 import { backendRuntime, initBackend } from '../science/mlp/backend.ts';
-import { glorotUniformInit, kernelSparsity, layerSizes } from '../science/mlp/model.ts';
+import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
-import { historyToTable } from '../science/mlp/history.ts';
+import { phaseResult } from './phase-result.ts';
 import { resolveTrainConfig, trainConditions, type TrainConfig } from './conditions.ts';
 import type { TrainParams } from './params/train.ts';
 
@@ -34,7 +33,6 @@ export const trainStage = defineStage<TrainConfig>({
   runtime: (p) => backendRuntime(p.backend),
   async run(ctx) {
     const p = ctx.params;
-    const { dataset, dropout, run } = ctx.axes;
     const backend = await initBackend(p.backend);
     ctx.progress({ message: `training on TensorFlow.js ${backend.name} ${backend.version}` });
     const table = await ctx.inputs.datasets[0].outputs.table.table();
@@ -54,19 +52,6 @@ export const trainStage = defineStage<TrainConfig>({
       onEpoch: (r) => ctx.progress({ fraction: r.metrics.epoch / r.epochs, message: epochMessage(r) }),
       onResume: (message) => ctx.progress({ message }),
     });
-    const last = result.history[result.history.length - 1];
-    const meta = { dataset: String(dataset), dropout: dropout === true, run: Number(run), phase: 'unpruned' as const, testAccuracy: last.testAccuracy };
-    return {
-      outputs: { weights: weightsToTable({ layers: result.layers, meta }), history: historyToTable(result.history, 'unpruned') },
-      metrics: {
-        train_accuracy: last.trainAccuracy,
-        train_loss: last.trainLoss,
-        test_accuracy: last.testAccuracy,
-        test_loss: last.testLoss,
-        epochs: result.history.length,
-        sparsity: kernelSparsity(result.layers),
-        n_train: data.train.labels.length,
-      },
-    };
+    return phaseResult(ctx.axes, result, 'unpruned', { n_train: data.train.labels.length });
   },
 });
