@@ -8,7 +8,7 @@
  * Glorot-uniform network from the instance seed (paper Fig. 3). Metrics: train/test accuracy and
  * loss of the phase's last epoch (null for init), epochs of that phase, kernel sparsity.
  */
-import { defineStage, type Axes, type InputSpec } from '../engine/types.ts';
+import { defineStage, type Axes, type InputSpec, type Metrics } from '../engine/types.ts';
 import { deriveSeed } from '../science/random.ts';
 import { weightsFromTable, weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { backendRuntime, initBackend, type BackendChoice } from '../science/mlp/backend.ts';
@@ -61,7 +61,7 @@ export const exportStage = defineStage<ExportConfig>({
     const phase = phaseOf(ctx.axes);
     const meta = { dataset: String(ctx.axes.dataset), dropout: ctx.axes.dropout === true, run: Number(ctx.axes.run), phase };
     let layers: DenseLayer[];
-    let metrics: Record<string, number | null>;
+    let metrics: Metrics;
     if (phase === 'init') {
       layers = glorotUniformInit(layerSizes(ctx.params.hidden ?? []), deriveSeed(ctx.seed, INIT_SEED));
       metrics = { train_accuracy: null, train_loss: null, test_accuracy: null, test_loss: null, epochs: 0 };
@@ -76,12 +76,14 @@ export const exportStage = defineStage<ExportConfig>({
         test_accuracy: last.testAccuracy,
         test_loss: last.testLoss,
         epochs: history.length,
+        // Which backend trained it (also in the key as a runtime fact); shown in the report's provenance.
+        backend: `${ctx.runtime.backend} ${ctx.runtime.backend_version}`,
       };
     }
     metrics.sparsity = kernelSparsity(layers);
     await initBackend(ctx.params.backend);
     const model = await toTfjsModel(layers, ctx.params.dropoutRate);
-    const testAccuracy = metrics.test_accuracy ?? undefined;
+    const testAccuracy = typeof metrics.test_accuracy === 'number' ? metrics.test_accuracy : undefined;
     return {
       outputs: {
         weights: weightsToTable({ layers, meta: { ...meta, ...(testAccuracy === undefined ? {} : { testAccuracy }) } }),
