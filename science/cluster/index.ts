@@ -11,13 +11,13 @@ import { Rng, deriveSeed } from '../random.ts';
 import { spectralEmbedding, type EmbeddingOptions } from '../spectral/embedding.ts';
 import { kmeans } from '../spectral/kmeans.ts';
 import { ncut } from './ncut.ts';
-import { shuffleLayers, type ShuffleMethod } from './shuffle.ts';
+import { shuffleLayersCompact, type ShuffleMethod } from './shuffle.ts';
 
 export { buildGraph, reduceNetwork, toAdjacency, toDenseAdjacency, forEachEdge, nodeLayerOf, GraphInputError } from '../graph/index.ts';
-export type { LayeredGraph, WeightMatrix, GraphBlock, CsrMatrix } from '../graph/index.ts';
+export type { LayeredGraph, WeightMatrix, SparseWeightMatrix, AnyWeightMatrix, GraphBlock, CsrMatrix } from '../graph/index.ts';
 export { spectralEmbedding, kmeans, kmeansPlusPlus, symmetricEigen, largestEigenpairs } from '../spectral/index.ts';
 export { ncut, ncutAdjacency, NCUT_EPSILON } from './ncut.ts';
-export { shuffleLayers, shuffleKernel, isShuffleMethod, SHUFFLE_METHODS, type ShuffleMethod } from './shuffle.ts';
+export { shuffleLayers, shuffleLayersCompact, shuffleKernel, shuffleKernelCompact, isShuffleMethod, SHUFFLE_METHODS, type ShuffleMethod } from './shuffle.ts';
 
 export interface ClusterOptions {
   /** k-means restarts (sklearn n_init), default 10. */
@@ -70,7 +70,8 @@ export function clusterWeights(layers: WeightMatrix[], k: number, seed: number, 
  * from deriveSeed(seed, 0), the clustering from deriveSeed(seed, 1).
  */
 export function shuffleSample(reduced: readonly WeightMatrix[], method: ShuffleMethod, k: number, seed: number, opts: ClusterOptions = {}): number {
-  const shuffled = shuffleLayers(reduced, method, new Rng(deriveSeed(seed, 0)));
+  // Mostly-zero shuffled kernels stay sparse: the graph is built without a dense copy.
+  const shuffled = shuffleLayersCompact(reduced, method, new Rng(deriveSeed(seed, 0)));
   return clusterGraph(buildGraph(shuffled), k, deriveSeed(seed, 1), opts).ncut;
 }
 

@@ -10,7 +10,7 @@
  * positions receives the non-zero values in order" (a partial Fisher–Yates over positions), which
  * has exactly the distribution of a full permutation but costs O(nnz) random draws, not O(size).
  */
-import type { WeightMatrix } from '../graph/index.ts';
+import type { AnyWeightMatrix, SparseWeightMatrix, WeightMatrix } from '../graph/index.ts';
 import type { Rng } from '../random.ts';
 
 export const SHUFFLE_METHODS = ['layer', 'layer_nonzero'] as const;
@@ -52,17 +52,25 @@ function identitySlots(size: number): Int32Array {
   return slotScratch;
 }
 
-function nonzeroPositions(kernel: ArrayLike<number>): Int32Array {
+/** Positions of the non-zero entries, ascending: one scan into a reused buffer, then a copy. */
+let positionScratch = new Int32Array(0);
+function nonzeroPositions(kernel: Float32Array | Float64Array): Int32Array {
+  if (positionScratch.length < kernel.length) positionScratch = new Int32Array(kernel.length);
+  const scratch = positionScratch;
   let nnz = 0;
-  for (let i = 0; i < kernel.length; i++) if (kernel[i] !== 0) nnz++;
-  const pos = new Int32Array(nnz);
-  for (let i = 0, p = 0; i < kernel.length; i++) if (kernel[i] !== 0) pos[p++] = i;
-  return pos;
+  for (let i = 0; i < kernel.length; i++) if (kernel[i] !== 0) scratch[nnz++] = i;
+  return scratch.slice(0, nnz);
 }
 
-/** Shuffle one kernel (a new Float32Array; the input is not modified). */
-export function shuffleKernel(kernel: Float32Array | Float64Array, method: ShuffleMethod, rng: Rng): Float32Array {
+/**
+ * Shuffle one kernel (the input is not modified) into the cheaper form for the result: a dense
+ * kernel when it is mostly non-zero, else CSR (no dense copy of a mostly-zero matrix is built or
+ * scanned). `shuffleKernel` is this result made dense: same draws, same values at the same places.
+ */
+export function shuffleKernelCompact(layer: WeightMatrix, method: ShuffleMethod, rng: Rng): AnyWeightMatrix {
+  const { fanIn, fanOut, kernel } = layer;
   const size = kernel.length;
+  if (size !== fanIn * fanOut) throw new RangeError(`shuffleKernel: ${size} entries, expected ${fanIn} × ${fanOut}`);
   if (size >= 2 ** 21) throw new RangeError(`shuffleKernel: ${size} entries exceed the supported 2^21`);
   const nzPos = nonzeroPositions(kernel);
   const nnz = nzPos.length;
@@ -77,10 +85,11 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
         out[i] = out[j];
         out[j] = t;
       }
-      return out;
+      return { fanIn, fanOut, kernel: out };
     }
     // Mostly zero: partial Fisher–Yates over positions; slots[0..nnz) become a uniform ordered sample.
-    const out = new Float32Array(size);
+    const chosenPos = new Int32Array(nnz);
+    const chosenVal = new Float32Array(nnz);
     const slots = identitySlots(size);
     const swappedWith = new Int32Array(nnz);
     for (let i = 0; i < nnz; i++) {
@@ -89,7 +98,8 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
       const chosen = slots[j];
       slots[j] = slots[i];
       slots[i] = chosen;
-      out[chosen] = kernel[nzPos[i]];
+      chosenPos[i] = chosen;
+      chosenVal[i] = kernel[nzPos[i]];
     }
     // Undo the swaps (in reverse) so the shared scratch is the identity again: O(nnz), not O(size).
     for (let i = nnz - 1; i >= 0; i--) {
@@ -98,9 +108,8 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
       slots[j] = slots[i];
       slots[i] = t;
     }
-    return out;
+    return csrFromPositions(fanIn, fanOut, chosenPos, chosenVal);
   }
-  const out = new Float32Array(size);
   const values = new Float32Array(nnz);
   for (let i = 0; i < nnz; i++) values[i] = kernel[nzPos[i]];
   for (let i = nnz - 1; i > 0; i--) {
@@ -109,12 +118,77 @@ export function shuffleKernel(kernel: Float32Array | Float64Array, method: Shuff
     values[i] = values[j];
     values[j] = t;
   }
-  for (let i = 0; i < nnz; i++) out[nzPos[i]] = values[i];
+  // The pattern is kept: nzPos is row-major, so values[i] sits at nzPos[i] in CSR order.
+  const indptr = new Int32Array(fanIn + 1);
+  const indices = new Int32Array(nnz);
+  for (let i = 0; i < nnz; i++) {
+    const p = nzPos[i];
+    const r = (p / fanOut) | 0;
+    indptr[r + 1]++;
+    indices[i] = p - r * fanOut;
+  }
+  for (let r = 0; r < fanIn; r++) indptr[r + 1] += indptr[r];
+  return { fanIn, fanOut, indptr, indices, values };
+}
+
+/**
+ * CSR of distinct flat positions (row-major) with their values, in any order: two stable counting
+ * passes, by column then by row, sort the entries into row-major order in O(nnz + fanIn + fanOut).
+ */
+function csrFromPositions(fanIn: number, fanOut: number, pos: Int32Array, val: Float32Array): SparseWeightMatrix {
+  const nnz = pos.length;
+  const colStart = new Int32Array(fanOut + 1);
+  const row = new Int32Array(nnz);
+  const col = new Int32Array(nnz);
+  for (let i = 0; i < nnz; i++) {
+    const r = (pos[i] / fanOut) | 0;
+    row[i] = r;
+    col[i] = pos[i] - r * fanOut;
+    colStart[col[i] + 1]++;
+  }
+  for (let c = 0; c < fanOut; c++) colStart[c + 1] += colStart[c];
+  const byCol = new Int32Array(nnz);
+  for (let i = 0; i < nnz; i++) byCol[colStart[col[i]]++] = i;
+  const indptr = new Int32Array(fanIn + 1);
+  for (let i = 0; i < nnz; i++) indptr[row[i] + 1]++;
+  for (let r = 0; r < fanIn; r++) indptr[r + 1] += indptr[r];
+  const fill = indptr.slice(0, fanIn);
+  const indices = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  for (let t = 0; t < nnz; t++) {
+    const i = byCol[t];
+    const q = fill[row[i]]++;
+    indices[q] = col[i];
+    values[q] = val[i];
+  }
+  return { fanIn, fanOut, indptr, indices, values };
+}
+
+/** Shuffle one kernel (a new dense Float32Array; the input is not modified). */
+export function shuffleKernel(kernel: Float32Array | Float64Array, method: ShuffleMethod, rng: Rng): Float32Array {
+  return denseKernel(shuffleKernelCompact({ fanIn: 1, fanOut: kernel.length, kernel }, method, rng));
+}
+
+function denseKernel(layer: AnyWeightMatrix): Float32Array {
+  if (!('indptr' in layer)) return layer.kernel as Float32Array; // a fresh Float32Array from the shuffle
+  const { fanIn, fanOut, indptr, indices, values } = layer;
+  const out = new Float32Array(fanIn * fanOut);
+  for (let r = 0; r < fanIn; r++) for (let p = indptr[r]; p < indptr[r + 1]; p++) out[r * fanOut + indices[p]] = values[p];
   return out;
+}
+
+/**
+ * Shuffle every layer of a network with one generator (layers in order), each layer in the
+ * compact form of `shuffleKernelCompact`; `buildGraph` takes the result as it is. The draws, and
+ * so the graph, are those of `shuffleLayers`.
+ */
+export function shuffleLayersCompact(layers: readonly WeightMatrix[], method: ShuffleMethod, rng: Rng): AnyWeightMatrix[] {
+  if (!isShuffleMethod(method)) throw new RangeError(`unknown shuffle method '${method}'; expected one of ${SHUFFLE_METHODS.join(', ')}`);
+  return layers.map((l) => shuffleKernelCompact(l, method, rng));
 }
 
 /** Shuffle every layer of a network with one generator (layers in order). */
 export function shuffleLayers(layers: readonly WeightMatrix[], method: ShuffleMethod, rng: Rng): WeightMatrix[] {
   if (!isShuffleMethod(method)) throw new RangeError(`unknown shuffle method '${method}'; expected one of ${SHUFFLE_METHODS.join(', ')}`);
-  return layers.map((l) => ({ fanIn: l.fanIn, fanOut: l.fanOut, kernel: shuffleKernel(l.kernel, method, rng) }));
+  return layers.map((l) => ({ fanIn: l.fanIn, fanOut: l.fanOut, kernel: denseKernel(shuffleKernelCompact(l, method, rng)) }));
 }

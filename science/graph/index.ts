@@ -26,6 +26,26 @@ export interface WeightMatrix {
   kernel: Float32Array | Float64Array;
 }
 
+/**
+ * A kernel in CSR form (what a shuffle of a mostly-zero kernel produces, so that no dense copy is
+ * built): row i of the fanIn rows holds its non-zero values[indptr[i]..indptr[i+1]) at columns
+ * indices[…], strictly increasing within the row. Equivalent to the dense kernel with zeros elsewhere.
+ */
+export interface SparseWeightMatrix {
+  fanIn: number;
+  fanOut: number;
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+/** A kernel, dense or sparse; `buildGraph` gives the same graph for either form. */
+export type AnyWeightMatrix = WeightMatrix | SparseWeightMatrix;
+
+function isSparse(layer: AnyWeightMatrix): layer is SparseWeightMatrix {
+  return 'indptr' in layer;
+}
+
 /** |w| between live nodes of node layer l (rows) and l + 1 (cols). */
 export type GraphBlock =
   | { kind: 'dense'; rows: number; cols: number; nnz: number; values: Float32Array }
@@ -62,18 +82,25 @@ export class GraphInputError extends Error {
 /** Blocks with at least this fraction of non-zero entries are stored dense. */
 const DENSE_FRACTION = 0.4;
 
-function checkShapes(layers: readonly WeightMatrix[]): void {
+function checkShapes(layers: readonly AnyWeightMatrix[]): void {
   if (layers.length === 0) throw new GraphInputError('the network has no dense layers');
   layers.forEach((l, i) => {
-    if (l.kernel.length !== l.fanIn * l.fanOut)
+    if (isSparse(l)) {
+      if (l.indptr.length !== l.fanIn + 1 || l.indptr[l.fanIn] !== l.values.length || l.indices.length !== l.values.length)
+        throw new GraphInputError(`layer ${i}: sparse kernel arrays do not match fan_in ${l.fanIn} (indptr ${l.indptr.length}, values ${l.values.length})`);
+    } else if (l.kernel.length !== l.fanIn * l.fanOut)
       throw new GraphInputError(`layer ${i}: kernel has ${l.kernel.length} values, expected fan_in × fan_out = ${l.fanIn} × ${l.fanOut}`);
     if (i > 0 && layers[i - 1].fanOut !== l.fanIn)
       throw new GraphInputError(`layer ${i}: fan_in ${l.fanIn} does not match layer ${i - 1} fan_out ${layers[i - 1].fanOut}`);
   });
 }
 
-/** Build the graph of a network's kernels and remove degree-0 nodes. */
-export function buildGraph(layers: readonly WeightMatrix[]): LayeredGraph {
+/**
+ * Build the graph of a network's kernels and remove degree-0 nodes. Kernels may be dense or
+ * sparse (CSR); both forms visit the non-zero entries in the same row-major order, so the degrees
+ * (sums of Float64 terms in that order) and the graph are bit-identical.
+ */
+export function buildGraph(layers: readonly AnyWeightMatrix[]): LayeredGraph {
   checkShapes(layers);
   const L = layers.length;
   const fullLayerSizes = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
@@ -82,9 +109,27 @@ export function buildGraph(layers: readonly WeightMatrix[]): LayeredGraph {
   let edgeCount = 0;
   const nnzPerLayer: number[] = [];
   for (let l = 0; l < L; l++) {
-    const { fanIn, fanOut, kernel } = layers[l];
+    const layer = layers[l];
     const dOut = fullDegree[l];
     const dIn = fullDegree[l + 1];
+    if (isSparse(layer)) {
+      const { fanIn, indptr, indices, values } = layer;
+      for (let i = 0; i < fanIn; i++) {
+        let rowSum = 0;
+        for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+          const w = values[p];
+          const a = Math.abs(w);
+          if (!(a < Infinity) || w === 0) throw new GraphInputError(`layer ${l}: sparse kernel entry [${i}, ${indices[p]}] is ${w}; stored weights must be finite and non-zero`);
+          rowSum += a;
+          dIn[indices[p]] += a;
+        }
+        dOut[i] += rowSum;
+      }
+      nnzPerLayer.push(values.length);
+      edgeCount += values.length;
+      continue;
+    }
+    const { fanIn, fanOut, kernel } = layer;
     let nnz = 0;
     for (let i = 0; i < fanIn; i++) {
       const base = i * fanOut;
@@ -129,12 +174,17 @@ export function buildGraph(layers: readonly WeightMatrix[]): LayeredGraph {
   }
   const blocks: GraphBlock[] = [];
   for (let l = 0; l < L; l++) {
-    const { fanOut, kernel } = layers[l];
+    const layer = layers[l];
     const rowIdx = liveInLayer[l];
     const colIdx = liveInLayer[l + 1];
     const rows = rowIdx.length;
     const cols = colIdx.length;
     const nnz = nnzPerLayer[l];
+    if (isSparse(layer)) {
+      blocks.push(sparseBlock(layer, rowIdx, colIdx, nnz));
+      continue;
+    }
+    const { fanOut, kernel } = layer;
     if (nnz >= DENSE_FRACTION * rows * cols) {
       const values = new Float32Array(rows * cols);
       for (let r = 0; r < rows; r++) {
@@ -164,6 +214,41 @@ export function buildGraph(layers: readonly WeightMatrix[]): LayeredGraph {
     }
   }
   return { fullLayerSizes, layerSizes, layerOffsets, nodeCount, fullNodeCount: fullOffset, liveNodes, liveInLayer, blocks, degree, edgeCount };
+}
+
+/**
+ * The block of a sparse kernel between the live rows and columns: the same block (same kind, same
+ * entries in the same order) as the dense path builds from the equivalent dense kernel.
+ */
+function sparseBlock(layer: SparseWeightMatrix, rowIdx: Int32Array, colIdx: Int32Array, nnz: number): GraphBlock {
+  const { fanOut, indptr, indices, values: w } = layer;
+  const rows = rowIdx.length;
+  const cols = colIdx.length;
+  // Every column with an entry is live, so the map is defined wherever it is read.
+  const compactCol = new Int32Array(fanOut);
+  for (let c = 0; c < cols; c++) compactCol[colIdx[c]] = c;
+  if (nnz >= DENSE_FRACTION * rows * cols) {
+    const values = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const src = rowIdx[r];
+      const dst = r * cols;
+      for (let p = indptr[src]; p < indptr[src + 1]; p++) values[dst + compactCol[indices[p]]] = Math.abs(w[p]);
+    }
+    return { kind: 'dense', rows, cols, nnz, values };
+  }
+  const outIndptr = new Int32Array(rows + 1);
+  const outIndices = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  let q = 0;
+  for (let r = 0; r < rows; r++) {
+    const src = rowIdx[r];
+    for (let p = indptr[src]; p < indptr[src + 1]; p++, q++) {
+      outIndices[q] = compactCol[indices[p]];
+      values[q] = Math.abs(w[p]);
+    }
+    outIndptr[r + 1] = q;
+  }
+  return { kind: 'csr', rows, cols, nnz, indptr: outIndptr, indices: outIndices, values };
 }
 
 /**
