@@ -84,6 +84,9 @@ class Workspace {
   candidate: Float64Array;
   bestDist: Float64Array;
   readonly cumulative: Float64Array;
+  /** Per point, the chosen centre its `closest` distance is to; per chosen centre, its squared distance to the candidate. */
+  readonly nearest: Int32Array;
+  readonly toCandidate: Float64Array;
   constructor(n: number, d: number, k: number) {
     this.centers = new Float64Array(k * d);
     this.old = new Float64Array(k * d);
@@ -98,6 +101,8 @@ class Workspace {
     this.candidate = new Float64Array(n);
     this.bestDist = new Float64Array(n);
     this.cumulative = new Float64Array(n);
+    this.nearest = new Int32Array(n);
+    this.toCandidate = new Float64Array(k);
   }
 }
 
@@ -118,6 +123,9 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
   const first = rng.int(n);
   for (let f = 0; f < d; f++) centers[f] = X[first * d + f];
   let closest = ws.closest;
+  const nearest = ws.nearest;
+  const toCandidate = ws.toCandidate;
+  nearest.fill(0);
   let potential = 0;
   for (let i = 0; i < n; i++) {
     const s = sqDist(X, i * d, X, first * d, d);
@@ -135,7 +143,8 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
     for (let t = 0; t < trials; t++) {
       const r = rng.float() * potential;
       const id = Math.min(searchLeft(cumulative, r), n - 1);
-      const pot = candidatePotential(X, n, d, id * d, closest, candidate);
+      for (let j = 0; j < c; j++) toCandidate[j] = sqDist(X, id * d, centers, j * d, d);
+      const pot = candidatePotential(X, n, d, id * d, closest, nearest, toCandidate, candidate);
       if (bestId < 0 || pot < bestPot) {
         bestId = id;
         bestPot = pot;
@@ -145,6 +154,7 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
       }
     }
     for (let f = 0; f < d; f++) centers[c * d + f] = X[bestId * d + f];
+    for (let i = 0; i < n; i++) if (bestDist[i] < closest[i]) nearest[i] = c;
     potential = bestPot;
     const swap = closest;
     closest = bestDist;
@@ -155,11 +165,29 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
   ws.bestDist = bestDist;
 }
 
-/** out[i] = min(closest[i], ‖x_i − X[co..]‖²); returns Σ out. */
-function candidatePotential(X: Float64Array, n: number, d: number, co: number, closest: Float64Array, out: Float64Array): number {
+/**
+ * Margin of the triangle-inequality test below: the candidate is skipped for point x when
+ * ‖cand − centre‖² ≥ PRUNE_FACTOR·closest, i.e. ‖cand − centre‖ ≥ 2(1 + 5e-10)·‖x − centre‖, so
+ * ‖x − cand‖ ≥ (1 + 1e-9)·‖x − centre‖. The relative margin dwarfs the rounding of these few
+ * sums (~1e-15), so the distance the loop would compute is ≥ closest too: the result is exact.
+ */
+const PRUNE_FACTOR = 4 * (1 + 1e-9);
+
+/**
+ * out[i] = min(closest[i], ‖x_i − X[co..]‖²); returns Σ out. closest[i] is the squared distance
+ * to chosen centre nearest[i], and toCandidate[j] the squared distance from the candidate to
+ * chosen centre j: a candidate at least twice as far from x's centre as x is cannot be nearer
+ * (triangle inequality), so out[i] = closest[i] without computing the distance.
+ */
+function candidatePotential(X: Float64Array, n: number, d: number, co: number, closest: Float64Array, nearest: Int32Array, toCandidate: Float64Array, out: Float64Array): number {
   let pot = 0;
   for (let i = 0, xo = 0; i < n; i++, xo += d) {
     const c = closest[i];
+    if (toCandidate[nearest[i]] >= PRUNE_FACTOR * c) {
+      out[i] = c;
+      pot += c;
+      continue;
+    }
     // A partial distance that reaches the current one leaves the minimum at c.
     const s = partialSqDist(X, xo, X, co, d, c);
     const dd = s < c ? s : c;
