@@ -73,6 +73,9 @@ export function backendRuntime(choice: BackendChoice): Record<string, string> {
     tfjs_core: packageVersion('@tensorflow/tfjs-core') ?? 'unknown',
   };
   if (backend === 'wasm') facts.matmul_gradient = 'explicit-transpose';
+  // How trainer.ts computes a step (fused forward kernels, hand-written backward): its rounding
+  // differs from the tf.grads version, so networks trained by the two must not share keys.
+  facts.train_step = 'fused-forward+manual-backward';
   return facts;
 }
 

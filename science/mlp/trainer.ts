@@ -7,8 +7,10 @@
  * Batches of `batchSize` in data order, the last one partial (Keras); inputs scaled to [0, 1];
  * mean categorical cross-entropy; Adam (adam.ts); optional tfmot pruning (pruning.ts).
  *
- * Forward and backward run in tfjs on whatever backend is active (see backend.ts initBackend);
- * weights and optimiser state live in Float32Arrays, so a checkpoint is a plain copy of them.
+ * Forward and backward run in tfjs on whatever backend is active (see backend.ts initBackend):
+ * a fused matMul + bias + ReLU per layer forward, a hand-written backward pass (batchGradients;
+ * a test checks it against tf.grads); weights and optimiser state live in Float32Arrays, so a
+ * checkpoint is a plain copy of them.
  * Same inputs + same backend → bit-identical weights, with or without a crash and resume.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -113,17 +115,53 @@ function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: num
   }
 }
 
-/** Logits of a batch: dense layers with ReLU on hidden layers, each hidden output times its dropout mask. */
-function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor[], biases: tf.Tensor[], masks: tf.Tensor[] | null): tf.Tensor2D {
-  let h: tf.Tensor = x;
+/**
+ * Forward pass: one fused kernel per dense layer (matMul + bias, and ReLU on hidden layers;
+ * XNNPACK on wasm adds the bias in the product's accumulator), each hidden output times its
+ * dropout mask. Returns the input of every layer (x first) and the logits.
+ */
+function forward(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[], masks: tf.Tensor2D[] | null): { inputs: tf.Tensor2D[]; logits: tf.Tensor2D } {
+  const inputs: tf.Tensor2D[] = [];
+  let h = x;
   for (let i = 0; i < kernels.length; i++) {
-    h = tf.add(tf.matMul(h as tf.Tensor2D, kernels[i] as tf.Tensor2D), biases[i]);
-    if (i < kernels.length - 1) {
-      h = tf.relu(h);
-      if (masks) h = tf.mul(h, masks[i]);
+    inputs.push(h);
+    const hidden = i < kernels.length - 1;
+    h = tf.fused.matMul({ a: h, b: kernels[i], bias: biases[i], activation: hidden ? 'relu' : 'linear' }) as tf.Tensor2D;
+    if (hidden && masks) h = tf.mul(h, masks[i]);
+  }
+  return { inputs, logits: h };
+}
+
+/** Logits of a batch (no dropout). */
+function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[]): tf.Tensor2D {
+  return forward(x, kernels, biases, null).logits;
+}
+
+/**
+ * Backward pass by hand from d(loss)/d(logits), in place of tf.grads: no gradient tape, no
+ * identity/cast bookkeeping ops, and every product uses the plain (non-transposed) matMul kernel
+ * with an explicit transpose, which is what the wasm backend runs fastest (see matmul-grad.ts).
+ * For layer i with input H and output gradient G: dW = Hᵀ·G, db = Σ_rows G, and the gradient
+ * of the layer below is (G·Wᵀ) ⊙ [H > 0] ⊙ mask; since H = relu(Z) ⊙ mask with mask ∈ {0, s},
+ * [H > 0] · s equals mask · [Z > 0], the stock ReLU-and-dropout gradient, bit for bit.
+ * Returns [dW_0..dW_{L-1}, db_0..db_{L-1}].
+ */
+function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null): tf.Tensor[] {
+  const L = kernels.length;
+  const dW: tf.Tensor[] = new Array(L);
+  const db: tf.Tensor[] = new Array(L);
+  let g = gradLogits;
+  for (let i = L - 1; i >= 0; i--) {
+    const h = inputs[i];
+    dW[i] = tf.matMul(tf.transpose(h), g);
+    db[i] = tf.sum(g, 0);
+    if (i > 0) {
+      let below = tf.mul(tf.matMul(g, tf.transpose(kernels[i])), tf.step(h));
+      if (dropoutScale !== null) below = tf.mul(below, dropoutScale);
+      g = below as tf.Tensor2D;
     }
   }
-  return h as tf.Tensor2D;
+  return [...dW, ...db];
 }
 
 /**
@@ -185,7 +223,7 @@ export function evaluate(layers: readonly DenseLayer[], d: LabelledImages, batch
       const to = Math.min(n, from + batchSize);
       const rows = to - from;
       fillBatch(d, null, from, to, x, y);
-      const logits = tf.tidy(() => logitsOf(tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]), kernels, biases, null));
+      const logits = tf.tidy(() => logitsOf(tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]), kernels, biases));
       const r = crossEntropyRows(logits.dataSync() as Float32Array, y, rows);
       logits.dispose();
       lossSum += r.lossSum;
@@ -193,6 +231,47 @@ export function evaluate(layers: readonly DenseLayer[], d: LabelledImages, batch
     }
   });
   return { loss: lossSum / n, accuracy: correct / n };
+}
+
+export interface BatchGradients {
+  /** d(mean loss)/d(parameter): kernels in layer order, then biases. */
+  grads: Float32Array[];
+  /** Summed cross-entropy of the batch's rows. */
+  lossSum: number;
+  /** Rows whose argmax prediction is the label. */
+  correct: number;
+}
+
+/**
+ * Loss and gradients of one batch (the first `rows` rows of `x`, scaled inputs, and of `labels`)
+ * with the given dropout masks (one rows × width array per hidden layer, entries 0 or
+ * `dropoutScale`) or none.
+ */
+export function batchGradients(
+  layers: readonly DenseLayer[],
+  x: Float32Array,
+  labels: Uint8Array,
+  rows: number,
+  masks: readonly Float32Array[] | null,
+  dropoutScale: number,
+): BatchGradients {
+  const out: BatchGradients = { grads: [], lossSum: 0, correct: 0 };
+  // Results leave the tidy through `out`: tidy walks a returned object element by element,
+  // which is ruinous for typed arrays.
+  tf.tidy(() => {
+    const xs = tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]);
+    const maskTensors = masks ? masks.map((m, i) => tf.tensor2d(m, [rows, layers[i].fanOut])) : null;
+    const kernels = layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut]));
+    const biases = layers.map((l) => tf.tensor1d(l.bias));
+    const { inputs, logits } = forward(xs, kernels, biases, maskTensors);
+    const gradLogits = new Float32Array(rows * NUM_CLASSES);
+    const r = crossEntropyRows(logits.dataSync() as Float32Array, labels, rows, gradLogits);
+    out.lossSum = r.lossSum;
+    out.correct = r.correct;
+    const g = backward(tf.tensor2d(gradLogits, [rows, NUM_CLASSES]), inputs, kernels, masks ? dropoutScale : null);
+    out.grads = g.map((t) => t.dataSync() as Float32Array);
+  });
+  return out;
 }
 
 /** A string that changes whenever a checkpoint of another configuration must not be resumed. */
@@ -258,6 +337,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
 
   const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   const useDropout = o.dropoutRate > 0;
+  const dropoutScale = Math.fround(1 / (1 - o.dropoutRate));
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
   const y = new Uint8Array(o.batchSize);
   const batches = Math.ceil(nTrain / o.batchSize);
@@ -284,18 +364,8 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       }
       const dropout = useDropout ? dropoutMasks(o.seed, step, rows, hiddenWidths, o.dropoutRate) : null;
 
-      // Gradients leave the tidy through this variable: tidy walks a returned object element by
-      // element, which is ruinous for typed arrays.
-      let grads: Float32Array[] = [];
-      const batch = { lossSum: 0, correct: 0 };
-      tf.tidy(() => {
-        const xs = tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]);
-        const maskTensors = dropout ? dropout.map((m, i) => tf.tensor2d(m, [rows, hiddenWidths[i]])) : null;
-        const weights = [...layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut])), ...layers.map((l) => tf.tensor1d(l.bias))];
-        const loss = meanCrossEntropyOp(y.subarray(0, rows), batch);
-        const f = (...w: tf.Tensor[]) => loss(logitsOf(xs, w.slice(0, layers.length), w.slice(layers.length), maskTensors)) as tf.Scalar;
-        grads = tf.grads(f)(weights).map((g) => g.dataSync() as Float32Array);
-      });
+      const batch = batchGradients(layers, x, y, rows, dropout, dropoutScale);
+      const grads = batch.grads;
       adam.step(params(layers), grads);
       lossSum += batch.lossSum;
       correct += batch.correct;
