@@ -17,6 +17,7 @@
  * gaps and cuts the number of iterations. The trivial eigenvector sqrt(d) (σ = 1) is known
  * exactly and deflated. Small or degenerate graphs use a dense eigendecomposition of S.
  */
+import { wasmDenseProducts } from './dense-wasm.ts';
 import type { LayeredGraph } from '../graph/index.ts';
 import { toDenseAdjacency } from '../graph/index.ts';
 import { symmetricEigen } from './dense.ts';
@@ -191,17 +192,24 @@ export class FoldedOperator implements SymmetricOperator {
     const ctValues = new Float64Array(nnz);
     const cFill = cIndptr.slice(0, nQ);
     const ctFill = ctIndptr.slice(0, nP);
+    // Dense blocks run in WebAssembly SIMD when available (bit-identical to kernels.ts).
+    const denseBlocks = graph.blocks.filter((b) => b.kind === 'dense');
+    const wasm = denseBlocks.length > 0 ? wasmDenseProducts(denseBlocks) : null;
+    let denseIndex = 0;
     graph.blocks.forEach((b, l) => {
       const rowsOnP = l % 2 === parity;
       const ro = this.sideOffset[l];
       const co = this.sideOffset[l + 1];
       if (b.kind === 'dense') {
+        const i = denseIndex++;
+        const fwd = (xOff: number, yOff: number) => (wasm ? wasm.forward(i, xOff, yOff) : forward(b.values, b.rows, b.cols, xOff, yOff));
+        const bwd = (xOff: number, yOff: number) => (wasm ? wasm.backward(i, xOff, yOff) : backward(b.values, b.rows, b.cols, xOff, yOff));
         if (rowsOnP) {
-          this.denseToQ.push(backward(b.values, b.rows, b.cols, ro, co));
-          this.denseToP.push(forward(b.values, b.rows, b.cols, co, ro));
+          this.denseToQ.push(bwd(ro, co));
+          this.denseToP.push(fwd(co, ro));
         } else {
-          this.denseToQ.push(forward(b.values, b.rows, b.cols, co, ro));
-          this.denseToP.push(backward(b.values, b.rows, b.cols, ro, co));
+          this.denseToQ.push(fwd(co, ro));
+          this.denseToP.push(bwd(ro, co));
         }
         return;
       }
