@@ -439,3 +439,51 @@ test('stats: p-value, z-score, sd and Cohen d match hand-computed values', () =>
   assert.equal(s.max, 4);
   assert.equal(summarizeNull(1.5, xs).significant, false);
 });
+
+// --- Fast paths added for speed: each must agree exactly with the plain path it replaces. ---
+
+test('WebAssembly dense products equal the JS kernels bit for bit (forward and backward, odd and even shapes)', async () => {
+  const { wasmDenseProducts } = await import('../science/spectral/dense-wasm.ts');
+  const { denseMul, denseMulT } = await import('../science/spectral/kernels.ts');
+  const rng = new Rng(3);
+  for (const [rows, cols] of [[784, 256], [256, 10], [7, 5], [17, 10], [3, 3], [16, 4]]) {
+    const values = Float32Array.from({ length: rows * cols }, () => (rng.float() < 0.3 ? 0 : rng.float() - 0.5));
+    const wasm = wasmDenseProducts([{ values, rows, cols }]);
+    if (!wasm) return; // no WebAssembly SIMD here: the JS kernels are used and nothing needs comparing
+    for (const kind of ['forward', 'backward'] as const) {
+      const [xLen, yLen] = kind === 'forward' ? [cols, rows] : [rows, cols];
+      const x = Float64Array.from({ length: xLen + 3 }, () => rng.float() - 0.5);
+      const y0 = Float64Array.from({ length: yLen + 2 }, () => rng.float() - 0.5);
+      const js = y0.slice();
+      const wa = y0.slice();
+      if (kind === 'forward') denseMul(values, rows, cols, x, 3, js, 2);
+      else denseMulT(values, rows, cols, x, 3, js, 2);
+      wasm[kind](0, 3, 2)(x, wa);
+      assert.ok(js.every((v, i) => Object.is(v, wa[i])), `${rows}×${cols} ${kind}: wasm and js products differ`);
+      assert.ok(js.some((v, i) => v !== y0[i]), `${rows}×${cols} ${kind}: the product changed nothing`);
+    }
+  }
+});
+
+test('compact (CSR) shuffles: same draws and values as the dense shuffle, and the same graph from buildGraph', async () => {
+  const { shuffleLayers, shuffleLayersCompact } = await import('../science/cluster/shuffle.ts');
+  const { buildGraph, toAdjacency } = await import('../science/graph/index.ts');
+  const rng = new Rng(11);
+  // A pruned-like network: 10 % of entries non-zero, so the compact path returns CSR kernels.
+  const sizes = [40, 24, 24, 6];
+  const layers = sizes.slice(1).map((fanOut, l) => {
+    const fanIn = sizes[l];
+    return { fanIn, fanOut, kernel: Float32Array.from({ length: fanIn * fanOut }, () => (rng.float() < 0.1 ? rng.float() - 0.5 : 0)) };
+  });
+  for (const method of ['layer', 'layer_nonzero'] as const) {
+    const dense = shuffleLayers(layers, method, new Rng(5));
+    const compact = shuffleLayersCompact(layers, method, new Rng(5));
+    assert.ok(compact.some((l) => 'indptr' in l), `${method}: expected at least one CSR kernel at 10 % density`);
+    const a = toAdjacency(buildGraph(dense));
+    const b = toAdjacency(buildGraph(compact));
+    assert.equal(a.n, b.n, `${method}: live node counts differ`);
+    assert.deepEqual(a.indptr, b.indptr, `${method}: adjacency structure differs`);
+    assert.deepEqual(a.indices, b.indices, `${method}: adjacency columns differ`);
+    assert.deepEqual(a.values, b.values, `${method}: adjacency weights differ`);
+  }
+});
