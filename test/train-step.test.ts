@@ -47,7 +47,8 @@ for (const dropout of [false, true])
     const x = Float32Array.from({ length: rows * 784 }, () => rng.float());
     const labels = Uint8Array.from({ length: rows }, () => rng.int(10));
     const masks = dropout ? dropoutMasks(5, 9, rows, [24, 16], 0.5) : null;
-    const ours = batchGradients(layers, x, labels, rows, masks, 2);
+    let grads: Float32Array[] = [];
+    const ours = { ...batchGradients(layers, x, labels, rows, masks, 2, (g) => (grads = g.map((a) => a.slice()))), grads };
     const ref = referenceGradients(layers, x, labels, rows, masks);
     assert.ok(Math.abs(ours.lossSum / rows - ref.loss) < 1e-5, `loss ${ours.lossSum / rows} vs ${ref.loss}`);
     assert.equal(ours.grads.length, ref.grads.length);
