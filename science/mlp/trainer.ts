@@ -141,27 +141,37 @@ function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[])
  * Backward pass by hand from d(loss)/d(logits), in place of tf.grads: no gradient tape, no
  * identity/cast bookkeeping ops, and every product uses the plain (non-transposed) matMul kernel
  * with an explicit transpose, which is what the wasm backend runs fastest (see matmul-grad.ts).
- * For layer i with input H and output gradient G: dW = Hᵀ·G, db = Σ_rows G, and the gradient
+ * For layer i with input H and output gradient G: dW = Hᵀ·G, and the gradient
  * of the layer below is (G·Wᵀ) ⊙ [H > 0] ⊙ mask; since H = relu(Z) ⊙ mask with mask ∈ {0, s},
  * [H > 0] · s equals mask · [Z > 0], the stock ReLU-and-dropout gradient, bit for bit.
- * Returns [dW_0..dW_{L-1}, db_0..db_{L-1}].
+ * Returns the kernel gradients and each layer's G (db = Σ_rows G is summed by the caller in JS:
+ * cheaper than a reduction kernel, which transposes first on wasm).
  */
-function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null): tf.Tensor[] {
+function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null): { dW: tf.Tensor[]; dZ: tf.Tensor[] } {
   const L = kernels.length;
   const dW: tf.Tensor[] = new Array(L);
-  const db: tf.Tensor[] = new Array(L);
+  const dZ: tf.Tensor[] = new Array(L);
   let g = gradLogits;
   for (let i = L - 1; i >= 0; i--) {
     const h = inputs[i];
     dW[i] = tf.matMul(tf.transpose(h), g);
-    db[i] = tf.sum(g, 0);
+    dZ[i] = g;
     if (i > 0) {
       let below = tf.mul(tf.matMul(g, tf.transpose(kernels[i])), tf.step(h));
       if (dropoutScale !== null) below = tf.mul(below, dropoutScale);
       g = below as tf.Tensor2D;
     }
   }
-  return [...dW, ...db];
+  return { dW, dZ };
+}
+
+/** Column sums of a rows × cols matrix into `out` (float64 accumulation in row order). */
+function columnSums(m: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let c = 0; c < cols; c++) {
+    let sum = 0;
+    for (let r = 0; r < rows; r++) sum += m[r * cols + c];
+    out[c] = sum;
+  }
 }
 
 /**
@@ -287,8 +297,13 @@ export function batchGradients(
     const r = crossEntropyRows(logits.dataSync() as Float32Array, labels, rows, gradLogits);
     out.lossSum = r.lossSum;
     out.correct = r.correct;
-    const grads = backward(tf.tensor2d(gradLogits, [rows, NUM_CLASSES]), inputs, kernels, masks ? dropoutScale : null);
-    use(grads.map(viewOf));
+    const { dW, dZ } = backward(tf.tensor2d(gradLogits, [rows, NUM_CLASSES]), inputs, kernels, masks ? dropoutScale : null);
+    const biasGrads = layers.map((l, i) => {
+      const db = new Float32Array(l.fanOut);
+      columnSums(viewOf(dZ[i]), rows, l.fanOut, db);
+      return db;
+    });
+    use([...dW.map(viewOf), ...biasGrads]);
   });
   return out;
 }
