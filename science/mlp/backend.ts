@@ -75,7 +75,7 @@ export function backendRuntime(choice: BackendChoice): Record<string, string> {
   if (backend === 'wasm') facts.matmul_gradient = 'explicit-transpose';
   // How trainer.ts computes a step (fused forward kernels, hand-written backward): its rounding
   // differs from the tf.grads version, so networks trained by the two must not share keys.
-  facts.train_step = 'fused-forward+manual-backward';
+  facts.train_step = 'fused-bias-forward+manual-backward';
   return facts;
 }
 
