@@ -1,8 +1,10 @@
 /**
  * Training benchmark (prints figures; not a test). `npm run bench:train [-- options]`
  *
- *   1. wasm training step of the paper's MLP (784-256×4-10, batch 128, Adam), stock vs fixed
- *      BatchMatMul gradient, without and with dropout; ms per step (median of repeats).
+ *   1. wasm training step of the paper's MLP (784-256×4-10, batch 128, Adam), without and with
+ *      dropout; ms per step (median of repeats): the trainer's step (fused forward, hand-written
+ *      backward) against the tf.grads step it replaced, with the stock and with the fixed
+ *      BatchMatMul gradient.
  *   2. throughput of 1 vs 2 worker threads, each training the same number of steps.
  *   3. with --mnist: real MNIST from /work/shared/datasets (or --mnist-dir), the paper's
  *      20 + 20 epochs, without and with dropout (two workers in parallel, or --sequential);
@@ -17,9 +19,11 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { initBackend } from '../science/mlp/backend.ts';
 import { installFastMatMulGradient, restoreStockMatMulGradient } from '../science/mlp/matmul-grad.ts';
-import { epochMessage, trainPhase, type LabelledImages } from '../science/mlp/trainer.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { epochMessage, meanCrossEntropyOp, trainPhase, type LabelledImages } from '../science/mlp/trainer.ts';
+import { dropoutMasks } from '../science/mlp/dropout.ts';
 import { glorotUniformInit, layerSizes, PAPER_HIDDEN } from '../science/mlp/model.ts';
-import { KERAS_ADAM } from '../science/mlp/adam.ts';
+import { Adam, KERAS_ADAM } from '../science/mlp/adam.ts';
 import { Rng } from '../science/random.ts';
 import { gunzipIfNeeded, idxImages, idxLabels, parseIdx } from '../science/datasets/idx.ts';
 import { trainParams, pruneParams } from '../stages/params/train.ts';
@@ -69,29 +73,76 @@ async function msPerStep(steps: number, dropoutRate: number, seed: number): Prom
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Wall and CPU time per step of the step the trainer used before its hand-written backward pass:
+ * matMul + add + ReLU (+ mask) forward, tf.grads through the tape, gradients copied out with
+ * dataSync, Adam in JS. The BatchMatMul gradient in the registry (stock or fixed) is used.
+ */
+function tapeStepTime(steps: number, dropoutRate: number, seed: number): { wall: number; cpu: number } {
+  const data = syntheticData(steps * BATCH, seed);
+  const layers = glorotUniformInit(layerSizes(PAPER_HIDDEN), seed);
+  const params = [...layers.map((l) => l.kernel), ...layers.map((l) => l.bias)];
+  const adam = new Adam(KERAS_ADAM, params.map((p) => p.length));
+  const x = new Float32Array(BATCH * 784);
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  for (let step = 0; step < steps; step++) {
+    for (let j = 0; j < x.length; j++) x[j] = data.images[step * BATCH * 784 + j] / 255;
+    const y = data.labels.subarray(step * BATCH, (step + 1) * BATCH);
+    const masks = dropoutRate > 0 ? dropoutMasks(seed, step, BATCH, PAPER_HIDDEN, dropoutRate) : null;
+    let grads: Float32Array[] = [];
+    tf.tidy(() => {
+      const xs = tf.tensor2d(x, [BATCH, 784]);
+      const maskTensors = masks?.map((m) => tf.tensor2d(m, [BATCH, 256]));
+      const weights = [...layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut])), ...layers.map((l) => tf.tensor1d(l.bias))];
+      const loss = meanCrossEntropyOp(y, { lossSum: 0, correct: 0 });
+      const f = (...w: tf.Tensor[]) => {
+        let h: tf.Tensor = xs;
+        for (let i = 0; i < layers.length; i++) {
+          h = tf.add(tf.matMul(h as tf.Tensor2D, w[i] as tf.Tensor2D), w[layers.length + i]);
+          if (i < layers.length - 1) {
+            h = tf.relu(h);
+            if (maskTensors) h = tf.mul(h, maskTensors[i]);
+          }
+        }
+        return loss(h) as tf.Scalar;
+      };
+      grads = tf.grads(f)(weights).map((g) => g.dataSync() as Float32Array);
+    });
+    adam.step(params, grads);
+  }
+  const cpu = process.cpuUsage(cpuStarted);
+  return { wall: (performance.now() - started) / steps, cpu: (cpu.user + cpu.system) / 1000 / steps };
+}
+
+type StepVariant = 'tape+stock' | 'tape+fixed' | 'trainer';
+
 async function stepBenchmark(): Promise<void> {
   const steps = arg('steps', 60);
   const repeats = arg('repeats', 3);
   await initBackend('wasm');
   await msPerStep(10, 0.5, 1); // warm-up: JIT, wasm memory growth
-  console.log(`\n1. wasm training step, paper MLP, batch ${BATCH}, Adam (${steps} steps × ${repeats} repeats, median; alternating order)`);
+  tapeStepTime(5, 0.5, 1);
+  console.log(`\n1. wasm training step, paper MLP, batch ${BATCH}, Adam (${steps} steps × ${repeats} repeats, median; rotating order)`);
+  const variants: StepVariant[] = ['tape+stock', 'tape+fixed', 'trainer'];
   for (const dropoutRate of [0, 0.5]) {
-    const wall: Record<'stock' | 'fixed', number[]> = { stock: [], fixed: [] };
-    const cpu: Record<'stock' | 'fixed', number[]> = { stock: [], fixed: [] };
+    const wall = new Map<StepVariant, number[]>(variants.map((v) => [v, []]));
+    const cpu = new Map<StepVariant, number[]>(variants.map((v) => [v, []]));
     for (let r = 0; r < repeats; r++) {
-      for (const which of r % 2 === 0 ? (['stock', 'fixed'] as const) : (['fixed', 'stock'] as const)) {
-        if (which === 'stock') restoreStockMatMulGradient();
+      for (let k = 0; k < variants.length; k++) {
+        const which = variants[(k + r) % variants.length];
+        if (which === 'tape+stock') restoreStockMatMulGradient();
         else installFastMatMulGradient();
-        const t = await timePerStep(steps, dropoutRate, 10 + r);
-        wall[which].push(t.wall);
-        cpu[which].push(t.cpu);
+        const t = which === 'trainer' ? await timePerStep(steps, dropoutRate, 10 + r) : tapeStepTime(which === 'tape+stock' ? Math.ceil(steps / 3) : steps, dropoutRate, 10 + r);
+        wall.get(which)!.push(t.wall);
+        cpu.get(which)!.push(t.cpu);
       }
     }
     installFastMatMulGradient();
-    const [stock, fixed] = [median(wall.stock), median(wall.fixed)];
+    const fmt = (v: StepVariant) => `${median(wall.get(v)!).toFixed(1)} ms (cpu ${median(cpu.get(v)!).toFixed(1)})`;
     console.log(
-      `   dropout ${dropoutRate === 0 ? 'off' : dropoutRate}: stock gradient ${stock.toFixed(1)} ms/step (cpu ${median(cpu.stock).toFixed(1)}), ` +
-        `fixed gradient ${fixed.toFixed(1)} ms/step (cpu ${median(cpu.fixed).toFixed(1)}); ${(stock / fixed).toFixed(1)}× faster; target ≤ 13 ms`,
+      `   dropout ${dropoutRate === 0 ? 'off' : dropoutRate}: tf.grads step, stock gradient ${fmt('tape+stock')}; tf.grads step, fixed gradient ${fmt('tape+fixed')}; ` +
+        `trainer step ${fmt('trainer')}; target ≤ 13 ms`,
     );
   }
 }
