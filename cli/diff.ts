@@ -53,10 +53,15 @@ async function checkRevision(root: string, rev: string): Promise<void> {
 }
 
 /** Load one side of the diff: params and metrics at a revision (undefined = working tree). */
-export async function loadRevision(root: string, paramsFile: string, rev: string | undefined): Promise<RevisionReport> {
-  const label = rev ?? WORKING_TREE;
+export async function loadRevision(root: string, paramsFile: string, rev: string | undefined, opts: { allowMissing?: boolean } = {}): Promise<RevisionReport> {
+  let label = rev ?? WORKING_TREE;
   if (rev !== undefined) await checkRevision(root, rev);
-  const metricsText = await readAt(root, rev, METRICS_PATH);
+  let metricsText = await readAt(root, rev, METRICS_PATH);
+  if (metricsText === undefined && opts.allowMissing) {
+    // The older side predates the reports: compare against nothing, so every metric shows as added.
+    label = `${label} (no reports)`;
+    metricsText = '{}';
+  }
   if (metricsText === undefined) {
     throw new UserError(
       `diff: ${rev === undefined ? 'the working tree has' : `revision ${rev} has`} no ${METRICS_PATH} — ` +
@@ -84,7 +89,7 @@ export async function loadRevision(root: string, paramsFile: string, rev: string
 /** Compute and format the diff (what the verb prints). */
 export async function runDiff(o: DiffOptions): Promise<string> {
   const revA = o.revA ?? 'HEAD';
-  const a = await loadRevision(o.root, o.paramsFile, revA);
+  const a = await loadRevision(o.root, o.paramsFile, revA, { allowMissing: true });
   const b = await loadRevision(o.root, o.paramsFile, o.revB);
   const fromParams = (b.params as { report?: { alpha?: unknown } } | null)?.report?.alpha;
   const alpha = o.alpha ?? (typeof fromParams === 'number' ? fromParams : 0.05);

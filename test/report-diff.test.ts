@@ -177,8 +177,13 @@ test('diff verb in a git repo: params and metrics between two commits, working t
   assert.match(dirty, /\| `train\.epochs` \| `30` +\| `40` +\|/);
   assert.match(dirty, /table-1\/mnist\/ncut +\| 6\.0000 \| 6\.5000 \| \+0\.5000/);
 
-  // A revision without reports, and a revision that does not exist.
-  await assert.rejects(runDiff({ root: dir, paramsFile: 'params.yaml', revA: 'HEAD~2', revB: 'HEAD', format: 'text' }), (e: Error & { exitCode?: number }) => {
+  // An older revision without reports: every metric of the newer one is listed as added.
+  const added = JSON.parse(await runDiff({ root: dir, paramsFile: 'params.yaml', revA: 'HEAD~2', revB: 'HEAD', format: 'json' }));
+  assert.match(added.a, /HEAD~2 \(no reports\)/);
+  assert.ok(added.metrics.length > 0, 'every metric of HEAD is new');
+  assert.ok(added.metrics.every((m: { old?: unknown }) => m.old === null || m.old === undefined), 'added metrics have no old value');
+  // A newer revision without reports is an error (nothing to compare), and so is a revision that does not exist.
+  await assert.rejects(runDiff({ root: dir, paramsFile: 'params.yaml', revA: 'HEAD', revB: 'HEAD~2', format: 'text' }), (e: Error & { exitCode?: number }) => {
     assert.match(e.message, /revision HEAD~2 has no reports\/metrics\.json/);
     assert.match(e.message, /repro report/);
     assert.equal(e.exitCode, 1);
