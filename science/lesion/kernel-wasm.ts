@@ -24,36 +24,13 @@
  * eight values of entry e's input in h (g · 64). Blocks hold a multiple of 8 rows, so the last
  * chunk may compute a few unused rows (never read).
  */
+import { I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, tee, v128Load, wasmModule, zeroF64 } from '../wasm-asm.ts';
 
-const I32 = 0x7f;
-const V128 = 0x7b;
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
 
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const tee = (i: number) => [0x22, i];
-const i32 = (v: number) => [0x41, ...leb(v)]; // small non-negative constants only
-const add = [0x6a];
-const mul = [0x6c];
-const shl = [0x74];
-const geU = [0x4f];
 const load32 = (offset = 0) => [0x28, 2, ...leb(offset)];
 const loadF64 = [0x2b, 3, 0];
-const storeF64 = [0x39, 3, 0];
 const maxF64 = [0xa5];
-const zeroF64 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
-const simd = (code: number, ...imm: number[]) => [0xfd, ...leb(code), ...imm];
-const v128Load = (offset: number) => simd(0x00, 4, ...leb(offset));
 const f64x2Splat = simd(0x14);
 const f64x2Extract = (lane: number) => simd(0x21, lane);
 const f64x2Add = simd(0xf0);
@@ -134,16 +111,10 @@ function gather8sub(): number[] {
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
-  const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-  const funcs = [transposeIdx8(), gather8(), gather8sub()];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [2, 0x60, 6, I32, I32, I32, I32, I32, I32, 0, 0x60, 8, I32, I32, I32, I32, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
-    ...section(3, [3, 0, 1, 1]),
-    ...section(7, [3, ...name('transposeIdx8'), 0x00, 0, ...name('gather8'), 0x00, 1, ...name('gather8sub'), 0x00, 2]),
-    ...section(10, [3, ...funcs.flatMap((f) => [...leb(f.length), ...f])]),
+  return wasmModule([
+    { name: 'transposeIdx8', params: 6, body: transposeIdx8() },
+    { name: 'gather8', params: 8, body: gather8() },
+    { name: 'gather8sub', params: 8, body: gather8sub() },
   ]);
 }
 

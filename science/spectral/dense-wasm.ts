@@ -18,39 +18,16 @@
  * The rows and columns these loops leave out (denseMul's odd last row, which it sums in one
  * chain; denseMulT's rows after the last group of 8) are done by the JavaScript kernels.
  */
+import { F64, I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, v128Load, wasmModule, zeroF64 } from '../wasm-asm.ts';
 import { denseMul, denseMulT } from './kernels.ts';
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
 
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const i32 = (v: number) => [0x41, v]; // constants 0..63 only (one signed-LEB byte)
-const add = [0x6a];
-const mul = [0x6c];
-const shl = [0x74];
-const geU = [0x4f];
 const loadF32 = [0x2a, 2, 0];
 const loadF64 = (offset = 0) => [0x2b, 3, ...leb(offset)];
-const storeF64 = [0x39, 3, 0];
 const promote = [0xbb];
 const fAdd = [0xa0];
 const fMul = [0xa2];
-const zeroF64 = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
-const simd = (code: number, ...imm: number[]) => [0xfd, ...leb(code), ...imm];
-const v128Load = (offset = 0) => simd(0x00, 4, ...leb(offset));
 const v128Store = simd(0x0b, 4, 0);
 const load64Zero = (offset = 0) => simd(0x5d, 3, ...leb(offset));
 const promoteLow = simd(0x5f);
@@ -117,16 +94,9 @@ function mulCols(): number[] {
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
-  const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-  const funcs = [mulRows(), mulCols()];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 6, I32, I32, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
-    ...section(3, [2, 0, 0]),
-    ...section(7, [2, ...name('mulRows'), 0x00, 0, ...name('mulCols'), 0x00, 1]),
-    ...section(10, [2, ...funcs.flatMap((f) => [...leb(f.length), ...f])]),
+  return wasmModule([
+    { name: 'mulRows', params: 6, body: mulRows() },
+    { name: 'mulCols', params: 6, body: mulCols() },
   ]);
 }
 
