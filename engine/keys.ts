@@ -53,11 +53,22 @@ export function computeKey(parts: KeyParts): StageKey {
 }
 
 /**
- * The count-free identity of a sample stage instance: its key parts with no `samples` part and
- * the count removed from params. Shard keys and sample seeds derive from it.
+ * What seeds derive from: the key parts without the code fingerprint and the runtime facts.
+ * A refactor, a faster kernel or another backend must not re-draw the random numbers: then a
+ * change that keeps the arithmetic reproduces the same bytes (early cutoff downstream), and
+ * `diff` between commits shows only real changes, not a fresh draw of every shuffle.
+ */
+function seedIdentity(parts: KeyParts): Omit<KeyParts, 'code' | 'runtime'> {
+  const { code: _code, runtime: _runtime, ...rest } = parts;
+  return rest;
+}
+
+/**
+ * The count-free identity of a sample stage instance that its sample seeds derive from: its
+ * seed identity with no `samples` part (the count is already removed from params).
  */
 export function sampleBaseKey(base: KeyParts): string {
-  return hashJson({ ...base, samples: 'base' });
+  return hashJson({ ...seedIdentity(base), samples: 'base' });
 }
 
 /** Seed of sample i of a sample stage instance: from the count-free base key and i only. */
@@ -65,7 +76,7 @@ export function sampleSeed(baseKey: string, i: number): number {
   return seedFromDigest(hashBytes(`${baseKey}:sample:${i}`));
 }
 
-/** Seed of a whole run: from its key. */
-export function runSeed(key: string): number {
-  return seedFromDigest(key);
+/** Seed of a whole run: from its seed identity (its key parts less code and runtime facts). */
+export function runSeed(parts: KeyParts): number {
+  return seedFromDigest(hashJson({ ...seedIdentity(parts), seed: 'run' }));
 }

@@ -320,7 +320,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       axes: unit.inst.axes,
       params: unit.inst.params,
       runtime: unit.parts.runtime,
-      seed: runSeed(key),
+      seed: runSeed(unit.parts),
       inputs,
       outputs: unit.role === 'shard' ? null : [...unit.inst.def.outputs],
       shard: unit.shard,

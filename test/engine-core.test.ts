@@ -78,6 +78,22 @@ test('an upstream rerun with byte-identical output stops the rerun there (early 
   }
 });
 
+test('seeds ignore the code fingerprint: a code change that keeps the arithmetic reproduces the same samples', async () => {
+  const toy = await freshToy();
+  try {
+    const before = (await toy.status()).find((s) => s.id === 'sample[name=a]')!.record!;
+    // Changes the sample stage's compiled code (so its keys), not what it computes.
+    toy.edit('stages/sample.ts', (t) => t.replace("description: 'toy sharded sample stage'", "description: 'toy sharded sample stage (edited)'"));
+    await toy.repro({ workers: true });
+    assert.ok(toy.ranIds().some((id) => id.startsWith('sample[name=a]')), `sample reruns after a code edit: ${toy.ranIds().join(', ')}`);
+    const after = (await toy.status()).find((s) => s.id === 'sample[name=a]')!.record!;
+    assert.notEqual(after.key, before.key, 'the key follows the code');
+    assert.equal(after.outputs.values.digest, before.outputs.values.digest, 'same seeds, so the same samples');
+  } finally {
+    toy.cleanup();
+  }
+});
+
 test('editing a source file imported by one stage invalidates that stage and its downstream only', async () => {
   const toy = await freshToy();
   try {
