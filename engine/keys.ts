@@ -24,7 +24,11 @@
 import { hashJson, seedFromDigest, hashBytes } from './hash.ts';
 import type { Axes, Json, StageKey } from './types.ts';
 
-export const KEY_FORMAT = 1;
+/**
+ * 2: seeds derive from the key parts without code and runtime facts (they used to derive from
+ * the whole key), so every stored result drew other random numbers: none may be served.
+ */
+export const KEY_FORMAT = 2;
 
 export interface InputKeyPart {
   stage: string;
