@@ -69,3 +69,22 @@ export function wasmModule(funcs: readonly WasmFunction[]): Uint8Array<ArrayBuff
     ...section(10, [...leb(funcs.length), ...funcs.flatMap((f) => [...leb(f.body.length), ...f.body])]),
   ]);
 }
+
+/**
+ * Compile a module once per thread, on first use; null where WebAssembly (or SIMD) is
+ * unavailable or the bytes do not validate, so callers fall back to their JavaScript twins.
+ */
+export function compileOnce(build: () => Uint8Array<ArrayBuffer>): () => WebAssembly.Module | null {
+  let compiled: WebAssembly.Module | null | undefined;
+  return () => {
+    if (compiled === undefined) {
+      try {
+        const bytes = build();
+        compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      } catch {
+        compiled = null;
+      }
+    }
+    return compiled;
+  };
+}

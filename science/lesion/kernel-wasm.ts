@@ -24,7 +24,7 @@
  * eight values of entry e's input in h (g · 64). Blocks hold a multiple of 8 rows, so the last
  * chunk may compute a few unused rows (never read).
  */
-import { I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, tee, v128Load, wasmModule, zeroF64 } from '../wasm-asm.ts';
+import { I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, tee, v128Load, wasmModule, zeroF64, compileOnce } from '../wasm-asm.ts';
 
 
 
@@ -125,21 +125,14 @@ export interface WasmKernel {
   gather8sub(h: number, colStart: number, ri: number, w: number, parent: number, out: number, fanOut: number, stride: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = compileOnce(moduleBytes);
 
 /** A kernel instance over a fresh memory of `bytes` bytes, or null where WebAssembly SIMD is unavailable. */
 export function createWasmKernel(bytes: number): WasmKernel | null {
-  if (compiled === undefined) {
-    try {
-      const b = moduleBytes();
-      compiled = typeof WebAssembly === 'object' && WebAssembly.validate(b) ? new WebAssembly.Module(b) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  if (!compiled) return null;
+  const module = compiled();
+  if (!module) return null;
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
-  const exports = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as Omit<WasmKernel, 'memory'>;
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Omit<WasmKernel, 'memory'>;
   const { transposeIdx8, gather8, gather8sub } = exports;
   return { memory, transposeIdx8, gather8, gather8sub };
 }

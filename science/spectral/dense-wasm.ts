@@ -18,7 +18,7 @@
  * The rows and columns these loops leave out (denseMul's odd last row, which it sums in one
  * chain; denseMulT's rows after the last group of 8) are done by the JavaScript kernels.
  */
-import { F64, I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, v128Load, wasmModule, zeroF64 } from '../wasm-asm.ts';
+import { F64, I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, v128Load, wasmModule, zeroF64, compileOnce } from '../wasm-asm.ts';
 import { denseMul, denseMulT } from './kernels.ts';
 
 
@@ -100,19 +100,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ]);
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-function module(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      const b = moduleBytes();
-      compiled = typeof WebAssembly === 'object' && WebAssembly.validate(b) ? new WebAssembly.Module(b) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const module = compileOnce(moduleBytes);
 
 /** One dense block: y[yOff..] += W·x[xOff..] (or Wᵀ·x), as kernels.ts computes it. */
 export type DenseProduct = (x: Float64Array, y: Float64Array) => void;
