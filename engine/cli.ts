@@ -1,5 +1,5 @@
 /**
- * The engine's command line: `repro`, `status`, `dag`, `gc`, `verify`, plus the project's own
+ * The engine's command line: `repro`, `status`, `timings`, `dag`, `gc`, `verify`, plus the project's own
  * verbs (CommandPlugins). Expected failures print one clean line and exit non-zero:
  * params problems exit 2 (nothing runs), other user errors exit 1, an interrupted run 130/143.
  */
@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { Session, type SessionOptions } from './session.ts';
 import { repro, type ReproSummary } from './scheduler.ts';
 import { computeStatus, type InstanceStatus } from './status.ts';
+import { summarizeTimings, timingsMarkdown } from './timings.ts';
 import { gc, verify } from './maintenance.ts';
 import { Store } from './store.ts';
 import { initHashing } from './hash.ts';
@@ -104,6 +105,20 @@ export function buildProgram(project: PipelineProject): Command {
       return;
     }
     printStatus(list);
+  });
+
+  withParamsOptions(
+    program
+      .command('timings')
+      .description('how long each stage took: compute time and wall-clock span of the runs behind the current params')
+      .argument('[stage...]', 'only these stages (and their upstream)')
+      .option('--json', 'machine-readable output'),
+  ).action(async (stages: string[], o: ParamsOpts & { json?: boolean }) => {
+    const session = await Session.open(project, sessionOptions(o, stages));
+    const list = await computeStatus(session);
+    session.close();
+    const summary = summarizeTimings(list);
+    process.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : timingsMarkdown(summary));
   });
 
   withParamsOptions(

@@ -8,9 +8,11 @@
  * changing a colour or the significance level reruns only the report.
  */
 import { createHash } from 'node:crypto';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
+import { UserError } from '../engine/errors.ts';
 import { defineStage, type InputInstance, type Metrics, type StageDef } from '../engine/types.ts';
 import { buildReport } from '../science/report/build.ts';
 import type { ReportOptions } from '../science/report/options.ts';
@@ -207,6 +209,21 @@ export async function gitProvenance(root = PROJECT_ROOT): Promise<{ commit: stri
   return { commit: 'unknown', commit_date: 'unknown' };
 }
 
+/** A notes file that cannot be read: names the key and the file, says what to do. */
+export class ReportNotesError extends UserError {}
+
+/** The Markdown of report.notes (a path from the project root), or null when unset. */
+export async function readNotes(path: string | null, root = PROJECT_ROOT): Promise<{ path: string; markdown: string } | null> {
+  if (path === null) return null;
+  const file = isAbsolute(path) ? path : resolve(root, path);
+  try {
+    return { path, markdown: await readFile(file, 'utf8') };
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
+    throw new ReportNotesError(`report.notes: the notes file '${path}' (${file}) ${why}; write it, or set report.notes: null in the params file`);
+  }
+}
+
 export const reportStage = defineStage<ReportStageParams>({
   module: import.meta.url,
   name: 'report',
@@ -215,7 +232,11 @@ export const reportStage = defineStage<ReportStageParams>({
   params: ['report'],
   outputs: ['files'],
   publish: { files: 'reports' },
-  runtime: () => gitProvenance(),
+  // The commit (newest change outside reports/) and the notes' content: both end up in README.md.
+  runtime: async (p) => {
+    const notes = await readNotes(p.report.notes);
+    return { ...(await gitProvenance()), ...(notes ? { notes_sha256: sha256(notes.markdown) } : {}) };
+  },
   async run(ctx) {
     const o = ctx.params.report;
     ctx.progress({ message: 'reading runs' });
@@ -228,7 +249,8 @@ export const reportStage = defineStage<ReportStageParams>({
       backends,
     };
     ctx.progress({ fraction: 0.3, message: 'rendering tables and figures' });
-    const built = await buildReport({ networks, lesions, provenance }, o);
+    const notes = await readNotes(o.notes);
+    const built = await buildReport({ networks, lesions, provenance, ...(notes ? { notes } : {}) }, o);
     return {
       outputs: { files: { kind: 'files', files: built.files } },
       metrics: { tables: built.tables.length, figures: built.figures.filter((f) => f.spec).length, missing: built.missing.length, metrics: built.metricCount },

@@ -25,6 +25,8 @@ export interface ReportOptions {
   readonly figures: readonly FigureId[];
   /** Dataset names of the random-data experiments (Tables 2–4). */
   readonly datasets: { readonly random: string; readonly kilo_epoch: string; readonly memorization: string };
+  /** Markdown file (from the project root) embedded in README.md as "About this run"; null for none. */
+  readonly notes: string | null;
   /** Run shown in Figure 4. */
   readonly representative_run: number;
   /** Dataset of the violin plots (Figures A.2–A.5; the paper: MNIST). */
@@ -52,6 +54,7 @@ export const DEFAULT_REPORT_OPTIONS: ReportOptions = {
   tables: TABLE_GROUPS,
   figures: FIGURES,
   datasets: { random: 'random', kilo_epoch: 'random-kiloepoch', memorization: 'memorization' },
+  notes: null,
   representative_run: 0,
   violin_dataset: 'mnist',
   lesion_network: { dataset: 'fashion', dropout: true, run: 0 },

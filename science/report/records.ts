@@ -114,4 +114,6 @@ export interface ReportInput {
   readonly networks: readonly NetworkRecord[];
   readonly lesions: readonly LesionRecord[];
   readonly provenance: Provenance;
+  /** The run's own notes (report.notes), embedded in README.md. */
+  readonly notes?: { readonly path: string; readonly markdown: string };
 }

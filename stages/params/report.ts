@@ -26,6 +26,13 @@ export const reportParams = z
       })
       .strict()
       .describe('Which `dataset` axis values Tables 2–4 read.'),
+    notes: z
+      .string()
+      .min(1)
+      .nullable()
+      .describe(
+        'A Markdown file (path from the project root) written by whoever ran the experiment — how long each stage took, what was measured, why results differ from the paper — embedded in reports/README.md under "About this run". Its content enters the report key. null: no such section.',
+      ),
     representative_run: z.number().int().min(0).describe('Run shown in Figure 4 (one network per dataset × dropout).'),
     violin_dataset: z.string().describe('Dataset of the per-network violin plots, Figures A.2–A.5 (the paper: mnist).'),
     lesion_network: z
