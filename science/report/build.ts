@@ -2,14 +2,14 @@
  * Build the whole report from plain records: Markdown tables, Vega-Lite specs + SVGs,
  * metrics.json and README.md. Pure apart from rendering; the same input gives the same bytes.
  */
-import { cohenD } from '../stats.ts';
+import { comparisonSection } from './comparison.ts';
 import { markdownTable, renderTable, type ReportTable } from './format.ts';
 import { MetricsCollector } from './metrics.ts';
 import type { ReportOptions } from './options.ts';
 import { PAPER_PER_NETWORK } from './paper.ts';
 import type { ReportInput } from './records.ts';
 import { figure2, figure3, figure4, figure5, figure6a, figure6b, figureA1, renderSvg, violinFigures, type ReportFigure } from './figures.ts';
-import { clusterabilityTable, conditionKey, dependencyTable, findLesion, mixturesTable, NetworkIndex, perNetworkTable, randomDataTable, singleLesionTable } from './tables.ts';
+import { clusterabilityTable, conditionKey, dependencyTable, findLesion, mixturesTable, NetworkIndex, networkCohenD, perNetworkTable, randomDataTable, singleLesionTable } from './tables.ts';
 
 export interface BuiltReport {
   /** Relative path → file content (UTF-8 text). */
@@ -55,6 +55,7 @@ export async function buildReport(input: ReportInput, o: ReportOptions): Promise
   if (want.has('fig-6a')) figures.push(figure6a(lesion, o));
   if (want.has('fig-6b')) figures.push(figure6b(lesion, o));
   figureMetrics(input, o, metrics);
+  const comparison = comparisonSection(index, o, metrics);
 
   const files: Record<string, string> = {};
   for (const t of tables) files[`tables/${t.id}.md`] = renderTable(t);
@@ -65,7 +66,7 @@ export async function buildReport(input: ReportInput, o: ReportOptions): Promise
   }
   files['metrics.json'] = JSON.stringify(metrics.toJSON(), null, 1) + '\n';
   const missing = [...tables.flatMap((t) => t.missing.map((m) => `${t.id}: ${m}`)), ...figures.flatMap((f) => f.missing.map((m) => `${f.id}: ${m}`))];
-  files['README.md'] = readme(input, tables, figures, missing, metrics.size);
+  files['README.md'] = readme(input, comparison, tables, figures, missing, metrics.size);
   return { files, tables, figures, missing, metricCount: metrics.size };
 }
 
@@ -80,11 +81,8 @@ function figureMetrics(input: ReportInput, o: ReportOptions, metrics: MetricsCol
   const groups = new Map<string, number[]>();
   for (const n of input.networks) {
     if (n.k !== o.main_k || n.phase === 'init') continue;
-    const a = n.shuffles.layer?.samples;
-    const b = n.shuffles.layer_nonzero?.samples;
-    if (!a || !b || a.length < 2 || b.length < 2) continue;
-    const d = cohenD(a, b);
-    if (!Number.isFinite(d)) continue;
+    const d = networkCohenD(n);
+    if (d === null || !Number.isFinite(d)) continue;
     const key = `${conditionKey(n.dataset, n.dropout)}/${n.phase}`;
     groups.set(key, [...(groups.get(key) ?? []), d]);
   }
@@ -94,7 +92,7 @@ function figureMetrics(input: ReportInput, o: ReportOptions, metrics: MetricsCol
   }
 }
 
-function readme(input: ReportInput, tables: readonly ReportTable[], figures: readonly ReportFigure[], missing: readonly string[], metricCount: number): string {
+function readme(input: ReportInput, comparison: string, tables: readonly ReportTable[], figures: readonly ReportFigure[], missing: readonly string[], metricCount: number): string {
   const p = input.provenance;
   const lines: string[] = [
     '# Reports',
@@ -124,6 +122,8 @@ function readme(input: ReportInput, tables: readonly ReportTable[], figures: rea
     ),
     '',
     'The date is deliberately the commit date, not the time of rendering: the same inputs give the same report bytes.',
+    '',
+    comparison,
     '',
     '## Tables',
     '',

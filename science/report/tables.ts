@@ -28,7 +28,8 @@ export function conditionKey(dataset: string, dropout: boolean): string {
   return dropout ? `${dataset}+dropout` : dataset;
 }
 
-function conditionLabel(dataset: string, dropout: boolean): string {
+/** Row label of a training condition: "MNIST", "MNIST + dropout". */
+export function conditionLabel(dataset: string, dropout: boolean): string {
   return `${datasetLabel(dataset)}${dropout ? ' + dropout' : ''}`;
 }
 
@@ -87,9 +88,9 @@ export function conditionStats(records: readonly NetworkRecord[], method: Shuffl
   };
 }
 
-const meanOrNull = (xs: readonly number[]) => (xs.length ? mean(xs) : null);
+export const meanOrNull = (xs: readonly number[]) => (xs.length ? mean(xs) : null);
 /** Sample sd over networks (ddof 1, as pandas' std in the original's tables). */
-const sdOrNull = (xs: readonly number[]) => (xs.length > 1 ? sd(xs, 1) : null);
+export const sdOrNull = (xs: readonly number[]) => (xs.length > 1 ? sd(xs, 1) : null);
 const paperMeanSd = (v: MeanSd | undefined, m?: number) => (v ? fmtMeanSd(v[0], v[1]) : m !== undefined ? fmt(m) : NONE);
 const paperNum = (v: number | undefined, digits = 3) => (v === undefined ? NONE : fmt(v, digits));
 
@@ -104,7 +105,8 @@ function meanAbsDiff(pairs: readonly [number | null, number | undefined][]): num
 
 // ---------------------------------------------------------------- Table 1, A.1–A.3 and twins
 
-function clusterabilityId(k: number, method: ShuffleMethod): string {
+/** File stem of the clusterability table at k: table-1, table-A1 … and their `-nonzero` twins. */
+export function clusterabilityId(k: number, method: ShuffleMethod): string {
   const base = k === 4 ? 'table-1' : k === 7 ? 'table-A1' : k === 10 ? 'table-A2' : k === 2 ? 'table-A3' : `table-k${k}`;
   return method === 'layer' ? base : `${base}-nonzero`;
 }
@@ -112,6 +114,11 @@ function clusterabilityId(k: number, method: ShuffleMethod): string {
 /** The datasets × dropout rows of a clusterability table: the paper's rows, then any other condition we have at this k. */
 function conditionRowsFor(paper: PaperConditionTable | undefined, fallback: readonly PaperConditionRow[]): readonly PaperConditionRow[] {
   return paper?.rows ?? fallback;
+}
+
+/** The paper's name of the clusterability table at k ("Table 1" for k = 4). */
+export function clusterabilityName(k: number): string {
+  return k === 4 ? 'Table 1' : k === 7 ? 'Table A.1' : k === 10 ? 'Table A.2' : k === 2 ? 'Table A.3' : `Clusterability at k = ${k}`;
 }
 
 export function clusterabilityTable(index: NetworkIndex, k: number, method: ShuffleMethod, metrics: MetricsCollector): ReportTable {
@@ -156,7 +163,7 @@ export function clusterabilityTable(index: NetworkIndex, k: number, method: Shuf
       paperMeanSd(p.dist, p.distMean),
     ];
   });
-  const named = k === 4 ? 'Table 1' : k === 7 ? 'Table A.1' : k === 10 ? 'Table A.2' : k === 2 ? 'Table A.3' : `Clusterability at k = ${k}`;
+  const named = clusterabilityName(k);
   const methodText = method === 'layer' ? 'all weights of each layer shuffled (`layer`)' : 'only the non-zero weights shuffled, topology kept (`layer_nonzero`)';
   const dev = meanAbsDiff(ncutDiffs);
   return {
