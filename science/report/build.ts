@@ -123,6 +123,7 @@ function readme(input: ReportInput, comparison: string, tables: readonly ReportT
     '',
     'The date is deliberately the commit date, not the time of rendering: the same inputs give the same report bytes.',
     '',
+    ...(input.notes ? [notesSection(input.notes), ''] : []),
     comparison,
     '',
     '## Tables',
@@ -151,4 +152,20 @@ function readme(input: ReportInput, comparison: string, tables: readonly ReportT
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * "About this run": the notes of whoever ran the experiment (report.notes), headings demoted two
+ * levels so they nest under this section (fenced code is left alone).
+ */
+export function notesSection(notes: { readonly path: string; readonly markdown: string }): string {
+  let fenced = false;
+  const body = notes.markdown
+    .replace(/\s+$/, '')
+    .split('\n')
+    .map((line) => {
+      if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+      return !fenced && /^#{1,4} /.test(line) ? `##${line}` : line;
+    });
+  return ['## About this run', '', `*Written by whoever ran it, in \`${notes.path}\` (\`report.notes\`); every number in the other sections is computed from the runs.*`, '', ...body].join('\n');
 }

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { notesSection } from '../science/report/build.ts';
+import { readNotes, ReportNotesError } from '../stages/report.ts';
+
+test('notes: headings nest under "About this run", fenced code untouched', () => {
+  const md = notesSection({ path: 'docs/runs/x.md', markdown: '# Timings\n\ntext\n\n```sh\n# a shell comment\n```\n## Why\n' });
+  const lines = md.split('\n');
+  assert.equal(lines[0], '## About this run');
+  assert.ok(lines.includes('### Timings'));
+  assert.ok(lines.includes('#### Why'));
+  assert.ok(lines.includes('# a shell comment'), 'a comment inside a code fence stays as written');
+  assert.match(md, /docs\/runs\/x\.md/);
+});
+
+test('readNotes: null → no notes; a missing file names the key and the path', async () => {
+  assert.equal(await readNotes(null), null);
+  const dir = mkdtempSync(join(tmpdir(), 'notes-'));
+  writeFileSync(join(dir, 'n.md'), 'hello\n');
+  assert.deepEqual(await readNotes('n.md', dir), { path: 'n.md', markdown: 'hello\n' });
+  await assert.rejects(readNotes('docs/none.md', dir), (err: unknown) => {
+    assert.ok(err instanceof ReportNotesError);
+    assert.match((err as Error).message, /report\.notes.*docs\/none\.md.*does not exist.*report\.notes: null/);
+    return true;
+  });
+});
