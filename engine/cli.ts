@@ -37,6 +37,16 @@ function sessionOptions(o: ParamsOpts, targets: string[] = []): SessionOptions {
   return { paramsFile: o.params, overrides: o.set ?? [], targets };
 }
 
+/** Every instance's status under these params (what `status` and `timings` read). */
+async function statusOf(project: PipelineProject, o: ParamsOpts, stages: string[]): Promise<InstanceStatus[]> {
+  const session = await Session.open(project, sessionOptions(o, stages));
+  try {
+    return await computeStatus(session);
+  } finally {
+    session.close();
+  }
+}
+
 /** Build the program (exported for tests and for projects that want to extend it further). */
 export function buildProgram(project: PipelineProject): Command {
   const program = new Command(project.name)
@@ -92,9 +102,7 @@ export function buildProgram(project: PipelineProject): Command {
       .argument('[stage...]', 'only these stages (and their upstream)')
       .option('--json', 'machine-readable output'),
   ).action(async (stages: string[], o: ParamsOpts & { json?: boolean }) => {
-    const session = await Session.open(project, sessionOptions(o, stages));
-    const list = await computeStatus(session);
-    session.close();
+    const list = await statusOf(project, o, stages);
     if (o.json) {
       const rows = list.map(({ record, shards, ...s }) => ({
         ...s,
@@ -114,10 +122,7 @@ export function buildProgram(project: PipelineProject): Command {
       .argument('[stage...]', 'only these stages (and their upstream)')
       .option('--json', 'machine-readable output'),
   ).action(async (stages: string[], o: ParamsOpts & { json?: boolean }) => {
-    const session = await Session.open(project, sessionOptions(o, stages));
-    const list = await computeStatus(session);
-    session.close();
-    const summary = summarizeTimings(list);
+    const summary = summarizeTimings(await statusOf(project, o, stages));
     process.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : timingsMarkdown(summary));
   });
 
