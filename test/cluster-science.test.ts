@@ -487,3 +487,44 @@ test('compact (CSR) shuffles: same draws and values as the dense shuffle, and th
     assert.deepEqual(a.values, b.values, `${method}: adjacency weights differ`);
   }
 });
+
+test('k-means distance kernels generated per d equal the plain loops bit for bit', async () => {
+  const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
+  const rng = new Rng(5);
+  for (const d of [1, 2, 5, 12]) {
+    const n = 97;
+    const k = 3 + (d % 4);
+    const X = Float64Array.from({ length: n * d }, () => rng.normal());
+    const C = Float64Array.from({ length: k * d }, () => rng.normal());
+    const plain = (i: number, off: number, A: Float64Array) => {
+      let s = 0;
+      for (let f = 0; f < d; f++) s += (X[i * d + f] - A[off + f]) * (X[i * d + f] - A[off + f]);
+      return s;
+    };
+    const labels = new Int32Array(n);
+    const inertia = distanceKernels(d).assignAll(X, n, C, k, labels);
+    let want = 0;
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        const s = plain(i, c * d, C);
+        if (s < bestD) [bestD, best] = [s, c];
+      }
+      assert.equal(labels[i], best, `d=${d} point ${i}`);
+      want += bestD;
+    }
+    assert.equal(inertia, want, `d=${d}: inertia bit-identical`);
+    // k-means++ potential against candidate point 7 with nothing pruned (toCandidate = 0).
+    const closest = Float64Array.from({ length: n }, () => Math.abs(rng.normal()) * d);
+    const out = new Float64Array(n);
+    const pot = distanceKernels(d).candidatePotential(X, n, 7 * d, closest, new Int32Array(n), new Float64Array(1), out, 4);
+    let wantPot = 0;
+    for (let i = 0; i < n; i++) {
+      const s = plain(i, 7 * d, X);
+      assert.equal(out[i], s < closest[i] ? s : closest[i]);
+      wantPot += out[i];
+    }
+    assert.equal(pot, wantPot);
+  }
+});

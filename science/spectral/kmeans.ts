@@ -11,6 +11,7 @@
  * Each restart r draws from its own generator `new Rng(deriveSeed(seed, r))`.
  */
 import { Rng, deriveSeed } from '../random.ts';
+import { distanceKernels } from './kmeans-kernels.ts';
 
 export interface KMeansOptions {
   nInit?: number;
@@ -120,6 +121,7 @@ export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number,
  */
 function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rng: Rng, ws: Workspace, centers: Float64Array): void {
   const trials = 2 + Math.floor(Math.log(k));
+  const kernels = distanceKernels(d);
   const first = rng.int(n);
   for (let f = 0; f < d; f++) centers[f] = X[first * d + f];
   let closest = ws.closest;
@@ -144,7 +146,7 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
       const r = rng.float() * potential;
       const id = Math.min(searchLeft(cumulative, r), n - 1);
       for (let j = 0; j < c; j++) toCandidate[j] = sqDist(X, id * d, centers, j * d, d);
-      const pot = candidatePotential(X, n, d, id * d, closest, nearest, toCandidate, candidate);
+      const pot = kernels.candidatePotential(X, n, id * d, closest, nearest, toCandidate, candidate, PRUNE_FACTOR);
       if (bestId < 0 || pot < bestPot) {
         bestId = id;
         bestPot = pot;
@@ -166,60 +168,12 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
 }
 
 /**
- * Margin of the triangle-inequality test below: the candidate is skipped for point x when
+ * Margin of the triangle-inequality test in candidatePotential (kmeans-kernels.ts): the candidate is skipped for point x when
  * ‖cand − centre‖² ≥ PRUNE_FACTOR·closest, i.e. ‖cand − centre‖ ≥ 2(1 + 5e-10)·‖x − centre‖, so
  * ‖x − cand‖ ≥ (1 + 1e-9)·‖x − centre‖. The relative margin dwarfs the rounding of these few
  * sums (~1e-15), so the distance the loop would compute is ≥ closest too: the result is exact.
  */
 const PRUNE_FACTOR = 4 * (1 + 1e-9);
-
-/**
- * out[i] = min(closest[i], ‖x_i − X[co..]‖²); returns Σ out. closest[i] is the squared distance
- * to chosen centre nearest[i], and toCandidate[j] the squared distance from the candidate to
- * chosen centre j: a candidate at least twice as far from x's centre as x is cannot be nearer
- * (triangle inequality), so out[i] = closest[i] without computing the distance.
- */
-function candidatePotential(X: Float64Array, n: number, d: number, co: number, closest: Float64Array, nearest: Int32Array, toCandidate: Float64Array, out: Float64Array): number {
-  let pot = 0;
-  for (let i = 0, xo = 0; i < n; i++, xo += d) {
-    const c = closest[i];
-    if (toCandidate[nearest[i]] >= PRUNE_FACTOR * c) {
-      out[i] = c;
-      pot += c;
-      continue;
-    }
-    // A partial distance that reaches the current one leaves the minimum at c.
-    const s = partialSqDist(X, xo, X, co, d, c);
-    const dd = s < c ? s : c;
-    out[i] = dd;
-    pot += dd;
-  }
-  return pot;
-}
-
-/**
- * ‖X[xo..] − C[co..]‖² summed in coordinate order, except that it may stop early once the partial
- * sum reaches `limit` (it then returns a value ≥ limit). Below `limit` the result is the exact
- * sequential sum, so every comparison against `limit` or anything smaller is as for the full sum.
- * The test runs every second coordinate: a partial sum only grows, so testing less often changes
- * nothing but the amount of work.
- */
-function partialSqDist(X: Float64Array, xo: number, C: Float64Array, co: number, d: number, limit: number): number {
-  let q = 0;
-  let f = 0;
-  for (; f + 1 < d; f += 2) {
-    const t0 = X[xo + f] - C[co + f];
-    const t1 = X[xo + f + 1] - C[co + f + 1];
-    q += t0 * t0;
-    q += t1 * t1;
-    if (q >= limit) return q;
-  }
-  if (f < d) {
-    const t = X[xo + f] - C[co + f];
-    q += t * t;
-  }
-  return q;
-}
 
 /** First index with cumulative[i] ≥ value (numpy searchsorted, side='left'). */
 function searchLeft(cumulative: Float64Array, value: number): number {
@@ -292,23 +246,9 @@ function updateCenters(X: Float64Array, n: number, d: number, k: number, labels:
  */
 function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: number, tol: number, ws: Workspace): { inertia: number; iterations: number } {
   const { centers, old, labels, upper, lower, halfNearest, moved, counts, sums } = ws;
+  const kernels = distanceKernels(d);
   // First assignment: all distances.
-  for (let i = 0, xo = 0; i < n; i++, xo += d) {
-    let a = 0;
-    let bestD = Infinity;
-    let nextD = Infinity;
-    for (let c = 0, co = 0; c < k; c++, co += d) {
-      const s = partialSqDist(X, xo, centers, co, d, nextD);
-      if (s < bestD) {
-        nextD = bestD;
-        bestD = s;
-        a = c;
-      } else if (s < nextD) nextD = s;
-    }
-    labels[i] = a;
-    upper[i] = Math.sqrt(bestD);
-    lower[i] = Math.sqrt(nextD);
-  }
+  kernels.nearestTwo(X, n, centers, k, labels, upper, lower);
   clusterSums(X, n, d, labels, counts, sums);
   let iterations = 0;
   // Movement of the centres in the last update: the largest, the second largest, and which centre
@@ -328,53 +268,7 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         }
         halfNearest[a] = Math.sqrt(m) / 2;
       }
-      for (let i = 0, xo = 0; i < n; i++, xo += d) {
-        const a = labels[i];
-        const h = halfNearest[a];
-        const up = upper[i] + moved[a];
-        let l = lower[i] - (a === argMax ? max2 : max1);
-        if (l < 0) l = 0;
-        upper[i] = up;
-        lower[i] = l;
-        const bound = h > l ? h : l;
-        if (up <= bound) continue;
-        // Tighten the upper bound to the exact distance, then test again.
-        let s = 0;
-        const ao = a * d;
-        for (let f = 0; f < d; f++) {
-          const t = X[xo + f] - centers[ao + f];
-          s += t * t;
-        }
-        const u = Math.sqrt(s);
-        upper[i] = u;
-        if (u <= bound) continue;
-        // All distances: nearest (lowest index on ties, as Lloyd's) and second nearest.
-        let best = 0;
-        let bestD = Infinity;
-        let nextD = Infinity;
-        for (let c = 0, co = 0; c < k; c++, co += d) {
-          // The own centre's distance is s, just computed (same summation order).
-          const q = c === a ? s : partialSqDist(X, xo, centers, co, d, nextD);
-          if (q < bestD) {
-            nextD = bestD;
-            bestD = q;
-            best = c;
-          } else if (q < nextD) nextD = q;
-        }
-        if (best !== a) {
-          counts[a]--;
-          counts[best]++;
-          const bo = best * d;
-          for (let f = 0; f < d; f++) {
-            const x = X[xo + f];
-            sums[ao + f] -= x;
-            sums[bo + f] += x;
-          }
-          labels[i] = best;
-        }
-        upper[i] = Math.sqrt(bestD);
-        lower[i] = Math.sqrt(nextD);
-      }
+      kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
     }
     old.set(centers);
     updateCenters(X, n, d, k, labels, old, counts, sums, centers);
@@ -400,25 +294,6 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
   clusterSums(X, n, d, labels, counts, sums);
   updateCenters(X, n, d, k, labels, old, counts, sums, centers);
   // Labels that match the returned centres (sklearn re-runs the E-step at the end), and the inertia.
-  const inertia = assignAll(X, n, d, k, centers, labels);
+  const inertia = kernels.assignAll(X, n, centers, k, labels);
   return { inertia, iterations };
-}
-
-/** Nearest centre of every point (lowest index on ties); returns the inertia Σ squared distance. */
-function assignAll(X: Float64Array, n: number, d: number, k: number, centers: Float64Array, labels: Int32Array): number {
-  let inertia = 0;
-  for (let i = 0, xo = 0; i < n; i++, xo += d) {
-    let bestC = 0;
-    let bestD = Infinity;
-    for (let c = 0, co = 0; c < k; c++, co += d) {
-      const s = partialSqDist(X, xo, centers, co, d, bestD);
-      if (s < bestD) {
-        bestD = s;
-        bestC = c;
-      }
-    }
-    labels[i] = bestC;
-    inertia += bestD;
-  }
-  return inertia;
 }
