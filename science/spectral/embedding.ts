@@ -23,6 +23,8 @@ import { toDenseAdjacency } from '../graph/index.ts';
 import { symmetricEigen } from './dense.ts';
 import { largestEigenpairs, type SymmetricOperator } from './lanczos.ts';
 import { csrGather, denseMul, denseMulT } from './kernels.ts';
+import { wasmCsrGather, wasmCsrGatherAvailable, type WasmGather } from './sparse-wasm.ts';
+import { WasmArena } from '../wasm-asm.ts';
 
 export interface EmbeddingOptions {
   /** 'auto' (default): Lanczos on the folded operator, dense for tiny graphs. */
@@ -113,8 +115,13 @@ export class FoldedOperator implements SymmetricOperator {
   private readonly invSqrtP: Float64Array;
   private readonly invSqrtQ: Float64Array;
   private readonly t: Float64Array;
-  private readonly u: Float64Array;
   private readonly v: Float64Array;
+  /** Input and output of `apply` (side P) and the intermediate C·x (side Q), in WebAssembly memory with the CSR arrays when the gather runs there. */
+  private readonly x: Float64Array;
+  private readonly y: Float64Array;
+  private readonly u: Float64Array;
+  /** The CSR gather in WebAssembly (sparse-wasm.ts) when the arrays live in its memory. */
+  private readonly wasmGather: WasmGather | null;
   /** Dense blocks' products B_QP (side P → side Q) and B_PQ (side Q → side P), unscaled. */
   private readonly denseToQ: Product[] = [];
   private readonly denseToP: Product[] = [];
@@ -168,28 +175,41 @@ export class FoldedOperator implements SymmetricOperator {
     const norm = Math.sqrt(volP);
     for (let i = 0; i < nP; i++) this.trivial[i] /= norm;
     this.t = new Float64Array(nP);
-    this.u = new Float64Array(nQ);
     this.v = new Float64Array(nQ);
 
     // Merged CSR of the sparse blocks: count entries per side-Q row and per side-P row.
-    const cIndptr = new Int32Array(nQ + 1);
-    const ctIndptr = new Int32Array(nP + 1);
+    const countQ = new Int32Array(nQ + 1);
+    const countP = new Int32Array(nP + 1);
     graph.blocks.forEach((b, l) => {
       if (b.kind !== 'csr') return;
       const rowsOnP = l % 2 === parity;
       const ro = this.sideOffset[l];
       const co = this.sideOffset[l + 1];
       // The rows' side counts whole CSR rows, the columns' side one per entry.
-      if (rowsOnP) countEntries(b.indptr, b.indices, b.rows, ro, co, ctIndptr, cIndptr);
-      else countEntries(b.indptr, b.indices, b.rows, ro, co, cIndptr, ctIndptr);
+      if (rowsOnP) countEntries(b.indptr, b.indices, b.rows, ro, co, countP, countQ);
+      else countEntries(b.indptr, b.indices, b.rows, ro, co, countQ, countP);
     });
-    for (let i = 0; i < nQ; i++) cIndptr[i + 1] += cIndptr[i];
-    for (let i = 0; i < nP; i++) ctIndptr[i + 1] += ctIndptr[i];
-    const nnz = cIndptr[nQ];
-    const cIndices = new Int32Array(nnz);
-    const cValues = new Float64Array(nnz);
-    const ctIndices = new Int32Array(nnz);
-    const ctValues = new Float64Array(nnz);
+    for (let i = 0; i < nQ; i++) countQ[i + 1] += countQ[i];
+    for (let i = 0; i < nP; i++) countP[i + 1] += countP[i];
+    const nnz = countQ[nQ];
+    // The CSR arrays and the vectors the products run on live in WebAssembly memory when it is
+    // available (sparse-wasm.ts: the same gather, faster), else in ordinary typed arrays.
+    const bytes = WasmArena.bytesFor;
+    const arena = nnz > 0 && wasmCsrGatherAvailable() ? new WasmArena(bytes(nQ + 1, 4) + bytes(nP + 1, 4) + 2 * bytes(nnz, 4) + 2 * bytes(nnz, 8) + 2 * bytes(nP, 8) + bytes(nQ, 8)) : null;
+    this.wasmGather = arena ? wasmCsrGather(arena) : null;
+    const int32 = (length: number) => (arena ? arena.int32(length) : new Int32Array(length));
+    const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
+    const cIndptr = int32(nQ + 1);
+    cIndptr.set(countQ);
+    const ctIndptr = int32(nP + 1);
+    ctIndptr.set(countP);
+    const cIndices = int32(nnz);
+    const cValues = float64(nnz);
+    const ctIndices = int32(nnz);
+    const ctValues = float64(nnz);
+    this.x = float64(nP);
+    this.y = float64(nP);
+    this.u = float64(nQ);
     const cFill = cIndptr.slice(0, nQ);
     const ctFill = ctIndptr.slice(0, nP);
     // Dense blocks run in WebAssembly SIMD when available (bit-identical to kernels.ts).
@@ -224,37 +244,46 @@ export class FoldedOperator implements SymmetricOperator {
     this.ctValues = ctValues;
   }
 
-  /** u ← C·x (x on side P, u on side Q). */
-  private toQ(x: Float64Array, u: Float64Array): void {
+  /** y (+)= the CSR part of a product; x and y are this operator's own vectors. */
+  private gather(indptr: Int32Array, indices: Int32Array, values: Float64Array, rows: number, x: Float64Array, y: Float64Array, accumulate: boolean): void {
+    if (this.wasmGather) this.wasmGather(indptr, indices, values, rows, x, y, accumulate);
+    else csrGather(indptr, indices, values, rows, x, y, accumulate);
+  }
+
+  /** this.u ← C·this.x (side P to side Q). */
+  private toQ(): void {
+    const { x, u } = this;
     if (this.denseToQ.length > 0) {
       const { t, invSqrtP, invSqrtQ } = this;
       for (let i = 0; i < this.n; i++) t[i] = x[i] * invSqrtP[i];
       u.fill(0);
       for (const product of this.denseToQ) product(t, u);
       for (let i = 0; i < this.nQ; i++) u[i] *= invSqrtQ[i];
-      csrGather(this.cIndptr, this.cIndices, this.cValues, this.nQ, x, u, true);
-    } else csrGather(this.cIndptr, this.cIndices, this.cValues, this.nQ, x, u, false);
+      this.gather(this.cIndptr, this.cIndices, this.cValues, this.nQ, x, u, true);
+    } else this.gather(this.cIndptr, this.cIndices, this.cValues, this.nQ, x, u, false);
   }
 
   apply(x: Float64Array, y: Float64Array): void {
-    const { u } = this;
-    this.toQ(x, u);
+    this.x.set(x);
+    this.toQ();
     // y ← Cᵀ·u.
+    const { u, y: out } = this;
     if (this.denseToP.length > 0) {
       const { v, invSqrtP, invSqrtQ } = this;
       for (let i = 0; i < this.nQ; i++) v[i] = u[i] * invSqrtQ[i];
-      y.fill(0);
-      for (const product of this.denseToP) product(v, y);
-      for (let i = 0; i < this.n; i++) y[i] *= invSqrtP[i];
-      csrGather(this.ctIndptr, this.ctIndices, this.ctValues, this.n, u, y, true);
-    } else csrGather(this.ctIndptr, this.ctIndices, this.ctValues, this.n, u, y, false);
+      out.fill(0);
+      for (const product of this.denseToP) product(v, out);
+      for (let i = 0; i < this.n; i++) out[i] *= invSqrtP[i];
+      this.gather(this.ctIndptr, this.ctIndices, this.ctValues, this.n, u, out, true);
+    } else this.gather(this.ctIndptr, this.ctIndices, this.ctValues, this.n, u, out, false);
+    y.set(out);
   }
 
   /** C·w = D_Q^-1/2·B_QP·D_P^-1/2·w. */
   applyC(w: Float64Array): Float64Array {
-    const u = new Float64Array(this.nQ);
-    this.toQ(w, u);
-    return u;
+    this.x.set(w);
+    this.toQ();
+    return this.u.slice();
   }
 
   /** Scatter a side-P vector and a side-Q vector into one compact-order vector. */
