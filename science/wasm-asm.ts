@@ -88,3 +88,68 @@ export function compileOnce(build: () => Uint8Array<ArrayBuffer>): () => WebAsse
     return compiled;
   };
 }
+
+// More opcodes (Core Specification 2.0, §5.4): loads/stores take (alignment log2, offset).
+export const loadI32 = (offset = 0) => [0x28, 2, ...leb(offset)];
+export const storeI32 = (offset = 0) => [0x36, 2, ...leb(offset)];
+export const loadF64 = (offset = 0) => [0x2b, 3, ...leb(offset)];
+export const storeF64At = (offset = 0) => [0x39, 3, ...leb(offset)];
+export const f64Const = (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)];
+export const fAdd = [0xa0];
+export const fSub = [0xa1];
+export const fMul = [0xa2];
+export const fSqrt = [0x9f];
+export const fLt = [0x63];
+export const fGt = [0x64];
+export const fLe = [0x65];
+export const eqI32 = [0x46];
+export const neI32 = [0x47];
+export const ltU = [0x49];
+export const sub = [0x6b];
+export const select = [0x1b];
+export const block = [0x02, 0x40];
+export const loop = [0x03, 0x40];
+export const ifVoid = [0x04, 0x40];
+export const elseOp = [0x05];
+export const end = [0x0b];
+export const br = (depth: number) => [0x0c, depth];
+export const brIf = (depth: number) => [0x0d, depth];
+
+/**
+ * A fixed-size WebAssembly memory with a bump allocator: typed-array views for the data a kernel
+ * works on, and instances of kernel modules bound to it. The memory never grows, so views stay valid.
+ */
+export class WasmArena {
+  static readonly ALIGN = 16;
+  readonly memory: WebAssembly.Memory;
+  private used = 0;
+
+  constructor(bytes: number) {
+    this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  }
+
+  /** Bytes an array of `length` elements of `elementBytes` bytes takes (aligned). */
+  static bytesFor(length: number, elementBytes: number): number {
+    return Math.ceil((length * elementBytes) / WasmArena.ALIGN) * WasmArena.ALIGN;
+  }
+
+  private take(bytes: number): number {
+    const at = this.used;
+    this.used += WasmArena.bytesFor(bytes, 1);
+    if (this.used > this.memory.buffer.byteLength) throw new RangeError(`WasmArena: out of space (${this.used} > ${this.memory.buffer.byteLength} bytes)`);
+    return at;
+  }
+
+  int32(length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.take(length * 4), length);
+  }
+
+  float64(length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, this.take(length * 8), length);
+  }
+
+  /** The exports of `mod` instantiated on this memory. */
+  instantiate<T>(mod: WebAssembly.Module): T {
+    return new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as T;
+  }
+}
