@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, deriveSeed } from '../random.ts';
 import type { DenseLayer } from '../weights.ts';
 import { Adam, type AdamConfig } from './adam.ts';
+import { WasmAdam } from './adam-wasm.ts';
 import { dropoutMasks } from './dropout.ts';
 import { applyMask, isMaskUpdateStep, magnitudeMask, scheduledSparsity, validateSchedule, type PruningSchedule } from './pruning.ts';
 import { cloneLayers, kernelSparsity, INPUT_SIZE, NUM_CLASSES } from './model.ts';
@@ -116,20 +117,77 @@ function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: num
 }
 
 /**
+ * Which implementation of the step's elementwise work and of Adam the trainer uses. `fast` (the
+ * default): on wasm, ReLU ⊙ mask and the backward ReLU/dropout factor are applied in place on the
+ * tensors' memory, and Adam runs in WebAssembly (adam-wasm.ts) wherever WebAssembly SIMD exists.
+ * `reference`: the tfjs ops and the JavaScript Adam of the original trainer. Both give the same
+ * bits (tests and the benchmark compare them); the switch exists for those comparisons.
+ */
+export type StepKernels = 'fast' | 'reference';
+let stepKernels: StepKernels = 'fast';
+
+/** Select the step implementation for this thread; returns the previous choice. */
+export function setStepKernels(kernels: StepKernels): StepKernels {
+  const previous = stepKernels;
+  stepKernels = kernels;
+  return previous;
+}
+
+/** Do the elementwise steps run in place on tensor memory? Only on wasm, whose tensors are plain heap ranges. */
+const inPlaceElementwise = () => stepKernels === 'fast' && tf.getBackend() === 'wasm';
+
+/**
+ * h ← relu(h) ⊙ mask (or relu(h) without a mask) in place, with the bits of tfjs' Relu then Mul
+ * kernels: relu(v) = v for v > 0, NaN for NaN, +0 otherwise (also for −0); the product is a
+ * float64 product of two float32 values (exact) rounded once to float32, as the float32 multiply.
+ */
+function reluMaskInPlace(h: Float32Array, mask: Float32Array | null): void {
+  if (mask) {
+    for (let i = 0; i < h.length; i++) {
+      const v = h[i];
+      h[i] = v > 0 ? v * mask[i] : v !== v ? v : 0;
+    }
+  } else {
+    for (let i = 0; i < h.length; i++) {
+      const v = h[i];
+      if (!(v > 0) && v === v) h[i] = 0;
+    }
+  }
+}
+
+/**
+ * d ← d ⊙ step(h) · scale in place, with the bits of tfjs' Step, Mul and Mul-by-scalar kernels:
+ * step(h) is 1 for h > 0, NaN for NaN, else 0 (so d·0 keeps d's sign on the zero, or is NaN for
+ * infinite d); scale 1 (no dropout) leaves d unchanged where h > 0.
+ */
+function reluDropoutGradInPlace(d: Float32Array, h: Float32Array, scale: number): void {
+  for (let i = 0; i < d.length; i++) {
+    const hv = h[i];
+    d[i] = hv > 0 ? d[i] * scale : hv !== hv ? NaN : d[i] * 0;
+  }
+}
+
+/**
  * Forward pass: per dense layer one fused matMul + bias kernel (XNNPACK on wasm adds the bias in
- * the product's accumulator), then ReLU on hidden layers as its own op (measured: fusing the
- * ReLU too selects a slower clamping XNNPACK kernel), each hidden output times its dropout mask.
+ * the product's accumulator), then ReLU on hidden layers (measured: fusing the ReLU too selects
+ * a slower clamping XNNPACK kernel), each hidden output times its dropout mask — as two tfjs ops,
+ * or on wasm in one pass over the product's memory (reluMaskInPlace).
  * Returns the input of every layer (x first) and the logits.
  */
-function forward(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[], masks: tf.Tensor2D[] | null): { inputs: tf.Tensor2D[]; logits: tf.Tensor2D } {
+function forward(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[], masks: readonly Float32Array[] | null): { inputs: tf.Tensor2D[]; logits: tf.Tensor2D } {
+  const inPlace = inPlaceElementwise();
   const inputs: tf.Tensor2D[] = [];
   let h = x;
   for (let i = 0; i < kernels.length; i++) {
     inputs.push(h);
     const hidden = i < kernels.length - 1;
     h = tf.fused.matMul({ a: h, b: kernels[i], bias: biases[i] }) as tf.Tensor2D;
-    if (hidden) h = tf.relu(h);
-    if (hidden && masks) h = tf.mul(h, masks[i]);
+    if (!hidden) continue;
+    if (inPlace) reluMaskInPlace(viewOf(h), masks ? masks[i] : null);
+    else {
+      h = tf.relu(h);
+      if (masks) h = tf.mul(h, tf.tensor2d(masks[i], h.shape));
+    }
   }
   return { inputs, logits: h };
 }
@@ -146,10 +204,12 @@ function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[])
  * For layer i with input H and output gradient G: dW = Hᵀ·G, and the gradient
  * of the layer below is (G·Wᵀ) ⊙ [H > 0] ⊙ mask; since H = relu(Z) ⊙ mask with mask ∈ {0, s},
  * [H > 0] · s equals mask · [Z > 0], the stock ReLU-and-dropout gradient, bit for bit.
+ * On wasm the factor [H > 0] · s is applied in place (reluDropoutGradInPlace), else by tfjs ops.
  * Returns the kernel gradients and each layer's G (db = Σ_rows G is summed by the caller in JS:
  * cheaper than a reduction kernel, which transposes first on wasm).
  */
 function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null): { dW: tf.Tensor[]; dZ: tf.Tensor[] } {
+  const inPlace = inPlaceElementwise();
   const L = kernels.length;
   const dW: tf.Tensor[] = new Array(L);
   const dZ: tf.Tensor[] = new Array(L);
@@ -159,9 +219,13 @@ function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Te
     dW[i] = tf.matMul(tf.transpose(h), g);
     dZ[i] = g;
     if (i > 0) {
-      let below = tf.mul(tf.matMul(g, tf.transpose(kernels[i])), tf.step(h));
-      if (dropoutScale !== null) below = tf.mul(below, dropoutScale);
-      g = below as tf.Tensor2D;
+      let below: tf.Tensor2D = tf.matMul(g, tf.transpose(kernels[i]));
+      if (inPlace) reluDropoutGradInPlace(viewOf(below), viewOf(h), dropoutScale ?? 1);
+      else {
+        below = tf.mul(below, tf.step(h)) as tf.Tensor2D;
+        if (dropoutScale !== null) below = tf.mul(below, dropoutScale) as tf.Tensor2D;
+      }
+      g = below;
     }
   }
   return { dW, dZ };
@@ -291,10 +355,9 @@ export function batchGradients(
   const out: BatchLoss = { lossSum: 0, correct: 0 };
   tf.tidy(() => {
     const xs = tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]);
-    const maskTensors = masks ? masks.map((m, i) => tf.tensor2d(m, [rows, layers[i].fanOut])) : null;
     const kernels = layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut]));
     const biases = layers.map((l) => tf.tensor1d(l.bias));
-    const { inputs, logits } = forward(xs, kernels, biases, maskTensors);
+    const { inputs, logits } = forward(xs, kernels, biases, masks);
     const gradLogits = new Float32Array(rows * NUM_CLASSES);
     const r = crossEntropyRows(logits.dataSync() as Float32Array, labels, rows, gradLogits);
     out.lossSum = r.lossSum;
@@ -342,8 +405,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const fingerprint = fingerprintOf(o, nTrain);
 
   let layers = cloneLayers(o.initial);
-  const params = (ls: DenseLayer[]) => [...ls.map((l) => l.kernel), ...ls.map((l) => l.bias)];
-  let adam = new Adam(o.adam, params(layers).map((p) => p.length));
+  let adamState: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null = null;
   let masks: Float32Array[] | null = o.pruning ? layers.map((l) => new Float32Array(l.kernel.length).fill(1)) : null;
   let history: EpochMetrics[] = [];
   let epochsDone = 0;
@@ -355,10 +417,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       const state = decodeCheckpoint(saved);
       if (state.fingerprint !== fingerprint) throw new CheckpointFormatError('it was written by another configuration');
       layers = state.layers;
-      adam = new Adam(o.adam, []);
-      adam.m.push(...state.adamM);
-      adam.v.push(...state.adamV);
-      adam.iterations = state.adamIterations;
+      adamState = { m: state.adamM, v: state.adamV, iterations: state.adamIterations };
       masks = state.masks;
       history = state.history;
       epochsDone = state.epochsDone;
@@ -370,6 +429,8 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     }
   }
   const resumedEpochs = epochsDone;
+  const optimiser = createOptimiser(o.adam, layers, adamState);
+  layers = optimiser.layers;
 
   const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   const useDropout = o.dropoutRate > 0;
@@ -400,7 +461,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       }
       const dropout = useDropout ? dropoutMasks(o.seed, step, rows, hiddenWidths, o.dropoutRate) : null;
 
-      const batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => adam.step(params(layers), grads));
+      const batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
       lossSum += batch.lossSum;
       correct += batch.correct;
     }
@@ -422,11 +483,11 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
         fingerprint,
         epochsDone,
         step,
-        adamIterations: adam.iterations,
+        adamIterations: optimiser.iterations,
         history,
         layers,
-        adamM: adam.m,
-        adamV: adam.v,
+        adamM: optimiser.m,
+        adamV: optimiser.v,
         masks,
       };
       await o.checkpoint.save(encodeCheckpoint(state));
@@ -434,7 +495,65 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     const sessionEpochs = epochsDone - resumedEpochs;
     o.onEpoch?.({ metrics, epochs: o.epochs, secondsPerEpoch: (performance.now() - sessionStart) / 1000 / sessionEpochs });
   }
-  return { layers, history, resumedEpochs };
+  // Copies: the optimiser's arrays may be views of its WebAssembly memory.
+  return { layers: cloneLayers(layers), history, resumedEpochs };
+}
+
+/** Adam over the layers' kernels then biases, whichever implementation runs it. */
+interface LayerOptimiser {
+  /** The layers the optimiser updates in place (their arrays may be views of its memory). */
+  layers: DenseLayer[];
+  readonly m: Float32Array[];
+  readonly v: Float32Array[];
+  readonly iterations: number;
+  step(grads: Float32Array[]): void;
+}
+
+/**
+ * Adam for `layers` (copied), starting from a checkpoint's moments when given: the WebAssembly
+ * kernel (adam-wasm.ts) where available and the step kernels are `fast`, else adam.ts.
+ */
+function createOptimiser(config: AdamConfig, layers: DenseLayer[], resumed: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null): LayerOptimiser {
+  const arrays = (ls: readonly DenseLayer[]) => [...ls.map((l) => l.kernel), ...ls.map((l) => l.bias)];
+  const sizes = arrays(layers).map((a) => a.length);
+  if (resumed && (resumed.m.length !== sizes.length || resumed.m.some((m, i) => m.length !== sizes[i] || resumed.v[i].length !== sizes[i])))
+    throw new CheckpointFormatError('its Adam moments do not match the layer shapes');
+  const wasm = stepKernels === 'fast' ? WasmAdam.create(config, sizes) : null;
+  if (wasm) {
+    arrays(layers).forEach((a, i) => wasm.params[i].set(a));
+    if (resumed) {
+      resumed.m.forEach((m, i) => wasm.m[i].set(m));
+      resumed.v.forEach((v, i) => wasm.v[i].set(v));
+      wasm.iterations = resumed.iterations;
+    }
+    const L = layers.length;
+    const views = layers.map((l, i) => ({ ...l, kernel: wasm.params[i], bias: wasm.params[L + i] }));
+    return {
+      layers: views,
+      m: wasm.m,
+      v: wasm.v,
+      get iterations() {
+        return wasm.iterations;
+      },
+      step: (grads) => wasm.step(grads),
+    };
+  }
+  const adam = new Adam(config, resumed ? [] : sizes);
+  if (resumed) {
+    adam.m.push(...resumed.m);
+    adam.v.push(...resumed.v);
+    adam.iterations = resumed.iterations;
+  }
+  const params = arrays(layers);
+  return {
+    layers,
+    m: adam.m,
+    v: adam.v,
+    get iterations() {
+      return adam.iterations;
+    },
+    step: (grads) => adam.step(params, grads),
+  };
 }
 
 /** The train and test splits of a dataset table's contents, keeping only the first `trainExamples` training examples when set. */
