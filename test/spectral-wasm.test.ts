@@ -42,3 +42,60 @@ test('wasm CSR gather equals csrGather bit for bit (rows of 0..2·avg entries, a
     }
   }
 });
+
+test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10; duplicate points and centres)', async () => {
+  const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
+  const { hamerlyModule } = await import('../science/spectral/kmeans-wasm.ts');
+  for (const d of [2, 4, 7, 10]) {
+    const k = d;
+    const n = 300;
+    const rng = new Rng(d);
+    const js = distanceKernels(d);
+    const mod = hamerlyModule(d);
+    assert.ok(mod, 'WebAssembly is available in Node 20');
+    const B = WasmArena.bytesFor;
+    const arena = new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + B(n, 4) + 2 * B(n, 8) + 3 * B(k, 8) + B(2, 8));
+    const { hamerly } = arena.instantiate<{ hamerly: (...a: number[]) => void }>(mod);
+    const X = arena.float64(n * d);
+    const C = arena.float64(k * d);
+    const sums = arena.float64(k * d);
+    const labels = arena.int32(n);
+    const upper = arena.float64(n);
+    const lower = arena.float64(n);
+    const half = arena.float64(k);
+    const moved = arena.float64(k);
+    const counts = arena.float64(k);
+    const scalars = arena.float64(2);
+    for (let i = 0; i < n * d; i++) X[i] = rng.float() - 0.5;
+    for (let i = 0; i < 20; i++) X.copyWithin((i + 40) * d, i * d, (i + 1) * d); // duplicate points
+    for (let c = 0; c < k; c++) C.set(X.subarray(c * 7 * d, (c * 7 + 1) * d), c * d);
+    C.copyWithin(d, 0, d); // two equal centres: exact distance ties
+    for (let pass = 0; pass < 3; pass++) {
+      js.nearestTwo(X, n, C, k, labels, upper, lower);
+      for (let c = 0; c < k; c++) {
+        half[c] = rng.float() * 0.1 * pass;
+        moved[c] = rng.float() * 0.05;
+      }
+      for (let i = 0; i < n * 0.2; i++) upper[rng.int(n)] += rng.float(); // some bounds fail, some hold
+      counts.fill(0);
+      sums.fill(0);
+      for (let i = 0; i < n; i++) {
+        counts[labels[i]]++;
+        for (let f = 0; f < d; f++) sums[labels[i] * d + f] += X[i * d + f];
+      }
+      const state = [labels, upper, lower, counts, sums].map((a) => a.slice());
+      const max1 = Math.max(...moved), max2 = [...moved].sort((a, b) => b - a)[1];
+      const argMax = moved.indexOf(max1);
+      for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) C[c * d + f] += (rng.float() - 0.5) * 0.05 * (pass + 1);
+      js.hamerlyPass(X, n, C, k, labels, upper, lower, half, moved, max1, max2, argMax, counts, sums);
+      const expected = [labels, upper, lower, counts, sums].map((a) => a.slice());
+      [labels, upper, lower, counts, sums].forEach((a, i) => a.set(state[i] as never));
+      scalars[0] = max1;
+      scalars[1] = max2;
+      const at = (a: Float64Array | Int32Array) => a.byteOffset;
+      hamerly(at(X), n, at(C), k, at(labels), at(upper), at(lower), at(half), at(moved), argMax, at(counts), at(sums), at(scalars));
+      ['labels', 'upper', 'lower', 'counts', 'sums'].forEach((name, i) => assertSameBits([labels, upper, lower, counts, sums][i], expected[i], `d = ${d}, pass ${pass}, ${name}`));
+      assert.ok(expected[0].some((l, i) => l !== state[0][i]), `d = ${d}, pass ${pass}: some point changed cluster (the test exercises moves)`);
+    }
+  }
+});

@@ -12,6 +12,8 @@
  */
 import { Rng, deriveSeed } from '../random.ts';
 import { distanceKernels } from './kmeans-kernels.ts';
+import { hamerlyModule, type HamerlyExport } from './kmeans-wasm.ts';
+import { WasmArena } from '../wasm-asm.ts';
 
 export interface KMeansOptions {
   nInit?: number;
@@ -38,8 +40,10 @@ export function kmeans(data: Float64Array, n: number, d: number, k: number, seed
   if (data.length !== n * d) throw new RangeError(`kmeans: expected ${n}×${d} values, got ${data.length}`);
   if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`kmeans: k must be an integer in [1, ${n}], got ${k}`);
   if (!Number.isInteger(nInit) || nInit < 1) throw new RangeError(`kmeans: nInit must be a positive integer, got ${nInit}`);
+  const ws = new Workspace(n, d, k);
   // Centre the data (sklearn does this for numerical precision; distances are unchanged).
-  const X = Float64Array.from(data);
+  const X = ws.X;
+  X.set(data);
   let meanVar = 0;
   for (let f = 0; f < d; f++) {
     let m = 0;
@@ -54,7 +58,6 @@ export function kmeans(data: Float64Array, n: number, d: number, k: number, seed
   }
   const tol = (meanVar / d) * (options.tol ?? 1e-4);
 
-  const ws = new Workspace(n, d, k);
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
     const rng = new Rng(deriveSeed(seed, run));
@@ -66,8 +69,14 @@ export function kmeans(data: Float64Array, n: number, d: number, k: number, seed
   return best!;
 }
 
-/** Buffers reused by every restart (no allocation inside the iterations). */
+/**
+ * Buffers reused by every restart (no allocation inside the iterations). Where WebAssembly is
+ * available, the data and everything the Hamerly pass touches live in one WebAssembly memory and
+ * the pass runs there (kmeans-wasm.ts; bit-identical to kmeans-kernels.ts).
+ */
 class Workspace {
+  /** The (centred) data, n × d. */
+  readonly X: Float64Array;
   readonly centers: Float64Array;
   readonly old: Float64Array;
   readonly labels: Int32Array;
@@ -80,6 +89,9 @@ class Workspace {
   readonly counts: Float64Array;
   /** Per-cluster sums of the member points, updated as points change cluster. */
   readonly sums: Float64Array;
+  /** The pass in WebAssembly, and the two float arguments it reads from memory (max1, max2). */
+  readonly hamerly: HamerlyExport | null;
+  readonly scalars: Float64Array;
   // k-means++ buffers.
   closest: Float64Array;
   candidate: Float64Array;
@@ -89,15 +101,22 @@ class Workspace {
   readonly nearest: Int32Array;
   readonly toCandidate: Float64Array;
   constructor(n: number, d: number, k: number) {
-    this.centers = new Float64Array(k * d);
+    const mod = hamerlyModule(d);
+    const B = WasmArena.bytesFor;
+    const arena = mod ? new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + B(n, 4) + 2 * B(n, 8) + 3 * B(k, 8) + B(2, 8)) : null;
+    const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
+    this.X = float64(n * d);
+    this.centers = float64(k * d);
+    this.sums = float64(k * d);
+    this.labels = arena ? arena.int32(n) : new Int32Array(n);
+    this.upper = float64(n);
+    this.lower = float64(n);
+    this.halfNearest = float64(k);
+    this.moved = float64(k);
+    this.counts = float64(k);
+    this.scalars = float64(2);
+    this.hamerly = arena && mod ? arena.instantiate<{ hamerly: HamerlyExport }>(mod).hamerly : null;
     this.old = new Float64Array(k * d);
-    this.labels = new Int32Array(n);
-    this.upper = new Float64Array(n);
-    this.lower = new Float64Array(n);
-    this.halfNearest = new Float64Array(k);
-    this.moved = new Float64Array(k);
-    this.counts = new Float64Array(k);
-    this.sums = new Float64Array(k * d);
     this.closest = new Float64Array(n);
     this.candidate = new Float64Array(n);
     this.bestDist = new Float64Array(n);
@@ -268,7 +287,12 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         }
         halfNearest[a] = Math.sqrt(m) / 2;
       }
-      kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
+      if (ws.hamerly && X === ws.X) {
+        ws.scalars[0] = max1;
+        ws.scalars[1] = max2;
+        const at = (a: Float64Array | Int32Array) => a.byteOffset;
+        ws.hamerly(at(X), n, at(centers), k, at(labels), at(upper), at(lower), at(halfNearest), at(moved), argMax, at(counts), at(sums), at(ws.scalars));
+      } else kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
     }
     old.set(centers);
     updateCenters(X, n, d, k, labels, old, counts, sums, centers);
