@@ -6,11 +6,14 @@
  * network magnitude-pruned to 10 % of each layer (90 % sparsity). Pass a weights file (Arrow,
  * export schema) as the first argument to also time a real network, e.g. a trained pruned one.
  *
- * Options via environment: BENCH_SAMPLES (default 10), BENCH_K (default "4,10").
+ * Options via environment: BENCH_SAMPLES (default 10), BENCH_K (default "4,10"), BENCH_WARMUP
+ * (default 20: samples run untimed first per configuration, so the figures are the steady state a
+ * shuffle-sample worker reaches after its first few of hundreds of samples, not V8's first
+ * compilations), CPU=1 (CPU time instead of wall time).
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { buildGraph, clusterGraph, reduceNetwork, shuffleLayersCompact, shuffleSample, type WeightMatrix } from '../science/cluster/index.ts';
+import { buildGraph, clusterGraph, prepareForShuffles, shuffleLayersCompact, shuffleSample, type WeightMatrix } from '../science/cluster/index.ts';
 import { spectralEmbedding } from '../science/spectral/embedding.ts';
 import { kmeans } from '../science/spectral/kmeans.ts';
 import { Rng, deriveSeed } from '../science/random.ts';
@@ -59,6 +62,7 @@ function time<T>(fn: () => T): [T, number] {
 }
 
 const samples = Number(process.env.BENCH_SAMPLES ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP ?? 20);
 const ks = (process.env.BENCH_K ?? '4,10').split(',').map(Number);
 
 const networks: [string, WeightMatrix[]][] = [
@@ -67,14 +71,20 @@ const networks: [string, WeightMatrix[]][] = [
 ];
 if (process.argv[2]) networks.push([`file ${process.argv[2]}`, weightsFromIPC(readFileSync(process.argv[2]), process.argv[2]).layers]);
 
-console.log(`one shuffle sample, ${samples} samples each, median (min) ms of ${useCpu ? 'CPU' : 'wall'} time, one thread`);
+console.log(`one shuffle sample, ${samples} samples each after ${warmup} untimed, median (min) ms of ${useCpu ? 'CPU' : 'wall'} time, one thread`);
 for (const [name, layers] of networks) {
-  const reduced = reduceNetwork(layers);
+  const reduced = prepareForShuffles(layers);
   const g0 = buildGraph(reduced);
   console.log(`\n${name}: ${g0.nodeCount} live nodes, ${g0.edgeCount} edges`);
   for (const k of ks) {
     for (const method of ['layer', 'layer_nonzero'] as const) {
-      shuffleSample(reduced, method, k, 12345); // warm-up (JIT)
+      // Warm-up (JIT), the whole sample and its parts, on seeds the timed samples do not use.
+      for (let w = 0; w < warmup; w++) {
+        const seed = deriveSeed(12345, w);
+        shuffleSample(reduced, method, k, seed);
+        const graph = buildGraph(shuffleLayersCompact(reduced, method, new Rng(deriveSeed(seed, 0))));
+        kmeans(spectralEmbedding(graph, k, deriveSeed(seed, 1)).embedding, graph.nodeCount, k, k, deriveSeed(seed, 2));
+      }
       const total: number[] = [];
       const parts = { shuffle: [] as number[], graph: [] as number[], eig: [] as number[], kmeans: [] as number[], apps: [] as number[] };
       for (let s = 0; s < samples; s++) {

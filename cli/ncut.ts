@@ -12,7 +12,7 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import type { Command } from 'commander';
 import { UserError } from '../engine/errors.ts';
 import type { CommandPlugin } from '../engine/project.ts';
-import { clusterWeights, isShuffleMethod, reduceNetwork, shuffleSample, SHUFFLE_METHODS, type ShuffleMethod, type WeightMatrix } from '../science/cluster/index.ts';
+import { clusterWeights, isShuffleMethod, prepareForShuffles, shuffleSample, SHUFFLE_METHODS, type ShuffleMethod, type WeightMatrix } from '../science/cluster/index.ts';
 import { deriveSeed } from '../science/random.ts';
 import { summarizeNull, type NullSummary } from '../science/stats.ts';
 import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
@@ -105,7 +105,7 @@ export async function runNcut(file: string, opts: NcutOptions): Promise<NcutResu
     labels: Array.from(clustering.labels),
   };
   if (opts.shuffles > 0) {
-    const samples = await shuffleNcuts(reduceNetwork(layers), opts);
+    const samples = await shuffleNcuts(prepareForShuffles(layers), opts);
     result.shuffles = { method: opts.method, ...summarizeNull(clustering.ncut, samples), samples: Array.from(samples) };
   }
   return result;

@@ -16,7 +16,7 @@
  */
 import { tableFromArrays, type Table } from 'apache-arrow';
 import { defineStage, type Axes, type InputInstance, type InputSpec } from '../engine/types.ts';
-import { reduceNetwork, shuffleSample, type ShuffleMethod } from '../science/cluster/index.ts';
+import { prepareForShuffles, shuffleSample, type ShuffleMethod } from '../science/cluster/index.ts';
 import { summarizeNull } from '../science/stats.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import { networkStates } from './conditions.ts';
@@ -103,7 +103,7 @@ export const shuffleSampleStage = defineStage<ShuffleStageParams>({
     const shard = ctx.shard!;
     const { k, method, nInit } = ctx.params;
     const { layers } = weightsFromTable(await ctx.inputs.export[0].outputs.weights.table(), 'export weights');
-    const reduced = reduceNetwork(layers);
+    const reduced = prepareForShuffles(layers);
     const n = shard.end - shard.start;
     const samples = new Int32Array(n);
     const ncuts = new Float64Array(n);

@@ -11,7 +11,7 @@ import { Rng, deriveSeed } from '../random.ts';
 import { spectralEmbedding, type EmbeddingOptions } from '../spectral/embedding.ts';
 import { kmeans } from '../spectral/kmeans.ts';
 import { ncut } from './ncut.ts';
-import { shuffleLayersCompact, type ShuffleMethod } from './shuffle.ts';
+import { rememberNonzeroPositions, shuffleLayersCompact, type ShuffleMethod } from './shuffle.ts';
 
 export { buildGraph, reduceNetwork, toAdjacency, toDenseAdjacency, forEachEdge, nodeLayerOf, GraphInputError } from '../graph/index.ts';
 export type { LayeredGraph, WeightMatrix, SparseWeightMatrix, AnyWeightMatrix, GraphBlock, CsrMatrix } from '../graph/index.ts';
@@ -75,7 +75,12 @@ export function shuffleSample(reduced: readonly WeightMatrix[], method: ShuffleM
   return clusterGraph(buildGraph(shuffled), k, deriveSeed(seed, 1), opts).ncut;
 }
 
-/** The network restricted to its live nodes, ready for `shuffleSample`. */
+/**
+ * The network restricted to its live nodes, ready for `shuffleSample`: fresh kernels whose non-zero
+ * positions are remembered, so each sample skips rescanning them. Do not modify the returned kernels.
+ */
 export function prepareForShuffles(layers: readonly WeightMatrix[]): WeightMatrix[] {
-  return reduceNetwork(layers);
+  const reduced = reduceNetwork(layers);
+  for (const layer of reduced) rememberNonzeroPositions(layer.kernel);
+  return reduced;
 }
