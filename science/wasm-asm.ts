@@ -102,6 +102,7 @@ export const fSqrt = [0x9f];
 export const fLt = [0x63];
 export const fGt = [0x64];
 export const fLe = [0x65];
+export const fGe = [0x66];
 export const eqI32 = [0x46];
 export const neI32 = [0x47];
 export const ltU = [0x49];

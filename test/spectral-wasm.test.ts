@@ -45,13 +45,13 @@ test('wasm CSR gather equals csrGather bit for bit (rows of 0..2·avg entries, a
 
 test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10; duplicate points and centres)', async () => {
   const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
-  const { hamerlyModule } = await import('../science/spectral/kmeans-wasm.ts');
+  const { kmeansModule } = await import('../science/spectral/kmeans-wasm.ts');
   for (const d of [2, 4, 7, 10]) {
     const k = d + 2;
     const n = 300;
     const rng = new Rng(d);
     const js = distanceKernels(d);
-    const mod = hamerlyModule(d);
+    const mod = kmeansModule(d);
     assert.ok(mod, 'WebAssembly is available in Node 20');
     const B = WasmArena.bytesFor;
     const arena = new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + B(n, 4) + 2 * B(n, 8) + 3 * B(k, 8) + B(2, 8));
@@ -98,5 +98,91 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
       ['labels', 'upper', 'lower', 'counts', 'sums'].forEach((name, i) => assertSameBits([labels, upper, lower, counts, sums][i], expected[i], `d = ${d}, pass ${pass}, ${name}`));
       assert.ok(expected[0].some((l, i) => l !== state[0][i]), `d = ${d}, pass ${pass}: some point changed cluster (the test exercises moves)`);
     }
+  }
+});
+
+test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript kernels bit for bit', async () => {
+  const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
+  const { kmeansModule } = await import('../science/spectral/kmeans-wasm.ts');
+  for (const d of [1, 3, 4, 10]) {
+    const k = d + 3;
+    const n = 257;
+    const rng = new Rng(100 + d);
+    const js = distanceKernels(d);
+    const B = WasmArena.bytesFor;
+    const arena = new WasmArena(B(n * d, 8) + B(k * d, 8) + 2 * B(n, 4) + 6 * B(n, 8) + B(k, 8) + B(4, 8));
+    const wasm = arena.instantiate<import('../science/spectral/kmeans-wasm.ts').KMeansWasmExports>(kmeansModule(d)!);
+    const X = arena.float64(n * d);
+    const C = arena.float64(k * d);
+    const labels = arena.int32(n);
+    const upper = arena.float64(n);
+    const lower = arena.float64(n);
+    const closest = arena.float64(n);
+    const nearest = arena.int32(n);
+    const toCandidate = arena.float64(k);
+    const out = arena.float64(n);
+    const scalars = arena.float64(4);
+    for (let i = 0; i < n * d; i++) X[i] = rng.float() - 0.5;
+    for (let c = 0; c < k; c++) C.set(X.subarray(c * 11 * d, (c * 11 + 1) * d), c * d);
+    C.copyWithin(2 * d, 0, d); // equal centres 0 and 2: ties go to the lowest index
+    const at = (a: Float64Array | Int32Array) => a.byteOffset;
+
+    js.nearestTwo(X, n, C, k, labels, upper, lower);
+    const expected = [labels.slice(), upper.slice(), lower.slice()];
+    labels.fill(-1);
+    upper.fill(0);
+    lower.fill(0);
+    wasm.nearestTwo(at(X), n, at(C), k, at(labels), at(upper), at(lower));
+    [labels, upper, lower].forEach((a, i) => assertSameBits(a, expected[i], `d = ${d}, nearestTwo output ${i}`));
+
+    const inertia = js.assignAll(X, n, C, k, labels);
+    const assigned = labels.slice();
+    labels.fill(-1);
+    wasm.assignAll(at(X), n, at(C), k, at(labels), at(scalars) + 24);
+    assertSameBits(labels, assigned, `d = ${d}, assignAll labels`);
+    assert.ok(Object.is(scalars[3], inertia), `d = ${d}, inertia ${scalars[3]} vs ${inertia}`);
+
+    for (let i = 0; i < n; i++) {
+      nearest[i] = rng.int(k);
+      closest[i] = rng.float() * 0.3 * d;
+    }
+    for (let c = 0; c < k; c++) toCandidate[c] = rng.float() * 0.6 * d;
+    const factor = 4 * (1 + 1e-9);
+    const candidate = 17;
+    const pot = js.candidatePotential(X, n, candidate * d, closest, nearest, toCandidate, out, factor);
+    const expectedOut = out.slice();
+    out.fill(0);
+    scalars[2] = factor;
+    wasm.candidatePotential(at(X), n, at(X) + candidate * d * 8, at(closest), at(nearest), at(toCandidate), at(out), at(scalars) + 16, at(scalars) + 24);
+    assertSameBits(out, expectedOut, `d = ${d}, candidatePotential out`);
+    assert.ok(Object.is(scalars[3], pot), `d = ${d}, potential ${scalars[3]} vs ${pot}`);
+    const pruned = Array.from(closest, (c, i) => toCandidate[nearest[i]] >= factor * c);
+    assert.ok(pruned.includes(true) && pruned.includes(false), `d = ${d}: both branches of the pruning test are exercised`);
+    assert.ok(expectedOut.some((v, i) => v < closest[i]), `d = ${d}: the candidate is nearer for some points`);
+  }
+});
+
+test('k-means gives the same result with the WebAssembly kernels as through the JavaScript path', async () => {
+  const { kmeans } = await import('../science/spectral/kmeans.ts');
+  const rng = new Rng(5);
+  for (const k of [2, 4, 7]) {
+    const n = 400;
+    const data = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let f = 0; f < k; f++) data[i * k + f] = (i % k === f ? 1 : 0) + (rng.float() - 0.5) * 0.8;
+    const viaWasm = kmeans(data, n, k, k, 11);
+    // A subarray view of a larger buffer still runs in WebAssembly (the data is copied in);
+    // compare with the JavaScript kernels directly on the same centres instead.
+    const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
+    const labels = new Int32Array(n);
+    const centred = Float64Array.from(data);
+    for (let f = 0; f < k; f++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += centred[i * k + f];
+      m /= n;
+      for (let i = 0; i < n; i++) centred[i * k + f] -= m;
+    }
+    const inertia = distanceKernels(k).assignAll(centred, n, viaWasm.centers, k, labels);
+    assertSameBits(labels, viaWasm.labels, `k = ${k}: labels are the nearest centres`);
+    assert.ok(Math.abs(inertia - viaWasm.inertia) <= 1e-9 * inertia, `k = ${k}: inertia`);
   }
 });

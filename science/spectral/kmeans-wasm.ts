@@ -18,7 +18,7 @@
  *     ;;   upper[i] = √bestD; lower[i] = √nextD
  */
 import {
-  F64, I32, add, block, br, brIf, elseOp, end, eqI32, f64Const, fAdd, fGt, fLe, fLt, fSqrt, fSub, fMul, geU, get, i32, ifVoid, loadF64, loadI32, loop, mul, neI32, select, set, shl, storeF64At,
+  F64, I32, add, block, br, brIf, elseOp, end, eqI32, f64Const, fAdd, fGe, fGt, fLe, fLt, fSqrt, fSub, fMul, geU, get, i32, ifVoid, loadF64, loadI32, loop, mul, neI32, select, set, shl, storeF64At,
   storeI32, tee, wasmModule, compileOnce,
 } from '../wasm-asm.ts';
 
@@ -123,17 +123,129 @@ function hamerlyBody(d: number): number[] {
   return [2, I32_LOCALS, I32, F64_FIXED + d, F64, ...body, 0x0b];
 }
 
+/**
+ * The other distance loops of kmeans-kernels.ts, same arithmetic. Parameters are byte offsets;
+ * results that JavaScript returns are stored in `result` (a float64).
+ *   nearestTwo(X, n, C, k, labels, upper, lower)
+ *   assignAll(X, n, C, k, labels, result)                      — result = inertia
+ *   candidatePotential(X, n, candidate, closest, nearest, toCandidate, out, factor, result)
+ *                                                               — factor = the pruning factor (a float64 in memory)
+ */
+function nearestTwoBody(d: number, withBounds: boolean): number[] {
+  // params: 0 X, 1 n, 2 C, 3 k, 4 labels, 5 upper / result, 6 lower
+  const params = withBounds ? 7 : 6;
+  const [i, xp, c, cp, best] = [params, params + 1, params + 2, params + 3, params + 4];
+  const [s, bestD, nextD, t, inertia] = [params + 5, params + 6, params + 7, params + 8, params + 9];
+  const xf = (f: number) => params + 10 + f;
+  const dist = (ptr: number) => {
+    const out: number[] = [];
+    for (let f = 0; f < d; f++) {
+      out.push(...get(xf(f)), ...get(ptr), ...loadF64(8 * f), ...fSub, ...tee(t), ...get(t), ...fMul);
+      if (f > 0) out.push(...fAdd);
+    }
+    return out;
+  };
+  const update = withBounds
+    ? [
+        ...get(s), ...get(bestD), ...fLt, ...ifVoid,
+        ...get(bestD), ...set(nextD), ...get(s), ...set(bestD), ...get(c), ...set(best),
+        ...elseOp, ...get(s), ...get(nextD), ...fLt, ...ifVoid, ...get(s), ...set(nextD), ...end, ...end,
+      ]
+    : [...get(s), ...get(bestD), ...fLt, ...ifVoid, ...get(s), ...set(bestD), ...get(c), ...set(best), ...end];
+  const point: number[] = [];
+  for (let f = 0; f < d; f++) point.push(...get(xp), ...loadF64(8 * f), ...set(xf(f)));
+  point.push(
+    ...i32(0), ...set(best), ...f64Const(Infinity), ...set(bestD), ...f64Const(Infinity), ...set(nextD),
+    ...i32(0), ...set(c), ...get(2), ...set(cp),
+    ...block, ...loop, ...get(c), ...get(3), ...geU, ...brIf(1),
+    ...dist(cp), ...set(s), ...update,
+    ...get(c), ...i32(1), ...add, ...set(c), ...get(cp), ...i32(8 * d), ...add, ...set(cp), ...br(0),
+    ...end, ...end,
+    ...get(4), ...get(i), ...i32(2), ...shl, ...add, ...get(best), ...storeI32(),
+  );
+  if (withBounds)
+    point.push(
+      ...get(5), ...get(i), ...i32(3), ...shl, ...add, ...get(bestD), ...fSqrt, ...storeF64At(),
+      ...get(6), ...get(i), ...i32(3), ...shl, ...add, ...get(nextD), ...fSqrt, ...storeF64At(),
+    );
+  else point.push(...get(inertia), ...get(bestD), ...fAdd, ...set(inertia));
+  const body = [
+    ...f64Const(0), ...set(inertia), ...i32(0), ...set(i), ...get(0), ...set(xp),
+    ...block, ...loop, ...get(i), ...get(1), ...geU, ...brIf(1),
+    ...point,
+    ...get(i), ...i32(1), ...add, ...set(i), ...get(xp), ...i32(8 * d), ...add, ...set(xp), ...br(0),
+    ...end, ...end,
+    ...(withBounds ? [] : [...get(5), ...get(inertia), ...storeF64At()]),
+  ];
+  return [2, 5, I32, 5 + d, F64, ...body, 0x0b];
+}
+
+function candidatePotentialBody(d: number): number[] {
+  // params: 0 X, 1 n, 2 candidate, 3 closest, 4 nearest, 5 toCandidate, 6 out, 7 factor, 8 result
+  const [i, xp, i8] = [9, 10, 11];
+  const [pot, c, s, t, dd, factor] = [12, 13, 14, 15, 16, 17];
+  const xf = (f: number) => 18 + f;
+  const point: number[] = [
+    ...block,
+    ...get(i), ...i32(3), ...shl, ...set(i8),
+    ...get(3), ...get(i8), ...add, ...loadF64(), ...set(c),
+    // toCandidate[nearest[i]] ≥ factor·c: keep closest[i]
+    ...get(5), ...get(4), ...get(i), ...i32(2), ...shl, ...add, ...loadI32(), ...i32(3), ...shl, ...add, ...loadF64(),
+    ...get(factor), ...get(c), ...fMul, ...fGe, ...ifVoid,
+    ...get(6), ...get(i8), ...add, ...get(c), ...storeF64At(), ...get(pot), ...get(c), ...fAdd, ...set(pot), ...br(1),
+    ...end,
+  ];
+  // s = Σ (X[xo + f] − x_f)², left to right
+  for (let f = 0; f < d; f++) {
+    point.push(...get(xp), ...loadF64(8 * f), ...get(xf(f)), ...fSub, ...tee(t), ...get(t), ...fMul);
+    if (f > 0) point.push(...fAdd);
+  }
+  point.push(
+    ...set(s),
+    ...get(s), ...get(c), ...get(s), ...get(c), ...fLt, ...select, ...set(dd),
+    ...get(6), ...get(i8), ...add, ...get(dd), ...storeF64At(), ...get(pot), ...get(dd), ...fAdd, ...set(pot),
+    ...end,
+  );
+  const start: number[] = [...get(7), ...loadF64(), ...set(factor)];
+  for (let f = 0; f < d; f++) start.push(...get(2), ...loadF64(8 * f), ...set(xf(f)));
+  const body = [
+    ...start, ...f64Const(0), ...set(pot), ...i32(0), ...set(i), ...get(0), ...set(xp),
+    ...block, ...loop, ...get(i), ...get(1), ...geU, ...brIf(1),
+    ...point,
+    ...get(i), ...i32(1), ...add, ...set(i), ...get(xp), ...i32(8 * d), ...add, ...set(xp), ...br(0),
+    ...end, ...end,
+    ...get(8), ...get(pot), ...storeF64At(),
+  ];
+  return [2, 3, I32, 6 + d, F64, ...body, 0x0b];
+}
+
 const modules = new Map<number, () => WebAssembly.Module | null>();
 
-/** The compiled module for dimension d (null without WebAssembly). */
-export function hamerlyModule(d: number): WebAssembly.Module | null {
+/** The compiled module of the k-means kernels for dimension d (null without WebAssembly). */
+export function kmeansModule(d: number): WebAssembly.Module | null {
   let get = modules.get(d);
-  if (!get) modules.set(d, (get = compileOnce(() => wasmModule([{ name: 'hamerly', params: 13, body: hamerlyBody(d) }]))));
+  if (!get)
+    modules.set(
+      d,
+      (get = compileOnce(() =>
+        wasmModule([
+          { name: 'hamerly', params: 13, body: hamerlyBody(d) },
+          { name: 'nearestTwo', params: 7, body: nearestTwoBody(d, true) },
+          { name: 'assignAll', params: 6, body: nearestTwoBody(d, false) },
+          { name: 'candidatePotential', params: 9, body: candidatePotentialBody(d) },
+        ]),
+      )),
+    );
   return get();
 }
 
-/** The exported function; every array argument is a byte offset into the instance's memory. */
-export type HamerlyExport = (
-  X: number, n: number, C: number, k: number, labels: number, upper: number, lower: number, half: number, moved: number, argMax: number, counts: number,
-  sums: number, scalars: number,
-) => void;
+/** The module's exports; every array argument is a byte offset into the instance's memory. */
+export interface KMeansWasmExports {
+  hamerly(
+    X: number, n: number, C: number, k: number, labels: number, upper: number, lower: number, half: number, moved: number, argMax: number, counts: number,
+    sums: number, scalars: number,
+  ): void;
+  nearestTwo(X: number, n: number, C: number, k: number, labels: number, upper: number, lower: number): void;
+  assignAll(X: number, n: number, C: number, k: number, labels: number, result: number): void;
+  candidatePotential(X: number, n: number, candidate: number, closest: number, nearest: number, toCandidate: number, out: number, factor: number, result: number): void;
+}

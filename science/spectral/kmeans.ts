@@ -12,7 +12,7 @@
  */
 import { Rng, deriveSeed } from '../random.ts';
 import { distanceKernels } from './kmeans-kernels.ts';
-import { hamerlyModule, type HamerlyExport } from './kmeans-wasm.ts';
+import { kmeansModule, type KMeansWasmExports } from './kmeans-wasm.ts';
 import { WasmArena } from '../wasm-asm.ts';
 
 export interface KMeansOptions {
@@ -89,8 +89,8 @@ class Workspace {
   readonly counts: Float64Array;
   /** Per-cluster sums of the member points, updated as points change cluster. */
   readonly sums: Float64Array;
-  /** The pass in WebAssembly, and the two float arguments it reads from memory (max1, max2). */
-  readonly hamerly: HamerlyExport | null;
+  /** The distance loops in WebAssembly, and the floats they exchange through memory: max1, max2, pruning factor, result. */
+  readonly wasm: KMeansWasmExports | null;
   readonly scalars: Float64Array;
   // k-means++ buffers.
   closest: Float64Array;
@@ -101,28 +101,29 @@ class Workspace {
   readonly nearest: Int32Array;
   readonly toCandidate: Float64Array;
   constructor(n: number, d: number, k: number) {
-    const mod = hamerlyModule(d);
+    const mod = kmeansModule(d);
     const B = WasmArena.bytesFor;
-    const arena = mod ? new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + B(n, 4) + 2 * B(n, 8) + 3 * B(k, 8) + B(2, 8)) : null;
+    const arena = mod ? new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + 2 * B(n, 4) + 6 * B(n, 8) + 4 * B(k, 8) + B(4, 8)) : null;
     const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
+    const int32 = (length: number) => (arena ? arena.int32(length) : new Int32Array(length));
     this.X = float64(n * d);
     this.centers = float64(k * d);
     this.sums = float64(k * d);
-    this.labels = arena ? arena.int32(n) : new Int32Array(n);
+    this.labels = int32(n);
     this.upper = float64(n);
     this.lower = float64(n);
     this.halfNearest = float64(k);
     this.moved = float64(k);
     this.counts = float64(k);
-    this.scalars = float64(2);
-    this.hamerly = arena && mod ? arena.instantiate<{ hamerly: HamerlyExport }>(mod).hamerly : null;
+    this.scalars = float64(4);
+    this.closest = float64(n);
+    this.candidate = float64(n);
+    this.bestDist = float64(n);
+    this.cumulative = float64(n);
+    this.nearest = int32(n);
+    this.toCandidate = float64(k);
+    this.wasm = arena && mod ? arena.instantiate<KMeansWasmExports>(mod) : null;
     this.old = new Float64Array(k * d);
-    this.closest = new Float64Array(n);
-    this.candidate = new Float64Array(n);
-    this.bestDist = new Float64Array(n);
-    this.cumulative = new Float64Array(n);
-    this.nearest = new Int32Array(n);
-    this.toCandidate = new Float64Array(k);
   }
 }
 
@@ -165,7 +166,12 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
       const r = rng.float() * potential;
       const id = Math.min(searchLeft(cumulative, r), n - 1);
       for (let j = 0; j < c; j++) toCandidate[j] = sqDist(X, id * d, centers, j * d, d);
-      const pot = kernels.candidatePotential(X, n, id * d, closest, nearest, toCandidate, candidate, PRUNE_FACTOR);
+      let pot: number;
+      if (ws.wasm && X === ws.X) {
+        ws.scalars[2] = PRUNE_FACTOR;
+        ws.wasm.candidatePotential(X.byteOffset, n, X.byteOffset + id * d * 8, closest.byteOffset, nearest.byteOffset, toCandidate.byteOffset, candidate.byteOffset, ws.scalars.byteOffset + 16, ws.scalars.byteOffset + 24);
+        pot = ws.scalars[3];
+      } else pot = kernels.candidatePotential(X, n, id * d, closest, nearest, toCandidate, candidate, PRUNE_FACTOR);
       if (bestId < 0 || pot < bestPot) {
         bestId = id;
         bestPot = pot;
@@ -267,7 +273,9 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
   const { centers, old, labels, upper, lower, halfNearest, moved, counts, sums } = ws;
   const kernels = distanceKernels(d);
   // First assignment: all distances.
-  kernels.nearestTwo(X, n, centers, k, labels, upper, lower);
+  const wasm = X === ws.X ? ws.wasm : null;
+  if (wasm) wasm.nearestTwo(X.byteOffset, n, centers.byteOffset, k, labels.byteOffset, upper.byteOffset, lower.byteOffset);
+  else kernels.nearestTwo(X, n, centers, k, labels, upper, lower);
   clusterSums(X, n, d, labels, counts, sums);
   let iterations = 0;
   // Movement of the centres in the last update: the largest, the second largest, and which centre
@@ -287,11 +295,11 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         }
         halfNearest[a] = Math.sqrt(m) / 2;
       }
-      if (ws.hamerly && X === ws.X) {
+      if (wasm) {
         ws.scalars[0] = max1;
         ws.scalars[1] = max2;
         const at = (a: Float64Array | Int32Array) => a.byteOffset;
-        ws.hamerly(at(X), n, at(centers), k, at(labels), at(upper), at(lower), at(halfNearest), at(moved), argMax, at(counts), at(sums), at(ws.scalars));
+        wasm.hamerly(at(X), n, at(centers), k, at(labels), at(upper), at(lower), at(halfNearest), at(moved), argMax, at(counts), at(sums), at(ws.scalars));
       } else kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
     }
     old.set(centers);
@@ -318,6 +326,10 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
   clusterSums(X, n, d, labels, counts, sums);
   updateCenters(X, n, d, k, labels, old, counts, sums, centers);
   // Labels that match the returned centres (sklearn re-runs the E-step at the end), and the inertia.
-  const inertia = kernels.assignAll(X, n, centers, k, labels);
+  let inertia: number;
+  if (wasm) {
+    wasm.assignAll(X.byteOffset, n, centers.byteOffset, k, labels.byteOffset, ws.scalars.byteOffset + 24);
+    inertia = ws.scalars[3];
+  } else inertia = kernels.assignAll(X, n, centers, k, labels);
   return { inertia, iterations };
 }
