@@ -186,3 +186,39 @@ test('k-means gives the same result with the WebAssembly kernels as through the 
     assert.ok(Math.abs(inertia - viaWasm.inertia) <= 1e-9 * inertia, `k = ${k}: inertia`);
   }
 });
+
+test('wasm Lanczos loops (dot, projections, subtract) equal the JavaScript ones bit for bit', async () => {
+  const { lanczosJsKernels: js } = await import('../science/spectral/lanczos.ts');
+  const { lanczosModule } = await import('../science/spectral/lanczos-wasm.ts');
+  for (const [n, count] of [[522, 13], [7, 4], [1, 1], [130, 9], [64, 3]]) {
+    const rng = new Rng(n * 31 + count);
+    const B = WasmArena.bytesFor;
+    const arena = new WasmArena((count + 3) * B(n, 8) + 2 * B(count, 8) + B(count, 4) + B(1, 8));
+    const k = arena.instantiate<import('../science/spectral/lanczos-wasm.ts').LanczosWasmExports>(lanczosModule()!);
+    const basis = Array.from({ length: count }, () => {
+      const v = arena.float64(n);
+      for (let t = 0; t < n; t++) v[t] = rng.float() - 0.5;
+      return v;
+    });
+    const w = arena.float64(n);
+    for (let t = 0; t < n; t++) w[t] = rng.float() - 0.5;
+    const table = arena.int32(count);
+    basis.forEach((v, i) => (table[i] = v.byteOffset));
+    const result = arena.float64(1);
+    k.dot(basis[0].byteOffset, w.byteOffset, n, result.byteOffset);
+    assert.ok(Object.is(result[0], js.dot(basis[0], w, n)), `n = ${n}: dot`);
+
+    const h = arena.float64(count);
+    const hJs = new Float64Array(count);
+    k.projections(w.byteOffset, table.byteOffset, count, n, h.byteOffset);
+    js.projections(w, basis, count, n, hJs);
+    assertSameBits(h, hJs, `n = ${n}, ${count} vectors: projections`);
+
+    const wJs = w.slice();
+    h[0] = 0; // a zero coefficient: −0·x must round like JavaScript's negation
+    hJs[0] = 0;
+    k.subtract(w.byteOffset, table.byteOffset, count, n, h.byteOffset);
+    js.subtractCombination(wJs, basis, count, n, hJs);
+    assertSameBits(w, wJs, `n = ${n}, ${count} vectors: subtract`);
+  }
+});

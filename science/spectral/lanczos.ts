@@ -11,6 +11,8 @@
  */
 import { Rng } from '../random.ts';
 import { symmetricEigen, tridiagonalEigenLastRow } from './dense.ts';
+import { lanczosModule, type LanczosWasmExports } from './lanczos-wasm.ts';
+import { WasmArena } from '../wasm-asm.ts';
 
 export interface SymmetricOperator {
   /** Dimension. */
@@ -104,29 +106,83 @@ function subtractCombination(w: Float64Array, basis: readonly Float64Array[], co
   for (; i < count; i++) axpy(-h[i], basis[i], w, n);
 }
 
+/** The vector loops of one solve: JavaScript, or WebAssembly on vectors allocated in its memory. */
+interface VectorOps {
+  /** A zeroed array of `length` float64s (in WebAssembly memory when the ops run there). */
+  array(length: number): Float64Array;
+  dot(a: Float64Array, b: Float64Array, n: number): number;
+  projections(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void;
+  subtractCombination(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void;
+}
+
+/** The JavaScript loops (the reference the WebAssembly ones are tested against). */
+export const lanczosJsKernels = { dot, projections, subtractCombination };
+
+const jsOps = (): VectorOps => ({ array: (length) => new Float64Array(length), dot, projections, subtractCombination });
+
+/**
+ * The loops in WebAssembly (lanczos-wasm.ts, bit-identical), for a solve needing at most `vectors`
+ * vectors of n plus `extra` float64s; calls on arrays outside its memory run the JavaScript.
+ */
+function wasmOps(n: number, vectors: number, extra: number, tableSize: number): VectorOps | null {
+  const mod = lanczosModule();
+  if (!mod) return null;
+  const B = WasmArena.bytesFor;
+  const arena = new WasmArena(vectors * B(n, 8) + B(extra, 8) + B(tableSize, 4) + B(1, 8));
+  const k = arena.instantiate<LanczosWasmExports>(mod);
+  const table = arena.int32(tableSize);
+  const result = arena.float64(1);
+  const memory = arena.memory.buffer;
+  const inside = (a: Float64Array) => a.buffer === memory;
+  const tabulate = (basis: readonly Float64Array[], count: number) => {
+    if (count > tableSize) return false;
+    for (let i = 0; i < count; i++) {
+      if (!inside(basis[i])) return false;
+      table[i] = basis[i].byteOffset;
+    }
+    return true;
+  };
+  return {
+    array: (length) => arena.float64(length),
+    dot(a, b, len) {
+      if (!inside(a) || !inside(b)) return dot(a, b, len);
+      k.dot(a.byteOffset, b.byteOffset, len, result.byteOffset);
+      return result[0];
+    },
+    projections(w, basis, count, len, h) {
+      if (inside(w) && inside(h) && tabulate(basis, count)) k.projections(w.byteOffset, table.byteOffset, count, len, h.byteOffset);
+      else projections(w, basis, count, len, h);
+    },
+    subtractCombination(w, basis, count, len, h) {
+      if (inside(w) && inside(h) && tabulate(basis, count)) k.subtract(w.byteOffset, table.byteOffset, count, len, h.byteOffset);
+      else subtractCombination(w, basis, count, len, h);
+    },
+  };
+}
+
 /**
  * Orthogonalise w against `basis[0..count)` by classical Gram–Schmidt (all projections from the
  * same w, so the sweeps over the basis are blocked), repeated once when the first pass cancelled
  * most of w (the DGKS criterion ‖w′‖ < ‖w‖/√2; "twice is enough"); coefficients accumulated into
  * `coef` (when given). `h` is scratch of length ≥ count.
  */
-function orthogonalize(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array, coef?: Float64Array): void {
+function orthogonalize(ops: VectorOps, w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array, coef?: Float64Array): void {
   if (count === 0) return;
-  const before = dot(w, w, n);
+  const before = ops.dot(w, w, n);
   for (let pass = 0; pass < 2; pass++) {
-    projections(w, basis, count, n, h);
-    subtractCombination(w, basis, count, n, h);
+    ops.projections(w, basis, count, n, h);
+    ops.subtractCombination(w, basis, count, n, h);
     if (coef) for (let i = 0; i < count; i++) coef[i] += h[i];
-    if (pass === 0 && dot(w, w, n) > 0.5 * before) break;
+    if (pass === 0 && ops.dot(w, w, n) > 0.5 * before) break;
   }
 }
 
-function randomUnitOrthogonal(rng: Rng, n: number, others: readonly Float64Array[][], counts: number[]): Float64Array {
+function randomUnitOrthogonal(ops: VectorOps, rng: Rng, n: number, others: readonly Float64Array[][], counts: number[]): Float64Array {
   for (let attempt = 0; attempt < 10; attempt++) {
     const v = new Float64Array(n);
     for (let i = 0; i < n; i++) v[i] = rng.float() - 0.5;
-    others.forEach((basis, t) => orthogonalize(v, basis, counts[t], n, new Float64Array(counts[t])));
-    const norm = Math.sqrt(dot(v, v, n));
+    others.forEach((basis, t) => orthogonalize(ops, v, basis, counts[t], n, new Float64Array(counts[t])));
+    const norm = Math.sqrt(ops.dot(v, v, n));
     if (norm > 1e-8) {
       for (let i = 0; i < n; i++) v[i] /= norm;
       return v;
@@ -148,22 +204,31 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
   const rng = new Rng(options.seed);
 
   // Basis V[0..m] (V[m] is the residual direction); H is the m × m projected matrix (row-major).
-  const V: Float64Array[] = Array.from({ length: m + 1 }, () => new Float64Array(n));
+  // The vectors the loops touch (basis, deflation vectors, w, scratch) live in WebAssembly memory
+  // when the kernels compile there; the basis vectors stay put (restarts copy into them).
+  const scratchLength = Math.max(m + 1, locked.length);
+  const ops = wasmOps(n, m + 2 + locked.length, scratchLength, Math.max(m + 1, locked.length)) ?? jsOps();
+  const V: Float64Array[] = Array.from({ length: m + 1 }, () => ops.array(n));
+  const deflate = locked.map((x) => {
+    const copy = ops.array(n);
+    copy.set(x);
+    return copy;
+  });
   const H = new Float64Array(m * m);
   const coef = new Float64Array(m + 1);
-  const w = new Float64Array(n);
-  const scratch = new Float64Array(Math.max(m + 1, locked.length));
+  const w = ops.array(n);
+  const scratch = ops.array(scratchLength);
   const diag = new Float64Array(m);
   const off = new Float64Array(m);
 
   if (options.start) {
     V[0].set(options.start);
-    orthogonalize(V[0], locked, locked.length, n, new Float64Array(locked.length));
-    const norm = Math.sqrt(dot(V[0], V[0], n));
+    orthogonalize(ops, V[0], deflate, deflate.length, n, new Float64Array(deflate.length));
+    const norm = Math.sqrt(ops.dot(V[0], V[0], n));
     if (norm > 1e-8) for (let i = 0; i < n; i++) V[0][i] /= norm;
-    else V[0] = randomUnitOrthogonal(rng, n, [locked as Float64Array[]], [locked.length]);
+    else V[0].set(randomUnitOrthogonal(ops, rng, n, [deflate], [deflate.length]));
   } else {
-    V[0] = randomUnitOrthogonal(rng, n, [locked as Float64Array[]], [locked.length]);
+    V[0].set(randomUnitOrthogonal(ops, rng, n, [deflate], [deflate.length]));
   }
 
   let kept = 0; // basis vectors carried over from the last restart
@@ -200,22 +265,22 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
     for (let j = kept; j < m; j++) {
       op.apply(V[j], w);
       applications++;
-      orthogonalize(w, locked, locked.length, n, scratch);
+      orthogonalize(ops, w, deflate, deflate.length, n, scratch);
       coef.fill(0, 0, j + 1);
-      orthogonalize(w, V, j + 1, n, scratch, coef);
+      orthogonalize(ops, w, V, j + 1, n, scratch, coef);
       // Column j of H: entries from the Gram–Schmidt coefficients; mirrored to keep H symmetric.
       for (let i = 0; i <= j; i++) {
         H[i * m + j] = coef[i];
         H[j * m + i] = coef[i];
       }
-      beta = Math.sqrt(dot(w, w, n));
+      beta = Math.sqrt(ops.dot(w, w, n));
       const next = V[j + 1];
       if (beta > 1e-12) {
         for (let i = 0; i < n; i++) next[i] = w[i] / beta;
       } else {
         // Exact invariant subspace: continue with a fresh direction, coupling 0.
         beta = 0;
-        if (j + 1 < m) V[j + 1] = randomUnitOrthogonal(rng, n, [locked as Float64Array[], V], [locked.length, j + 1]);
+        if (j + 1 < m) V[j + 1].set(randomUnitOrthogonal(ops, rng, n, [deflate, V], [deflate.length, j + 1]));
       }
       if (j + 1 < m) {
         H[(j + 1) * m + j] = beta;
@@ -257,9 +322,9 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
       H[p * m + i] = b;
       H[i * m + p] = b;
     }
-    for (let i = 0; i < p; i++) V[i] = newBasis[i];
-    V[p] = residualDirection;
-    for (let i = p + 1; i <= m; i++) V[i] = new Float64Array(n);
+    for (let i = 0; i < p; i++) V[i].set(newBasis[i]);
+    V[p].set(residualDirection);
+    for (let i = p + 1; i <= m; i++) V[i].fill(0);
     kept = p;
     lastCheck = p;
     restarts++;
