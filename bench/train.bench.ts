@@ -3,8 +3,10 @@
  *
  *   1. wasm training step of the paper's MLP (784-256×4-10, batch 128, Adam), without and with
  *      dropout; ms per step (median of repeats): the trainer's step (fused forward, hand-written
- *      backward) against the tf.grads step it replaced, with the stock and with the fixed
- *      BatchMatMul gradient.
+ *      backward) with its fast kernels (WebAssembly Adam, masks, transposes and elementwise work:
+ *      adam-wasm.ts, step-wasm.ts) and with its reference kernels (tfjs ops, JavaScript Adam: the
+ *      trainer before those kernels, same bits), against the tf.grads step it replaced, with the
+ *      stock and with the fixed BatchMatMul gradient; then a per-part breakdown of one step.
  *   2. throughput of 1 vs 2 worker threads, each training the same number of steps.
  *   3. with --mnist: real MNIST from /work/shared/datasets (or --mnist-dir), the paper's
  *      20 + 20 epochs, without and with dropout (two workers in parallel, or --sequential);
@@ -20,7 +22,8 @@ import { parse as parseYaml } from 'yaml';
 import { initBackend } from '../science/mlp/backend.ts';
 import { installFastMatMulGradient, restoreStockMatMulGradient } from '../science/mlp/matmul-grad.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { epochMessage, meanCrossEntropyOp, trainPhase, type LabelledImages } from '../science/mlp/trainer.ts';
+import { batchGradients, epochMessage, meanCrossEntropyOp, setStepKernels, trainPhase, type LabelledImages, type StepKernels } from '../science/mlp/trainer.ts';
+import { WasmAdam } from '../science/mlp/adam-wasm.ts';
 import { dropoutMasks } from '../science/mlp/dropout.ts';
 import { glorotUniformInit, layerSizes, PAPER_HIDDEN } from '../science/mlp/model.ts';
 import { Adam, KERAS_ADAM } from '../science/mlp/adam.ts';
@@ -45,7 +48,8 @@ function syntheticData(examples: number, seed: number): LabelledImages {
 }
 
 /** Wall and CPU time per step of one epoch of `steps` batches (the single 16-example evaluation is negligible). */
-async function timePerStep(steps: number, dropoutRate: number, seed: number): Promise<{ wall: number; cpu: number }> {
+async function timePerStep(steps: number, dropoutRate: number, seed: number, kernels: StepKernels = 'fast'): Promise<{ wall: number; cpu: number }> {
+  const previousKernels = setStepKernels(kernels);
   const train = syntheticData(steps * BATCH, seed);
   const test = syntheticData(16, seed + 1);
   const initial = glorotUniformInit(layerSizes(PAPER_HIDDEN), seed);
@@ -64,6 +68,7 @@ async function timePerStep(steps: number, dropoutRate: number, seed: number): Pr
     shuffle: true,
   });
   const cpu = process.cpuUsage(cpuStarted);
+  setStepKernels(previousKernels);
   return { wall: (performance.now() - started) / steps, cpu: (cpu.user + cpu.system) / 1000 / steps };
 }
 
@@ -115,16 +120,17 @@ function tapeStepTime(steps: number, dropoutRate: number, seed: number): { wall:
   return { wall: (performance.now() - started) / steps, cpu: (cpu.user + cpu.system) / 1000 / steps };
 }
 
-type StepVariant = 'tape+stock' | 'tape+fixed' | 'trainer';
+type StepVariant = 'tape+stock' | 'tape+fixed' | 'trainer, reference kernels' | 'trainer';
 
 async function stepBenchmark(): Promise<void> {
   const steps = arg('steps', 60);
   const repeats = arg('repeats', 3);
   await initBackend('wasm');
   await msPerStep(10, 0.5, 1); // warm-up: JIT, wasm memory growth
+  await timePerStep(10, 0.5, 1, 'reference');
   tapeStepTime(5, 0.5, 1);
   console.log(`\n1. wasm training step, paper MLP, batch ${BATCH}, Adam (${steps} steps × ${repeats} repeats, median; rotating order)`);
-  const variants: StepVariant[] = ['tape+stock', 'tape+fixed', 'trainer'];
+  const variants: StepVariant[] = ['tape+stock', 'tape+fixed', 'trainer, reference kernels', 'trainer'];
   for (const dropoutRate of [0, 0.5]) {
     const wall = new Map<StepVariant, number[]>(variants.map((v) => [v, []]));
     const cpu = new Map<StepVariant, number[]>(variants.map((v) => [v, []]));
@@ -133,18 +139,60 @@ async function stepBenchmark(): Promise<void> {
         const which = variants[(k + r) % variants.length];
         if (which === 'tape+stock') restoreStockMatMulGradient();
         else installFastMatMulGradient();
-        const t = which === 'trainer' ? await timePerStep(steps, dropoutRate, 10 + r) : tapeStepTime(which === 'tape+stock' ? Math.ceil(steps / 3) : steps, dropoutRate, 10 + r);
+        const t =
+          which === 'trainer' || which === 'trainer, reference kernels'
+            ? await timePerStep(steps, dropoutRate, 10 + r, which === 'trainer' ? 'fast' : 'reference')
+            : tapeStepTime(which === 'tape+stock' ? Math.ceil(steps / 3) : steps, dropoutRate, 10 + r);
         wall.get(which)!.push(t.wall);
         cpu.get(which)!.push(t.cpu);
       }
     }
     installFastMatMulGradient();
     const fmt = (v: StepVariant) => `${median(wall.get(v)!).toFixed(1)} ms (cpu ${median(cpu.get(v)!).toFixed(1)})`;
+    const speedup = median(wall.get('trainer, reference kernels')!) / median(wall.get('trainer')!);
     console.log(
       `   dropout ${dropoutRate === 0 ? 'off' : dropoutRate}: tf.grads step, stock gradient ${fmt('tape+stock')}; tf.grads step, fixed gradient ${fmt('tape+fixed')}; ` +
-        `trainer step ${fmt('trainer')}; target ≤ 13 ms`,
+        `trainer step, reference kernels ${fmt('trainer, reference kernels')}; trainer step ${fmt('trainer')} (${speedup.toFixed(2)}× faster); target ≤ 13 ms`,
     );
   }
+  partsBenchmark(steps);
+}
+
+/** ms per call of `f` over `n` calls after 5 warm-up calls. */
+function msPerCall(n: number, f: (i: number) => void): number {
+  for (let i = 0; i < 5; i++) f(i);
+  const started = performance.now();
+  for (let i = 0; i < n; i++) f(i);
+  return (performance.now() - started) / n;
+}
+
+/** One step's parts, reference kernels against fast ones (dropout 0.5; batchGradients includes the masks, not Adam). */
+function partsBenchmark(n: number): void {
+  const layers = glorotUniformInit(layerSizes(PAPER_HIDDEN), 3);
+  const data = syntheticData(BATCH, 3);
+  const x = Float32Array.from(data.images, (v) => v / 255);
+  const params = [...layers.map((l) => l.kernel), ...layers.map((l) => l.bias)];
+  const sizes = params.map((p) => p.length);
+  const dropout = (i: number) => ({ seed: 3, step: i, rate: 0.5 });
+  const gradientsMs = (kernels: StepKernels) => {
+    const previous = setStepKernels(kernels);
+    const ms = msPerCall(n, (i) => batchGradients(layers, x, data.labels, BATCH, dropout(i), 2, () => {}));
+    setStepKernels(previous);
+    return ms;
+  };
+  let grads: Float32Array[] = [];
+  batchGradients(layers, x, data.labels, BATCH, dropout(0), 2, (g) => (grads = g.map((a) => a.slice())));
+  const jsAdam = new Adam(KERAS_ADAM, sizes);
+  const wasmAdam = WasmAdam.create(KERAS_ADAM, sizes);
+  const jsParams = params.map((p) => p.slice());
+  wasmAdam?.params.forEach((p, i) => p.set(params[i]));
+  const adamJs = msPerCall(n, () => jsAdam.step(jsParams, grads));
+  const adamWasm = wasmAdam ? msPerCall(n, () => wasmAdam.step(grads)).toFixed(2) : 'unavailable';
+  const masksJs = msPerCall(n, (i) => dropoutMasks(3, i, BATCH, PAPER_HIDDEN, 0.5));
+  console.log(
+    `   per part (dropout 0.5, ms): forward + backward with masks: reference ${gradientsMs('reference').toFixed(2)}, fast ${gradientsMs('fast').toFixed(2)}; ` +
+      `Adam: JavaScript ${adamJs.toFixed(2)}, WebAssembly ${adamWasm} (gradients copied in); masks in JavaScript ${masksJs.toFixed(2)} (reference path)`,
+  );
 }
 
 interface WorkerJob {

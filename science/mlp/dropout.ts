@@ -18,24 +18,15 @@ const DROPOUT_STREAM = 0x64726f70; // "drop"
  * exactly for rates that are multiples of 2⁻³¹ such as 0.5, else within 2⁻³¹).
  *
  * The draws come from a xoshiro128** generator (the algorithm of science/random.ts) whose 128-bit
- * state is the first four outputs of Rng(deriveSeed(seed, DROPOUT_STREAM, step)); it runs on local
- * variables because the masks need ~130k draws per step of the paper's MLP, and a method call per
- * draw cost ≈ 1.7 ms per step (this loop: ≈ 0.3 ms).
+ * state is the first four outputs of Rng(deriveSeed(seed, DROPOUT_STREAM, step)) (dropoutDraw),
+ * layer after layer in one stream; it runs on local variables because the masks need ~130k draws
+ * per step of the paper's MLP, and a method call per draw cost ≈ 1.7 ms per step (this loop:
+ * ≈ 0.5 ms; the trainer draws the same stream in WebAssembly on the wasm backend, step-wasm.ts).
  */
 export function dropoutMasks(seed: number, step: number, rows: number, widths: readonly number[], rate: number): Float32Array[] {
-  if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
-  const seeder = new Rng(deriveSeed(seed, DROPOUT_STREAM, step));
-  let s0 = seeder.nextUint32() | 0;
-  let s1 = seeder.nextUint32() | 0;
-  let s2 = seeder.nextUint32() | 0;
-  let s3 = seeder.nextUint32() | 0;
-  if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // the all-zero state is a fixed point
-  // Decisions use the top 31 bits u of each draw: keep when u ≥ ⌊rate·2³¹⌋. Then u − threshold
-  // cannot overflow int32 and its sign bit is the decision, so the loop has no (unpredictable) branch.
-  const threshold = Math.floor(rate * 2 ** 31);
-  const scale = Math.fround(1 / (1 - rate));
-  // Masks are written as float32 bit patterns through an Int32Array view: integer stores only.
-  const scaleBits = new Int32Array(Float32Array.of(scale).buffer)[0];
+  const draw = dropoutDraw(seed, step, rate);
+  let [s0, s1, s2, s3] = draw.state;
+  const { threshold, scaleBits } = draw;
   // A plain loop, not widths.map: a closure would move the generator state into a heap context.
   const masks: Float32Array[] = [];
   for (const width of widths) {
@@ -56,4 +47,31 @@ export function dropoutMasks(seed: number, step: number, rows: number, widths: r
     masks.push(mask);
   }
   return masks;
+}
+
+/** What the masks of one step are drawn from: the generator's initial state and the decision constants. */
+export interface DropoutDraw {
+  /** xoshiro128** state (int32 words) before the step's first draw. */
+  state: [number, number, number, number];
+  /** Keep a unit when the draw's top 31 bits are ≥ this (⌊rate·2³¹⌋). */
+  threshold: number;
+  /** float32 bits of the kept units' value 1/(1 − rate). */
+  scaleBits: number;
+}
+
+/**
+ * The generator state and constants of step `step`'s masks (dropoutMasks draws from them;
+ * step-wasm.ts draws the same stream in WebAssembly, every layer's mask one after the other).
+ */
+export function dropoutDraw(seed: number, step: number, rate: number): DropoutDraw {
+  if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${rate}`);
+  const seeder = new Rng(deriveSeed(seed, DROPOUT_STREAM, step));
+  const state: [number, number, number, number] = [seeder.nextUint32() | 0, seeder.nextUint32() | 0, seeder.nextUint32() | 0, seeder.nextUint32() | 0];
+  if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1; // the all-zero state is a fixed point
+  // Decisions use the top 31 bits u of each draw: keep when u ≥ ⌊rate·2³¹⌋. Then u − threshold
+  // cannot overflow int32 and its sign bit is the decision, so the loop has no (unpredictable) branch.
+  const threshold = Math.floor(rate * 2 ** 31);
+  // Masks are written as float32 bit patterns: integer stores only.
+  const scaleBits = new Int32Array(Float32Array.of(Math.fround(1 / (1 - rate))).buffer)[0];
+  return { state, threshold, scaleBits };
 }

@@ -18,7 +18,8 @@ import { Rng, deriveSeed } from '../random.ts';
 import type { DenseLayer } from '../weights.ts';
 import { Adam, type AdamConfig } from './adam.ts';
 import { WasmAdam } from './adam-wasm.ts';
-import { dropoutMasks } from './dropout.ts';
+import { dropoutDraw, dropoutMasks } from './dropout.ts';
+import { WasmStepKernels } from './step-wasm.ts';
 import { applyMask, isMaskUpdateStep, magnitudeMask, scheduledSparsity, validateSchedule, type PruningSchedule } from './pruning.ts';
 import { cloneLayers, kernelSparsity, INPUT_SIZE, NUM_CLASSES } from './model.ts';
 import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type TrainerState } from './checkpoint.ts';
@@ -117,11 +118,13 @@ function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: num
 }
 
 /**
- * Which implementation of the step's elementwise work and of Adam the trainer uses. `fast` (the
- * default): on wasm, ReLU ⊙ mask and the backward ReLU/dropout factor are applied in place on the
- * tensors' memory, and Adam runs in WebAssembly (adam-wasm.ts) wherever WebAssembly SIMD exists.
- * `reference`: the tfjs ops and the JavaScript Adam of the original trainer. Both give the same
- * bits (tests and the benchmark compare them); the switch exists for those comparisons.
+ * Which implementation of the step's non-matMul work and of Adam the trainer uses. `fast` (the
+ * default): on wasm, transposes, ReLU ⊙ dropout mask (masks drawn in WebAssembly), the backward
+ * ReLU/dropout factor and the bias gradients run as WebAssembly kernels on the tensors' memory
+ * (step-wasm.ts), and Adam runs in WebAssembly (adam-wasm.ts) wherever WebAssembly SIMD exists.
+ * `reference`: the tfjs ops, JavaScript masks and the JavaScript Adam of the original trainer.
+ * Both give the same bits (tests and the benchmark compare them); the switch exists for those
+ * comparisons.
  */
 export type StepKernels = 'fast' | 'reference';
 let stepKernels: StepKernels = 'fast';
@@ -133,68 +136,38 @@ export function setStepKernels(kernels: StepKernels): StepKernels {
   return previous;
 }
 
-/** Do the elementwise steps run in place on tensor memory? Only on wasm, whose tensors are plain heap ranges. */
-const inPlaceElementwise = () => stepKernels === 'fast' && tf.getBackend() === 'wasm';
+/** The in-place kernels when the fast path applies to the active backend. */
+const wasmKernels = (): WasmStepKernels | null => (stepKernels === 'fast' ? WasmStepKernels.forActiveBackend() : null);
 
-/**
- * h ← relu(h) ⊙ mask (or relu(h) without a mask) in place, with the bits of tfjs' Relu then Mul
- * kernels: relu(v) = v for v > 0, NaN for NaN, +0 otherwise (also for −0); the product is a
- * float64 product of two float32 values (exact) rounded once to float32, as the float32 multiply.
- */
-function reluMaskInPlace(h: Float32Array, mask: Float32Array | null): void {
-  if (mask) {
-    for (let i = 0; i < h.length; i++) {
-      const v = h[i];
-      h[i] = v > 0 ? v * mask[i] : v !== v ? v : 0;
-    }
-  } else {
-    for (let i = 0; i < h.length; i++) {
-      const v = h[i];
-      if (!(v > 0) && v === v) h[i] = 0;
-    }
-  }
-}
+/** A hidden layer's activation: from its pre-activation Z (fresh, so it may be overwritten) to relu(Z) ⊙ mask. */
+type Activation = (z: tf.Tensor2D, layer: number) => tf.Tensor2D;
 
-/**
- * d ← d ⊙ step(h) · scale in place, with the bits of tfjs' Step, Mul and Mul-by-scalar kernels:
- * step(h) is 1 for h > 0, NaN for NaN, else 0 (so d·0 keeps d's sign on the zero, or is NaN for
- * infinite d); scale 1 (no dropout) leaves d unchanged where h > 0.
- */
-function reluDropoutGradInPlace(d: Float32Array, h: Float32Array, scale: number): void {
-  for (let i = 0; i < d.length; i++) {
-    const hv = h[i];
-    d[i] = hv > 0 ? d[i] * scale : hv !== hv ? NaN : d[i] * 0;
-  }
+/** ReLU, without dropout. */
+function reluActivation(k: WasmStepKernels | null): Activation {
+  if (k) return (z) => (k.reluMaskInPlace(z, null, 0), z);
+  return (z) => tf.relu(z);
 }
 
 /**
  * Forward pass: per dense layer one fused matMul + bias kernel (XNNPACK on wasm adds the bias in
- * the product's accumulator), then ReLU on hidden layers (measured: fusing the ReLU too selects
- * a slower clamping XNNPACK kernel), each hidden output times its dropout mask — as two tfjs ops,
- * or on wasm in one pass over the product's memory (reluMaskInPlace).
+ * the product's accumulator), then the activation on hidden layers (measured: fusing the ReLU
+ * into the matMul selects a slower clamping XNNPACK kernel).
  * Returns the input of every layer (x first) and the logits.
  */
-function forward(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[], masks: readonly Float32Array[] | null): { inputs: tf.Tensor2D[]; logits: tf.Tensor2D } {
-  const inPlace = inPlaceElementwise();
+function forward(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[], activation: Activation): { inputs: tf.Tensor2D[]; logits: tf.Tensor2D } {
   const inputs: tf.Tensor2D[] = [];
   let h = x;
   for (let i = 0; i < kernels.length; i++) {
     inputs.push(h);
-    const hidden = i < kernels.length - 1;
     h = tf.fused.matMul({ a: h, b: kernels[i], bias: biases[i] }) as tf.Tensor2D;
-    if (!hidden) continue;
-    if (inPlace) reluMaskInPlace(viewOf(h), masks ? masks[i] : null);
-    else {
-      h = tf.relu(h);
-      if (masks) h = tf.mul(h, tf.tensor2d(masks[i], h.shape));
-    }
+    if (i < kernels.length - 1) h = activation(h, i);
   }
   return { inputs, logits: h };
 }
 
 /** Logits of a batch (no dropout). */
 function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[]): tf.Tensor2D {
-  return forward(x, kernels, biases, null).logits;
+  return forward(x, kernels, biases, reluActivation(wasmKernels())).logits;
 }
 
 /**
@@ -204,23 +177,23 @@ function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[])
  * For layer i with input H and output gradient G: dW = Hᵀ·G, and the gradient
  * of the layer below is (G·Wᵀ) ⊙ [H > 0] ⊙ mask; since H = relu(Z) ⊙ mask with mask ∈ {0, s},
  * [H > 0] · s equals mask · [Z > 0], the stock ReLU-and-dropout gradient, bit for bit.
- * On wasm the factor [H > 0] · s is applied in place (reluDropoutGradInPlace), else by tfjs ops.
- * Returns the kernel gradients and each layer's G (db = Σ_rows G is summed by the caller in JS:
+ * With the wasm kernels the transposes and the factor step(H) · s run in WebAssembly, in place.
+ * Returns the kernel gradients and each layer's G (db = Σ_rows G is summed by the caller:
  * cheaper than a reduction kernel, which transposes first on wasm).
  */
-function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null): { dW: tf.Tensor[]; dZ: tf.Tensor[] } {
-  const inPlace = inPlaceElementwise();
+function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null, k: WasmStepKernels | null): { dW: tf.Tensor[]; dZ: tf.Tensor2D[] } {
+  const transpose = k ? (t: tf.Tensor2D) => k.transpose(t) : (t: tf.Tensor2D) => tf.transpose(t);
   const L = kernels.length;
   const dW: tf.Tensor[] = new Array(L);
-  const dZ: tf.Tensor[] = new Array(L);
+  const dZ: tf.Tensor2D[] = new Array(L);
   let g = gradLogits;
   for (let i = L - 1; i >= 0; i--) {
     const h = inputs[i];
-    dW[i] = tf.matMul(tf.transpose(h), g);
+    dW[i] = tf.matMul(transpose(h), g);
     dZ[i] = g;
     if (i > 0) {
-      let below: tf.Tensor2D = tf.matMul(g, tf.transpose(kernels[i]));
-      if (inPlace) reluDropoutGradInPlace(viewOf(below), viewOf(h), dropoutScale ?? 1);
+      let below: tf.Tensor2D = tf.matMul(g, transpose(kernels[i]));
+      if (k) k.reluGradInPlace(below, h, dropoutScale ?? 1);
       else {
         below = tf.mul(below, tf.step(h)) as tf.Tensor2D;
         if (dropoutScale !== null) below = tf.mul(below, dropoutScale) as tf.Tensor2D;
@@ -348,22 +321,48 @@ export function batchGradients(
   x: Float32Array,
   labels: Uint8Array,
   rows: number,
-  masks: readonly Float32Array[] | null,
+  masks: StepMasks | null,
   dropoutScale: number,
   use: (grads: Float32Array[]) => void,
 ): BatchLoss {
   const out: BatchLoss = { lossSum: 0, correct: 0 };
+  const k = wasmKernels();
+  const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   tf.tidy(() => {
     const xs = tf.tensor2d(x.subarray(0, rows * INPUT_SIZE), [rows, INPUT_SIZE]);
     const kernels = layers.map((l) => tf.tensor2d(l.kernel, [l.fanIn, l.fanOut]));
     const biases = layers.map((l) => tf.tensor1d(l.bias));
-    const { inputs, logits } = forward(xs, kernels, biases, masks);
+    let activation = reluActivation(k);
+    if (masks && k) {
+      // Every layer's mask in one tensor, layer after layer (the order of the draws).
+      const starts = hiddenWidths.map((_, i) => rows * hiddenWidths.slice(0, i).reduce((a, b) => a + b, 0));
+      const total = rows * hiddenWidths.reduce((a, b) => a + b, 0);
+      let all: tf.Tensor1D;
+      if (isDrawnMasks(masks)) {
+        const draw = dropoutDraw(masks.seed, masks.step, masks.rate);
+        all = k.dropoutMask(total, draw.state, draw.threshold, draw.scaleBits);
+      } else {
+        const joined = new Float32Array(total);
+        masks.forEach((m, i) => joined.set(m, starts[i]));
+        all = tf.tensor1d(joined);
+      }
+      activation = (z, i) => (k.reluMaskInPlace(z, all, starts[i]), z);
+    } else if (masks) {
+      const arrays = isDrawnMasks(masks) ? dropoutMasks(masks.seed, masks.step, rows, hiddenWidths, masks.rate) : masks;
+      const tensors = arrays.map((m, i) => tf.tensor2d(m, [rows, hiddenWidths[i]]));
+      activation = (z, i) => tf.mul(tf.relu(z), tensors[i]) as tf.Tensor2D;
+    }
+    const { inputs, logits } = forward(xs, kernels, biases, activation);
     const gradLogits = new Float32Array(rows * NUM_CLASSES);
     const r = crossEntropyRows(logits.dataSync() as Float32Array, labels, rows, gradLogits);
     out.lossSum = r.lossSum;
     out.correct = r.correct;
-    const { dW, dZ } = backward(tf.tensor2d(gradLogits, [rows, NUM_CLASSES]), inputs, kernels, masks ? dropoutScale : null);
+    const { dW, dZ } = backward(tf.tensor2d(gradLogits, [rows, NUM_CLASSES]), inputs, kernels, masks ? dropoutScale : null, k);
+    const biasTensors = dZ.map((g) => k?.columnSums(g) ?? null);
+    // Views only now: an op may grow the wasm heap, which invalidates earlier views.
     const biasGrads = layers.map((l, i) => {
+      const t = biasTensors[i];
+      if (t) return viewOf(t);
       const db = new Float32Array(l.fanOut);
       columnSums(viewOf(dZ[i]), rows, l.fanOut, db);
       return db;
@@ -371,6 +370,16 @@ export function batchGradients(
     use([...dW.map(viewOf), ...biasGrads]);
   });
   return out;
+}
+
+/**
+ * The dropout masks of a step: arrays (one rows × width per hidden layer, entries 0 or the
+ * dropout scale), or the step's draws, { seed, step, rate }, as dropout.ts dropoutMasks makes them.
+ */
+export type StepMasks = readonly Float32Array[] | { seed: number; step: number; rate: number };
+
+function isDrawnMasks(m: StepMasks): m is { seed: number; step: number; rate: number } {
+  return !Array.isArray(m);
 }
 
 /** A string that changes whenever a checkpoint of another configuration must not be resumed. */
@@ -432,7 +441,6 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const optimiser = createOptimiser(o.adam, layers, adamState);
   layers = optimiser.layers;
 
-  const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   const useDropout = o.dropoutRate > 0;
   const dropoutScale = Math.fround(1 / (1 - o.dropoutRate));
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
@@ -459,7 +467,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
         }
         layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
       }
-      const dropout = useDropout ? dropoutMasks(o.seed, step, rows, hiddenWidths, o.dropoutRate) : null;
+      const dropout = useDropout ? { seed: o.seed, step, rate: o.dropoutRate } : null;
 
       const batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
       lossSum += batch.lossSum;
