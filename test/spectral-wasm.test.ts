@@ -47,14 +47,14 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
   const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
   const { kmeansModule } = await import('../science/spectral/kmeans-wasm.ts');
   for (const d of [2, 4, 7, 10]) {
-    const k = d + 2;
+    const k = d + 3; // odd k (5, 7, 13) and even (10): the pair-major copy pads odd k
     const n = 300;
     const rng = new Rng(d);
     const js = distanceKernels(d);
     const mod = kmeansModule(d);
     assert.ok(mod, 'WebAssembly is available in Node 20');
     const B = WasmArena.bytesFor;
-    const arena = new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + B(n, 4) + 2 * B(n, 8) + 3 * B(k, 8) + B(2, 8));
+    const arena = new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + B(n, 4) + 2 * B(n, 8) + 3 * B(k, 8) + B(2, 8) + B((k + 1) * (d + 1), 8));
     const { hamerly } = arena.instantiate<{ hamerly: (...a: number[]) => void }>(mod);
     const X = arena.float64(n * d);
     const C = arena.float64(k * d);
@@ -66,6 +66,7 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
     const moved = arena.float64(k);
     const counts = arena.float64(k);
     const scalars = arena.float64(2);
+    const scratch = arena.float64((k + 1) * (d + 1));
     for (let i = 0; i < n * d; i++) X[i] = rng.float() - 0.5;
     for (let i = 0; i < 20; i++) X.copyWithin((i + 40) * d, i * d, (i + 1) * d); // duplicate points
     for (let c = 0; c < k; c++) C.set(X.subarray(c * 7 * d, (c * 7 + 1) * d), c * d);
@@ -94,7 +95,7 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
       scalars[0] = max1;
       scalars[1] = max2;
       const at = (a: Float64Array | Int32Array) => a.byteOffset;
-      hamerly(at(X), n, at(C), k, at(labels), at(upper), at(lower), at(half), at(moved), argMax, at(counts), at(sums), at(scalars));
+      hamerly(at(X), n, at(C), k, at(labels), at(upper), at(lower), at(half), at(moved), argMax, at(counts), at(sums), at(scalars), at(scratch));
       ['labels', 'upper', 'lower', 'counts', 'sums'].forEach((name, i) => assertSameBits([labels, upper, lower, counts, sums][i], expected[i], `d = ${d}, pass ${pass}, ${name}`));
       assert.ok(expected[0].some((l, i) => l !== state[0][i]), `d = ${d}, pass ${pass}: some point changed cluster (the test exercises moves)`);
     }

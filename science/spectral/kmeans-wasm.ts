@@ -7,29 +7,43 @@
  * restart at k = 4, ≈ 25× at k = 10), and V8's typed-array code for it is bound-check heavy.
  *
  * Text form of the generated function (d unrolled; pointers are byte offsets, arrays float64 except
- * labels, int32):
+ * labels, int32; `scratch` holds (k + 1)·(d + 1) float64s):
  *
- *   (func (export "hamerly") (param $X $n $C $k $labels $upper $lower $half $moved $argMax $counts $sums $scalars i32)
+ *   (func (export "hamerly") (param $X $n $C $k $labels $upper $lower $half $moved $argMax $counts $sums $scalars $scratch i32)
  *     ;; max1, max2 = scalars[0], scalars[1]
  *     ;; for i < n: a = labels[i]; up = upper[i] + moved[a]; l = max(lower[i] − (a = argMax ? max2 : max1), 0 if < 0)
  *     ;;   upper[i] = up; lower[i] = l; bound = half[a] > l ? half[a] : l; if up ≤ bound: next
  *     ;;   s = ‖x_i − C_a‖²; upper[i] = √s; if √s ≤ bound: next
+ *     ;;   distances to all centres, two per f64x2 (centres copied pair-major to scratch first);
  *     ;;   nearest two over c < k (c = a reuses s); if best ≠ a: move x_i's counts and sums, labels[i] = best
  *     ;;   upper[i] = √bestD; lower[i] = √nextD
  */
 import {
   F64, I32, add, block, br, brIf, elseOp, end, eqI32, f64Const, fAdd, fGe, fGt, fLe, fLt, fSqrt, fSub, fMul, geU, get, i32, ifVoid, loadF64, loadI32, loop, mul, neI32, select, set, shl, storeF64At,
-  storeI32, tee, wasmModule, compileOnce,
+  storeI32, tee, wasmModule, compileOnce, V128, simd, v128Load, ltU,
 } from '../wasm-asm.ts';
 
-const P = { X: 0, n: 1, C: 2, k: 3, labels: 4, upper: 5, lower: 6, half: 7, moved: 8, argMax: 9, counts: 10, sums: 11, scalars: 12 };
+const v128Store = (offset = 0) => simd(0x0b, 4, offset);
+const splat = simd(0x14);
+const vAdd = simd(0xf0);
+const vSub = simd(0xf1);
+const vMul = simd(0xf2);
+const andI32 = [0x71];
+const shrU = [0x76];
+const range = (d: number) => Array.from({ length: d }, (_, f) => f);
+
+const P = { X: 0, n: 1, C: 2, k: 3, labels: 4, upper: 5, lower: 6, half: 7, moved: 8, argMax: 9, counts: 10, sums: 11, scalars: 12, scratch: 13 };
 // i32 locals
-const I = 13, XP = 14, A = 15, C = 16, CP = 17, BEST = 18, I8 = 19, CA = 20, SA = 21, SB = 22;
-const I32_LOCALS = 10;
+const I = 14, XP = 15, A = 16, C = 17, CP = 18, BEST = 19, I8 = 20, CA = 21, SA = 22, SB = 23, DB = 24, KP = 25;
+const I32_LOCALS = 12;
 // f64 locals
-const UP = 23, L = 24, BOUND = 25, S = 26, BEST_D = 27, NEXT_D = 28, Q = 29, T = 30, H = 31, MAX1 = 32, MAX2 = 33;
-const XF = (f: number) => 34 + f;
+const UP = 26, L = 27, BOUND = 28, S = 29, BEST_D = 30, NEXT_D = 31, Q = 32, T = 33, H = 34, MAX1 = 35, MAX2 = 36;
+const XF = (f: number) => 37 + f;
 const F64_FIXED = 11;
+// v128 locals (after the d coordinates): an accumulator, a temporary, and x_f splatted
+const VACC = (d: number) => 37 + d;
+const VT = (d: number) => 38 + d;
+const XV = (d: number, f: number) => 39 + d + f;
 
 const ifF64 = [0x04, F64];
 
@@ -46,19 +60,34 @@ function hamerlyBody(d: number): number[] {
   };
   const addr = (base: number, index: number, log2: number) => [...get(base), ...get(index), ...i32(log2), ...shl, ...add];
 
+  // Distances to all centres two at a time: lane pairs of centres (2q, 2q + 1) from the
+  // pair-major copy of the centres the prologue writes to scratch; each lane sums its squares left
+  // to right exactly as `dist`. Then the nearest two, in centre order, as the JavaScript does.
+  const pairTerm = (f: number) => [...get(XV(d, f)), ...get(CP), ...v128Load(16 * f), ...vSub];
+  const pairs: number[] = [...pairTerm(0), ...tee(VACC(d)), ...get(VACC(d)), ...vMul, ...set(VACC(d))];
+  for (let f = 1; f < d; f++) pairs.push(...get(VACC(d)), ...pairTerm(f), ...tee(VT(d)), ...get(VT(d)), ...vMul, ...vAdd, ...set(VACC(d)));
+  pairs.push(...get(DB), ...get(C), ...i32(3), ...shl, ...add, ...get(VACC(d)), ...v128Store(0));
   const centers = [
-    ...i32(0), ...set(C), ...get(P.C), ...set(CP),
+    ...range(d).flatMap((f) => [...get(XF(f)), ...splat, ...set(XV(d, f))]),
+    ...i32(0), ...set(C), ...get(P.scratch), ...set(CP),
     ...block, ...loop,
     ...get(C), ...get(P.k), ...geU, ...brIf(1),
-    // q = c = a ? s : ‖x − C_c‖²
-    ...get(C), ...get(A), ...eqI32, ...ifF64, ...get(S), ...elseOp, ...dist(CP), ...end, ...set(Q),
+    ...pairs,
+    ...get(C), ...i32(2), ...add, ...set(C),
+    ...get(CP), ...i32(16 * d), ...add, ...set(CP),
+    ...br(0),
+    ...end, ...end,
+    ...i32(0), ...set(C),
+    ...block, ...loop,
+    ...get(C), ...get(P.k), ...geU, ...brIf(1),
+    // q = c = a ? s : distance c
+    ...get(S), ...get(DB), ...get(C), ...i32(3), ...shl, ...add, ...loadF64(), ...get(C), ...get(A), ...eqI32, ...select, ...set(Q),
     ...get(Q), ...get(BEST_D), ...fLt, ...ifVoid,
     ...get(BEST_D), ...set(NEXT_D), ...get(Q), ...set(BEST_D), ...get(C), ...set(BEST),
     ...elseOp,
     ...get(Q), ...get(NEXT_D), ...fLt, ...ifVoid, ...get(Q), ...set(NEXT_D), ...end,
     ...end,
     ...get(C), ...i32(1), ...add, ...set(C),
-    ...get(CP), ...i32(stride), ...add, ...set(CP),
     ...br(0),
     ...end, ...end,
   ];
@@ -109,7 +138,29 @@ function hamerlyBody(d: number): number[] {
     ...end,
   );
 
+  // Prologue: the centres pair-major into scratch (centre c's coordinate f at pair c/2, slot f,
+  // lane c mod 2; a zero lane pads an odd k), the distance buffer after them.
+  const copyCentre = range(d).flatMap((f) => [...get(CP), ...get(CA), ...loadF64(8 * f), ...storeF64At(16 * f)]);
+  const padCentre = range(d).flatMap((f) => [...get(CP), ...f64Const(0), ...storeF64At(16 * f)]);
+  const prologue = [
+    ...get(P.k), ...get(P.k), ...i32(1), ...andI32, ...add, ...set(KP),
+    ...get(P.scratch), ...get(KP), ...i32(stride), ...mul, ...add, ...set(DB),
+    ...i32(0), ...set(C),
+    ...block, ...loop,
+    ...get(C), ...get(KP), ...geU, ...brIf(1),
+    ...get(P.scratch), ...get(C), ...i32(1), ...shrU, ...i32(16 * d), ...mul, ...add, ...get(C), ...i32(1), ...andI32, ...i32(3), ...shl, ...add, ...set(CP),
+    ...get(C), ...get(P.k), ...ltU, ...ifVoid,
+    ...get(P.C), ...get(C), ...i32(stride), ...mul, ...add, ...set(CA),
+    ...copyCentre,
+    ...elseOp,
+    ...padCentre,
+    ...end,
+    ...get(C), ...i32(1), ...add, ...set(C),
+    ...br(0),
+    ...end, ...end,
+  ];
   const body = [
+    ...prologue,
     ...get(P.scalars), ...loadF64(0), ...set(MAX1), ...get(P.scalars), ...loadF64(8), ...set(MAX2),
     ...i32(0), ...set(I), ...get(P.X), ...set(XP),
     ...block, ...loop,
@@ -120,7 +171,7 @@ function hamerlyBody(d: number): number[] {
     ...br(0),
     ...end, ...end,
   ];
-  return [2, I32_LOCALS, I32, F64_FIXED + d, F64, ...body, 0x0b];
+  return [3, I32_LOCALS, I32, F64_FIXED + d, F64, 2 + d, V128, ...body, 0x0b];
 }
 
 /**
@@ -229,7 +280,7 @@ export function kmeansModule(d: number): WebAssembly.Module | null {
       d,
       (get = compileOnce(() =>
         wasmModule([
-          { name: 'hamerly', params: 13, body: hamerlyBody(d) },
+          { name: 'hamerly', params: 14, body: hamerlyBody(d) },
           { name: 'nearestTwo', params: 7, body: nearestTwoBody(d, true) },
           { name: 'assignAll', params: 6, body: nearestTwoBody(d, false) },
           { name: 'candidatePotential', params: 9, body: candidatePotentialBody(d) },
@@ -243,7 +294,7 @@ export function kmeansModule(d: number): WebAssembly.Module | null {
 export interface KMeansWasmExports {
   hamerly(
     X: number, n: number, C: number, k: number, labels: number, upper: number, lower: number, half: number, moved: number, argMax: number, counts: number,
-    sums: number, scalars: number,
+    sums: number, scalars: number, scratch: number,
   ): void;
   nearestTwo(X: number, n: number, C: number, k: number, labels: number, upper: number, lower: number): void;
   assignAll(X: number, n: number, C: number, k: number, labels: number, result: number): void;

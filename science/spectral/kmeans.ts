@@ -92,6 +92,8 @@ class Workspace {
   /** The distance loops in WebAssembly, and the floats they exchange through memory: max1, max2, pruning factor, result. */
   readonly wasm: KMeansWasmExports | null;
   readonly scalars: Float64Array;
+  /** Room for the Hamerly kernel's pair-major copy of the centres and its distances. */
+  readonly scratch: Float64Array;
   // k-means++ buffers.
   closest: Float64Array;
   candidate: Float64Array;
@@ -103,7 +105,7 @@ class Workspace {
   constructor(n: number, d: number, k: number) {
     const mod = kmeansModule(d);
     const B = WasmArena.bytesFor;
-    const arena = mod ? new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + 2 * B(n, 4) + 6 * B(n, 8) + 4 * B(k, 8) + B(4, 8)) : null;
+    const arena = mod ? new WasmArena(B(n * d, 8) + 2 * B(k * d, 8) + 2 * B(n, 4) + 6 * B(n, 8) + 4 * B(k, 8) + B(4, 8) + B((k + 1) * (d + 1), 8)) : null;
     const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
     const int32 = (length: number) => (arena ? arena.int32(length) : new Int32Array(length));
     this.X = float64(n * d);
@@ -116,6 +118,7 @@ class Workspace {
     this.moved = float64(k);
     this.counts = float64(k);
     this.scalars = float64(4);
+    this.scratch = float64((k + 1) * (d + 1));
     this.closest = float64(n);
     this.candidate = float64(n);
     this.bestDist = float64(n);
@@ -299,7 +302,7 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         ws.scalars[0] = max1;
         ws.scalars[1] = max2;
         const at = (a: Float64Array | Int32Array) => a.byteOffset;
-        wasm.hamerly(at(X), n, at(centers), k, at(labels), at(upper), at(lower), at(halfNearest), at(moved), argMax, at(counts), at(sums), at(ws.scalars));
+        wasm.hamerly(at(X), n, at(centers), k, at(labels), at(upper), at(lower), at(halfNearest), at(moved), argMax, at(counts), at(sums), at(ws.scalars), at(ws.scratch));
       } else kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
     }
     old.set(centers);
