@@ -182,23 +182,34 @@ function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[])
  * cheaper than a reduction kernel, which transposes first on wasm).
  */
 function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null, k: WasmStepKernels | null): { dW: tf.Tensor[]; dZ: tf.Tensor2D[] } {
-  const transpose = k ? (t: tf.Tensor2D) => k.transpose(t) : (t: tf.Tensor2D) => tf.transpose(t);
   const L = kernels.length;
   const dW: tf.Tensor[] = new Array(L);
   const dZ: tf.Tensor2D[] = new Array(L);
   let g = gradLogits;
   for (let i = L - 1; i >= 0; i--) {
     const h = inputs[i];
-    dW[i] = tf.matMul(transpose(h), g);
-    dZ[i] = g;
-    if (i > 0) {
-      let below: tf.Tensor2D = tf.matMul(g, transpose(kernels[i]));
-      if (k) k.reluGradInPlace(below, h, dropoutScale ?? 1);
-      else {
+    if (k) {
+      const hT = k.transpose(h);
+      dW[i] = tf.matMul(hT, g);
+      dZ[i] = g;
+      if (i > 0) {
+        // (G·Wᵀ)ᵀ = W·Gᵀ: the operand XNNPACK packs afresh is Gᵀ (rows × fanOut values) instead
+        // of Wᵀ (fanIn × fanOut), W needs no transpose, and the factor applies against Hᵀ.
+        // XNNPACK sums each output over k in order from +0 in either orientation, so the bits are
+        // the same (test/train-kernels.test.ts compares with the reference path).
+        const belowT: tf.Tensor2D = tf.matMul(kernels[i], k.transpose(g));
+        k.reluGradInPlace(belowT, hT, dropoutScale ?? 1);
+        g = k.transpose(belowT);
+      }
+    } else {
+      dW[i] = tf.matMul(tf.transpose(h), g);
+      dZ[i] = g;
+      if (i > 0) {
+        let below: tf.Tensor2D = tf.matMul(g, tf.transpose(kernels[i]));
         below = tf.mul(below, tf.step(h)) as tf.Tensor2D;
         if (dropoutScale !== null) below = tf.mul(below, dropoutScale) as tf.Tensor2D;
+        g = below;
       }
-      g = below;
     }
   }
   return { dW, dZ };
