@@ -194,7 +194,7 @@ test('wasm Lanczos loops (dot, projections, subtract) equal the JavaScript ones 
   for (const [n, count] of [[522, 13], [7, 4], [1, 1], [130, 9], [64, 3]]) {
     const rng = new Rng(n * 31 + count);
     const B = WasmArena.bytesFor;
-    const arena = new WasmArena((count + 3) * B(n, 8) + 2 * B(count, 8) + B(count, 4) + B(1, 8));
+    const arena = new WasmArena((count + 5) * B(n, 8) + 4 * B(count, 8) + B(count, 4) + B(1, 8));
     const k = arena.instantiate<import('../science/spectral/lanczos-wasm.ts').LanczosWasmExports>(lanczosModule()!);
     const basis = Array.from({ length: count }, () => {
       const v = arena.float64(n);
@@ -221,5 +221,17 @@ test('wasm Lanczos loops (dot, projections, subtract) equal the JavaScript ones 
     k.subtract(w.byteOffset, table.byteOffset, count, n, h.byteOffset);
     js.subtractCombination(wJs, basis, count, n, hJs);
     assertSameBits(w, wJs, `n = ${n}, ${count} vectors: subtract`);
+
+    // Ritz vectors: combinations of the basis with the columns of a count × count matrix (one zero coefficient skipped).
+    const Y = Float64Array.from({ length: count * count }, () => rng.float() - 0.5);
+    Y[0] = 0;
+    const expected = js.ritzVectors(basis, Y, count, [0, count - 1], n);
+    [0, count - 1].forEach((t, i) => {
+      const y = arena.float64(count);
+      for (let l = 0; l < count; l++) y[l] = Y[l * count + t];
+      const out = arena.float64(n);
+      k.combine(out.byteOffset, table.byteOffset, y.byteOffset, count, n);
+      assertSameBits(out, expected[i], `n = ${n}, ${count} vectors: Ritz vector ${t}`);
+    });
   }
 });

@@ -14,12 +14,13 @@
  * Arrays are float64 in the instance's memory; a basis is passed as a table of byte offsets (int32).
  */
 import {
-  F64, I32, V128, add, block, br, brIf, end, fAdd, fMul, fSub, geU, get, i32, loadF64, loadI32, loop, set, shl, simd, storeF64At, sub, v128Load,
+  F64, I32, V128, add, block, br, brIf, end, ifVoid, fAdd, fMul, fSub, geU, get, i32, loadF64, loadI32, loop, set, shl, simd, storeF64At, sub, v128Load,
   wasmModule, zeroF64, compileOnce,
 } from '../wasm-asm.ts';
 
 const v128Store = (offset = 0) => simd(0x0b, 4, offset);
 const fNeg = [0x9a];
+const fNe = [0x62];
 const andI32 = [0x71];
 const splat = simd(0x14);
 const extract = (lane: number) => simd(0x21, lane);
@@ -117,11 +118,29 @@ function subtractBody(): number[] {
   return [3, 7, I32, 4, F64, 4, V128, ...body, 0x0b];
 }
 
+/** combine(out, table, coefficients, count, n): out += Σ_l y_l·basis[l] over l in order, skipping y_l = 0 (ritzVectors). */
+function combineBody(): number[] {
+  // params 0 out, 1 table, 2 y, 3 count, 4 n; locals i32 5 l, 6 t, 7 x, 8 n2; f64 9 y; v128 10 y
+  const pair = [...addr8(0, 6), ...addr8(0, 6), ...v128Load(0), ...get(10), ...addr8(7, 6), ...v128Load(0), ...vMul, ...vAdd, ...v128Store(0)];
+  const single = [...addr8(0, 6), ...addr8(0, 6), ...loadF64(), ...get(9), ...addr8(7, 6), ...loadF64(), ...fMul, ...fAdd, ...storeF64At()];
+  const vector = [
+    ...addr8(2, 5), ...loadF64(), ...set(9),
+    ...get(9), ...zeroF64, ...fNe, ...ifVoid,
+    ...get(1), ...get(5), ...i32(2), ...shl, ...add, ...loadI32(), ...set(7),
+    ...get(9), ...splat, ...set(10),
+    ...i32(0), ...set(6), ...whileBelow(6, 0, 8, 2, pair), ...whileBelow(6, 0, 4, 1, single),
+    ...end,
+  ];
+  const body = [...get(4), ...get(4), ...i32(1), ...andI32, ...sub, ...set(8), ...i32(0), ...set(5), ...whileBelow(5, 0, 3, 1, vector)];
+  return [3, 4, I32, 1, F64, 1, V128, ...body, 0x0b];
+}
+
 const module = compileOnce(() =>
   wasmModule([
     { name: 'dot', params: 4, body: dotBody() },
     { name: 'projections', params: 5, body: projectionsBody() },
     { name: 'subtract', params: 5, body: subtractBody() },
+    { name: 'combine', params: 5, body: combineBody() },
   ]),
 );
 
@@ -133,4 +152,5 @@ export interface LanczosWasmExports {
   dot(a: number, b: number, n: number, result: number): void;
   projections(w: number, table: number, count: number, n: number, h: number): void;
   subtract(w: number, table: number, count: number, n: number, h: number): void;
+  combine(out: number, table: number, y: number, count: number, n: number): void;
 }

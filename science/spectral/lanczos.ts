@@ -113,12 +113,14 @@ interface VectorOps {
   dot(a: Float64Array, b: Float64Array, n: number): number;
   projections(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void;
   subtractCombination(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void;
+  /** Ritz vectors V[0..size)·Y[:, t] for t in `which` (Y is size × size), as new arrays. */
+  ritzVectors(V: readonly Float64Array[], Y: Float64Array, size: number, which: readonly number[], n: number): Float64Array[];
 }
 
 /** The JavaScript loops (the reference the WebAssembly ones are tested against). */
-export const lanczosJsKernels = { dot, projections, subtractCombination };
+export const lanczosJsKernels = { dot, projections, subtractCombination, ritzVectors };
 
-const jsOps = (): VectorOps => ({ array: (length) => new Float64Array(length), dot, projections, subtractCombination });
+const jsOps = (): VectorOps => ({ array: (length) => new Float64Array(length), dot, projections, subtractCombination, ritzVectors });
 
 /**
  * The loops in WebAssembly (lanczos-wasm.ts, bit-identical), for a solve needing at most `vectors`
@@ -128,9 +130,11 @@ function wasmOps(n: number, vectors: number, extra: number, tableSize: number): 
   const mod = lanczosModule();
   if (!mod) return null;
   const B = WasmArena.bytesFor;
-  const arena = new WasmArena(vectors * B(n, 8) + B(extra, 8) + B(tableSize, 4) + B(1, 8));
+  const arena = new WasmArena((vectors + 1) * B(n, 8) + B(extra, 8) + B(tableSize, 4) + B(tableSize, 8) + B(1, 8));
   const k = arena.instantiate<LanczosWasmExports>(mod);
   const table = arena.int32(tableSize);
+  const coefficients = arena.float64(tableSize);
+  const combined = arena.float64(n);
   const result = arena.float64(1);
   const memory = arena.memory.buffer;
   const inside = (a: Float64Array) => a.buffer === memory;
@@ -156,6 +160,15 @@ function wasmOps(n: number, vectors: number, extra: number, tableSize: number): 
     subtractCombination(w, basis, count, len, h) {
       if (inside(w) && inside(h) && tabulate(basis, count)) k.subtract(w.byteOffset, table.byteOffset, count, len, h.byteOffset);
       else subtractCombination(w, basis, count, len, h);
+    },
+    ritzVectors(V, Y, size, which, len) {
+      if (len !== n || !tabulate(V, size)) return ritzVectors(V, Y, size, which, len);
+      return which.map((t) => {
+        for (let l = 0; l < size; l++) coefficients[l] = Y[l * size + t];
+        combined.fill(0);
+        k.combine(combined.byteOffset, table.byteOffset, coefficients.byteOffset, size, len);
+        return combined.slice();
+      });
     },
   };
 }
@@ -252,7 +265,7 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
     const keep = r.order.slice(0, nev);
     return {
       values: Float64Array.from(keep.map((t) => r.theta[t])),
-      vectors: ritzVectors(V, r.Y, size, keep, n),
+      vectors: ops.ritzVectors(V, r.Y, size, keep, n),
       residuals: Float64Array.from(keep.map(r.residual)),
       applications,
       restarts,
@@ -313,7 +326,7 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
     // Thick restart: keep the best p Ritz vectors and the residual direction.
     const p = Math.min(m - 1, nev + Math.max(1, Math.floor((m - nev) / 2)));
     const keep = r.order.slice(0, p);
-    const newBasis = ritzVectors(V, r.Y, m, keep, n);
+    const newBasis = ops.ritzVectors(V, r.Y, m, keep, n);
     const residualDirection = V[m];
     H.fill(0);
     for (let i = 0; i < p; i++) {
