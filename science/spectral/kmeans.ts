@@ -9,6 +9,8 @@
  * bounds do the same with less bookkeeping.)
  *
  * Each restart r draws from its own generator `new Rng(deriveSeed(seed, r))`.
+ * The distance loops run in WebAssembly where available (kmeans-wasm.ts), else in JavaScript
+ * (kmeans-kernels.ts); the two are bit-identical.
  */
 import { Rng, deriveSeed } from '../random.ts';
 import { distanceKernels } from './kmeans-kernels.ts';

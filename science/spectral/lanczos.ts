@@ -8,6 +8,9 @@
  * DGKS reorthogonalisation, "twice is enough"), so no spurious copies appear. Ritz pairs are
  * taken from the symmetric projected matrix; the basis is restarted by keeping the best Ritz
  * vectors. A Ritz pair (θ, x) is accepted when ‖Op·x − θ·x‖ ≤ tol.
+ *
+ * The vector loops (dot products, projections, basis subtraction, Ritz combinations) run in
+ * WebAssembly where it is available (lanczos-wasm.ts), bit-identical to the JavaScript below.
  */
 import { Rng } from '../random.ts';
 import { symmetricEigen, tridiagonalEigenLastRow } from './dense.ts';
