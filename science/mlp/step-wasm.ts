@@ -18,7 +18,8 @@
  *     ;; out[c] = float32(Σ_r m[r, c]), float64 sums from +0 in row order, two columns per lane pair
  *     ;;                                    — trainer.ts columnSums (bias gradients); cols even
  *   (func (export "dropoutBits") (param $out $n $s0 $s1 $s2 $s3 $threshold $scaleBits i32)
- *     ;; n draws of xoshiro128** from state (s0..s3), out[i] = scaleBits & ~(((draw >>> 1) − threshold) >> 31)
+ *     ;; n draws of xoshiro128** from state (s0..s3), out[i] = scaleBits & ~(((draw >>> 1) − threshold) >> 31),
+ *     ;; the draws' output function four lanes at a time
  *     ;;                                    — dropout.ts dropoutMasks, every layer's mask in one stream
  *
  * Pointers are byte offsets into the backend's memory; `bytes` counts a multiple of 16 (the
@@ -37,6 +38,14 @@ const f32x4Gt = simd(0x44);
 const f32x4Mul = simd(0xe6);
 const vAnd = simd(0x4e);
 const vOr = simd(0x50);
+const vAndNot = simd(0x4f);
+const i32x4Splat = simd(0x11);
+const i32x4ReplaceLane = (lane: number) => simd(0x1c, lane);
+const i32x4Mul = simd(0xb5);
+const i32x4Shl = simd(0xab);
+const i32x4ShrS = simd(0xac);
+const i32x4ShrU = simd(0xad);
+const i32x4Sub = simd(0xb1);
 const load64Zero = simd(0x5d, 3, 0);
 const store64Lane0 = simd(0x5b, 3, 0, 0);
 const promoteLow = simd(0x5f);
@@ -132,9 +141,9 @@ function columnSums(): number[] {
 }
 
 function dropoutBits(): number[] {
-  // params 0 out, 1 n, 2–5 s0..s3, 6 threshold, 7 scaleBits; locals i32 8 i (bytes), 9 end, 10 result, 11 t
-  const draw = [
-    ...get(3), ...i32(5), ...mul, ...i32(7), ...rotl, ...i32(9), ...mul, ...set(10),
+  // params 0 out, 1 n, 2–5 s0..s3, 6 threshold, 7 scaleBits; locals i32 8 i (bytes), 9 end, 10 result, 11 t, 12 end4;
+  // v128 13 four consecutive s1, 14 scale, 15 threshold
+  const advance = [
     ...get(3), ...i32(9), ...shl, ...set(11),
     ...get(4), ...get(2), ...xor, ...set(4),
     ...get(5), ...get(3), ...xor, ...set(5),
@@ -142,12 +151,35 @@ function dropoutBits(): number[] {
     ...get(2), ...get(5), ...xor, ...set(2),
     ...get(4), ...get(11), ...xor, ...set(4),
     ...get(5), ...i32(11), ...rotl, ...set(5),
+  ];
+  const one = [
+    ...get(3), ...i32(5), ...mul, ...i32(7), ...rotl, ...i32(9), ...mul, ...set(10),
+    ...advance,
     ...get(0), ...get(8), ...add,
     ...get(7), ...get(10), ...i32(1), ...shrU, ...get(6), ...sub, ...i32(31), ...shrS, ...i32(-1), ...xor, ...and,
     ...storeI32,
   ];
-  const body = [...get(1), ...i32(2), ...shl, ...set(9), ...i32(0), ...set(8), ...forLoop(8, 9, 4, draw)];
-  return [1, 4, I32, ...body, 0x0b];
+  // Four draws at a time: the state advances in scalar code (it is one serial stream), the
+  // outputs of the four s1 values are computed in i32x4 lanes.
+  const four: number[] = [];
+  for (let j = 0; j < 4; j++) four.push(...get(13), ...get(3), ...i32x4ReplaceLane(j), ...set(13), ...advance);
+  four.push(
+    ...get(0), ...get(8), ...add,
+    ...get(14),
+    ...get(13), ...i32(5), ...i32x4Splat, ...i32x4Mul, ...set(13),
+    ...get(13), ...i32(7), ...i32x4Shl, ...get(13), ...i32(25), ...i32x4ShrU, ...vOr, ...i32(9), ...i32x4Splat, ...i32x4Mul,
+    ...i32(1), ...i32x4ShrU, ...get(15), ...i32x4Sub, ...i32(31), ...i32x4ShrS,
+    ...vAndNot, ...v128Store(),
+  );
+  const body = [
+    ...get(1), ...i32(2), ...shl, ...set(9),
+    ...get(1), ...i32(-4), ...and, ...i32(2), ...shl, ...set(12),
+    ...get(7), ...i32x4Splat, ...set(14),
+    ...get(6), ...i32x4Splat, ...set(15),
+    ...i32(0), ...set(8), ...forLoop(8, 12, 16, four),
+    ...forLoop(8, 9, 4, one),
+  ];
+  return [2, 5, I32, 3, V128, ...body, 0x0b];
 }
 
 const compiled = compileOnce(() =>
