@@ -13,7 +13,8 @@
  *      prints per-epoch lines, the wall time and the pruned test accuracy.
  *
  * Options: --steps N (timed steps per measurement, default 60), --repeats N (default 3),
- * --worker-steps N (default 100), --mnist, --mnist-dir DIR, --sequential, --skip-step, --skip-workers.
+ * --worker-steps N (default 100), --worker-kernels fast|reference|both (section 2; default fast),
+ * --mnist, --mnist-dir DIR, --sequential, --skip-step, --skip-workers.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -72,8 +73,8 @@ async function timePerStep(steps: number, dropoutRate: number, seed: number, ker
   return { wall: (performance.now() - started) / steps, cpu: (cpu.user + cpu.system) / 1000 / steps };
 }
 
-async function msPerStep(steps: number, dropoutRate: number, seed: number): Promise<number> {
-  return (await timePerStep(steps, dropoutRate, seed)).wall;
+async function msPerStep(steps: number, dropoutRate: number, seed: number, kernels: StepKernels = 'fast'): Promise<number> {
+  return (await timePerStep(steps, dropoutRate, seed, kernels)).wall;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -198,6 +199,7 @@ function partsBenchmark(n: number): void {
 interface WorkerJob {
   kind: 'steps' | 'mnist';
   steps?: number;
+  kernels?: StepKernels;
   seed: number;
   dropout?: boolean;
   mnistDir?: string;
@@ -218,8 +220,8 @@ function startWorker(job: WorkerJob, onMessage: (m: any) => void = () => {}): { 
 }
 
 /** Seconds the slowest of `n` workers needs for `steps` steps each, all started together once every worker is warmed up. */
-async function concurrentSteps(n: number, steps: number): Promise<number> {
-  const workers = Array.from({ length: n }, (_, i) => startWorker({ kind: 'steps', steps, seed: 1 + i }));
+async function concurrentSteps(n: number, steps: number, kernels: StepKernels): Promise<number> {
+  const workers = Array.from({ length: n }, (_, i) => startWorker({ kind: 'steps', steps, seed: 1 + i, kernels }));
   await Promise.all(workers.map((w) => w.ready));
   workers.forEach((w) => w.worker.postMessage('go'));
   const results = await Promise.all(workers.map((w) => w.done));
@@ -228,10 +230,15 @@ async function concurrentSteps(n: number, steps: number): Promise<number> {
 
 async function workerBenchmark(): Promise<void> {
   const steps = arg('worker-steps', 100);
+  const i = process.argv.indexOf('--worker-kernels');
+  const choice = i >= 0 ? process.argv[i + 1] : 'fast';
+  const kernelSets: StepKernels[] = choice === 'both' ? ['reference', 'fast'] : [choice === 'reference' ? 'reference' : 'fast'];
   console.log(`\n2. worker threads, ${steps} steps each (wasm, dropout 0.5; timed after each worker's start-up and warm-up)`);
-  const t1 = steps / (await concurrentSteps(1, steps));
-  const t2 = (2 * steps) / (await concurrentSteps(2, steps));
-  console.log(`   1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`);
+  for (const kernels of kernelSets) {
+    const t1 = steps / (await concurrentSteps(1, steps, kernels));
+    const t2 = (2 * steps) / (await concurrentSteps(2, steps, kernels));
+    console.log(`   ${kernels} kernels: 1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`);
+  }
 }
 
 function loadMnist(dir: string): { train: LabelledImages; test: LabelledImages } {
@@ -295,10 +302,10 @@ async function mnistBenchmark(): Promise<void> {
 async function workerMain(job: WorkerJob): Promise<void> {
   if (job.kind === 'steps') {
     await initBackend('wasm');
-    await msPerStep(5, 0.5, job.seed); // warm-up
+    await msPerStep(5, 0.5, job.seed, job.kernels); // warm-up
     parentPort!.postMessage({ ready: true });
     await new Promise((resolve) => parentPort!.once('message', resolve));
-    const ms = await msPerStep(job.steps!, 0.5, job.seed);
+    const ms = await msPerStep(job.steps!, 0.5, job.seed, job.kernels);
     parentPort!.postMessage({ done: true, seconds: (ms * job.steps!) / 1000 });
   } else {
     const result = await mnistNetwork(job, (line) => parentPort!.postMessage({ line }));
