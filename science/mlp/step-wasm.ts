@@ -244,7 +244,7 @@ export class WasmStepKernels {
   }
 
   /** A float32 view of `t`'s memory: valid only until the next tfjs op (which may grow the heap). */
-  view(t: tf.Tensor): Float32Array {
+  private view(t: tf.Tensor): Float32Array {
     return new Float32Array(this.backend.wasm.HEAPU8.buffer, this.offset(t), t.size);
   }
 
