@@ -115,6 +115,33 @@ export const elseOp = [0x05];
 export const end = [0x0b];
 export const br = (depth: number) => [0x0c, depth];
 export const brIf = (depth: number) => [0x0d, depth];
+export const fNeg = [0x9a];
+export const fNe = [0x62];
+export const maxF64 = [0xa5];
+export const andI32 = [0x71];
+export const shrU = [0x76];
+export const loadF32 = [0x2a, 2, 0];
+export const promote = [0xbb];
+
+// SIMD: v128 memory lanes and f64x2 arithmetic (0xfd-prefixed, §5.4.8).
+export const v128Store = (offset = 0) => simd(0x0b, 4, ...leb(offset));
+export const load64Zero = (offset = 0) => simd(0x5d, 3, ...leb(offset));
+export const store64Lane0 = (offset = 0) => simd(0x5b, 3, ...leb(offset), 0);
+export const promoteLow = simd(0x5f);
+export const demoteZero = simd(0x5e);
+export const f64x2Splat = simd(0x14);
+export const f64x2Extract = (lane: number) => simd(0x21, lane);
+export const f64x2Replace = (lane: number) => simd(0x22, lane);
+export const f64x2Add = simd(0xf0);
+export const f64x2Sub = simd(0xf1);
+export const f64x2Mul = simd(0xf2);
+export const f64x2Div = simd(0xf3);
+export const f64x2Sqrt = simd(0xef);
+
+/** `while (local[i] < local[n]) { body; local[i] += step }` (unsigned compare). */
+export const forLoop = (i: number, n: number, step: number, body: number[]) => [
+  0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(step), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b,
+];
 
 /**
  * A fixed-size WebAssembly memory with a bump allocator: typed-array views for the data a kernel

@@ -24,19 +24,15 @@
  * eight values of entry e's input in h (g · 64). Blocks hold a multiple of 8 rows, so the last
  * chunk may compute a few unused rows (never read).
  */
-import { I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, tee, v128Load, wasmModule, zeroF64, compileOnce } from '../wasm-asm.ts';
+import {
+  I32, V128, add, geU, get, i32, leb, mul, set, shl, storeF64, tee, v128Load, wasmModule, zeroF64, compileOnce, maxF64,
+  f64x2Splat, f64x2Extract, f64x2Add, f64x2Mul, f64x2Sub, f64x2Replace,
+} from '../wasm-asm.ts';
 
 
 
 const load32 = (offset = 0) => [0x28, 2, ...leb(offset)];
 const loadF64 = [0x2b, 3, 0];
-const maxF64 = [0xa5];
-const f64x2Splat = simd(0x14);
-const f64x2Extract = (lane: number) => simd(0x21, lane);
-const f64x2Add = simd(0xf0);
-const f64x2Mul = simd(0xf2);
-const f64x2Sub = simd(0xf1);
-const f64x2Replace = (lane: number) => simd(0x22, lane);
 /** `while (local[i] < local[n]) { body; local[i]++ }` (unsigned compare). */
 const forLoop = (i: number, n: number, body: number[]) => [0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(1), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b];
 

@@ -20,24 +20,12 @@
  * the trainer's layers are views of the parameter part, so only the gradients are copied in
  * (≈ 1.6 MB per step of the paper's MLP, a memcpy).
  */
-import { I32, V128, add, geU, get, i32, leb, set, simd, compileOnce, wasmModule } from '../wasm-asm.ts';
+import {
+  I32, V128, add, get, i32, set, compileOnce, wasmModule, loadF64, load64Zero, store64Lane0, promoteLow, demoteZero, forLoop,
+  f64x2Splat as splat, f64x2Add as vAdd, f64x2Sub as vSub, f64x2Mul as vMul, f64x2Div as vDiv, f64x2Sqrt as vSqrt,
+} from '../wasm-asm.ts';
 import { adamConstants, type AdamConfig } from './adam.ts';
 
-const loadF64 = (offset: number) => [0x2b, 3, ...leb(offset)];
-const load64Zero = (offset: number) => simd(0x5d, 3, ...leb(offset));
-const store64Lane0 = (offset: number) => simd(0x5b, 3, ...leb(offset), 0);
-const promoteLow = simd(0x5f);
-const demoteZero = simd(0x5e);
-const splat = simd(0x14);
-const vAdd = simd(0xf0);
-const vSub = simd(0xf1);
-const vMul = simd(0xf2);
-const vDiv = simd(0xf3);
-const vSqrt = simd(0xef);
-/** `while (local[i] < local[n]) { body; local[i] += step }` (unsigned compare). */
-const forLoop = (i: number, n: number, step: number, body: number[]) => [
-  0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(step), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b,
-];
 
 /** Byte layout of the constants block the kernel reads (float64 each). */
 const CONSTANTS = ['beta1', 'c1', 'beta2', 'c2', 'lrT', 'epsilon'] as const;

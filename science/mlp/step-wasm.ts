@@ -26,9 +26,10 @@
  * JavaScript wrappers below do the last n mod 4 elements themselves, the same way).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, tee, v128Load, compileOnce, wasmModule } from '../wasm-asm.ts';
+import {
+  I32, V128, add, geU, get, i32, mul, set, shl, simd, tee, v128Load, compileOnce, wasmModule, v128Store, load64Zero, store64Lane0, promoteLow, demoteZero, f64x2Add, forLoop,
+} from '../wasm-asm.ts';
 
-const v128Store = (offset = 0) => simd(0x0b, 4, ...leb(offset));
 const shuffle32 = (lanes: number[]) => simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
 const v128Zero = simd(0x0c, ...new Array(16).fill(0));
 const f32Const = (v: number) => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)];
@@ -46,18 +47,9 @@ const i32x4Shl = simd(0xab);
 const i32x4ShrS = simd(0xac);
 const i32x4ShrU = simd(0xad);
 const i32x4Sub = simd(0xb1);
-const load64Zero = simd(0x5d, 3, 0);
-const store64Lane0 = simd(0x5b, 3, 0, 0);
-const promoteLow = simd(0x5f);
-const demoteZero = simd(0x5e);
-const f64x2Add = simd(0xf0);
 const f32Reinterpret = [0xbe];
 const storeI32 = [0x36, 2, 0];
 const [xor, and, shrS, shrU, rotl, sub] = [[0x73], [0x71], [0x75], [0x76], [0x77], [0x6b]];
-/** `while (local[i] < local[n]) { body; local[i] += step }` (unsigned compare). */
-const forLoop = (i: number, n: number, step: number, body: number[]) => [
-  0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(step), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b,
-];
 
 function transpose4(): number[] {
   // params 0 in, 1 out, 2 rows, 3 cols; locals i32 4 r, 5 c, 6 p, 7 rowBytes, 8 outRowBytes; v128 9–12 rows a..d, 13–16 t0..t3
@@ -125,13 +117,13 @@ function reluGrad(): number[] {
 
 function columnSums(): number[] {
   // params 0 m, 1 rows, 2 cols, 3 out; locals i32 4 c (bytes), 5 p, 6 end, 7 rowBytes, 8 colBytes; v128 9 acc
-  const row = [...get(9), ...get(5), ...load64Zero, ...promoteLow, ...f64x2Add, ...set(9), ...get(5), ...get(7), ...add, ...set(5)];
+  const row = [...get(9), ...get(5), ...load64Zero(), ...promoteLow, ...f64x2Add, ...set(9), ...get(5), ...get(7), ...add, ...set(5)];
   const rowLoop = [0x02, 0x40, 0x03, 0x40, ...get(5), ...get(6), ...geU, 0x0d, 1, ...row, 0x0c, 0, 0x0b, 0x0b];
   const column = [
     ...v128Zero, ...set(9),
     ...get(0), ...get(4), ...add, ...tee(5), ...get(1), ...get(7), ...mul, ...add, ...set(6),
     ...rowLoop,
-    ...get(3), ...get(4), ...add, ...get(9), ...demoteZero, ...store64Lane0,
+    ...get(3), ...get(4), ...add, ...get(9), ...demoteZero, ...store64Lane0(),
   ];
   const body = [
     ...get(2), ...i32(2), ...shl, ...tee(7), ...set(8),

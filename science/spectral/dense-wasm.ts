@@ -18,27 +18,15 @@
  * The rows and columns these loops leave out (denseMul's odd last row, which it sums in one
  * chain; denseMulT's rows after the last group of 8) are done by the JavaScript kernels.
  */
-import { F64, I32, V128, add, geU, get, i32, leb, mul, set, shl, simd, storeF64, v128Load, wasmModule, zeroF64, compileOnce } from '../wasm-asm.ts';
+import {
+  F64, I32, V128, add, get, i32, mul, set, shl, storeF64, v128Load, wasmModule, zeroF64, compileOnce, loadF32, loadF64, promote, fAdd, fMul, v128Store, load64Zero,
+  promoteLow, forLoop, f64x2Splat as splat, f64x2Extract as extract, f64x2Add as vAdd, f64x2Mul as vMul,
+} from '../wasm-asm.ts';
 import { denseMul, denseMulT } from './kernels.ts';
 
 
 
-const loadF32 = [0x2a, 2, 0];
-const loadF64 = (offset = 0) => [0x2b, 3, ...leb(offset)];
-const promote = [0xbb];
-const fAdd = [0xa0];
-const fMul = [0xa2];
-const v128Store = simd(0x0b, 4, 0);
-const load64Zero = (offset = 0) => simd(0x5d, 3, ...leb(offset));
-const promoteLow = simd(0x5f);
-const splat = simd(0x14);
-const extract = (lane: number) => simd(0x21, lane);
-const vAdd = simd(0xf0);
-const vMul = simd(0xf2);
-/** `while (local[i] < local[n]) { body; local[i] += step }` (unsigned compare). */
-const forLoop = (i: number, n: number, step: number, body: number[]) => [
-  0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(step), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b,
-];
+const v128StoreAt0 = v128Store();
 
 function mulRows(): number[] {
   // params 0 A, 1 rows, 2 cols, 3 cols4, 4 x, 5 y; locals i32 6 r, 7 c, 8 rowPtr; f64 9–12 s0..s3; v128 13, 14 accumulators
@@ -79,7 +67,7 @@ function mulCols(): number[] {
     ...get(5), ...get(7), ...i32(3), ...shl, ...add, ...v128Load(0),
     ...P(0), ...P(1), ...vAdd, ...P(2), ...P(3), ...vAdd, ...vAdd,
     ...P(4), ...P(5), ...vAdd, ...P(6), ...P(7), ...vAdd, ...vAdd,
-    ...vAdd, ...vAdd, ...v128Store,
+    ...vAdd, ...vAdd, ...v128StoreAt0,
   ];
   const group: number[] = [
     // rowPtr = A + g·8·cols·4

@@ -20,16 +20,10 @@
  */
 import {
   F64, I32, add, block, br, brIf, elseOp, end, eqI32, f64Const, fAdd, fGe, fGt, fLe, fLt, fSqrt, fSub, fMul, geU, get, i32, ifVoid, loadF64, loadI32, loop, mul, neI32, select, set, shl, storeF64At,
-  storeI32, tee, wasmModule, compileOnce, V128, simd, v128Load, ltU,
+  storeI32, tee, wasmModule, compileOnce, V128, v128Load, ltU, v128Store, andI32, shrU, f64x2Splat as splat, f64x2Add as vAdd, f64x2Sub as vSub,
+  f64x2Mul as vMul,
 } from '../wasm-asm.ts';
 
-const v128Store = (offset = 0) => simd(0x0b, 4, offset);
-const splat = simd(0x14);
-const vAdd = simd(0xf0);
-const vSub = simd(0xf1);
-const vMul = simd(0xf2);
-const andI32 = [0x71];
-const shrU = [0x76];
 const range = (d: number) => Array.from({ length: d }, (_, f) => f);
 
 const P = { X: 0, n: 1, C: 2, k: 3, labels: 4, upper: 5, lower: 6, half: 7, moved: 8, argMax: 9, counts: 10, sums: 11, scalars: 12, scratch: 13 };

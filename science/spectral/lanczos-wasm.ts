@@ -14,19 +14,11 @@
  * Arrays are float64 in the instance's memory; a basis is passed as a table of byte offsets (int32).
  */
 import {
-  F64, I32, V128, add, block, br, brIf, end, ifVoid, fAdd, fMul, fSub, geU, get, i32, loadF64, loadI32, loop, set, shl, simd, storeF64At, sub, v128Load,
-  wasmModule, zeroF64, compileOnce,
+  F64, I32, V128, add, block, br, brIf, end, ifVoid, fAdd, fMul, fSub, geU, get, i32, loadF64, loadI32, loop, set, shl, storeF64At, sub, v128Load,
+  wasmModule, zeroF64, compileOnce, v128Store, fNeg, fNe, andI32, f64x2Splat as splat, f64x2Extract as extract, f64x2Add as vAdd, f64x2Sub as vSub,
+  f64x2Mul as vMul,
 } from '../wasm-asm.ts';
 
-const v128Store = (offset = 0) => simd(0x0b, 4, offset);
-const fNeg = [0x9a];
-const fNe = [0x62];
-const andI32 = [0x71];
-const splat = simd(0x14);
-const extract = (lane: number) => simd(0x21, lane);
-const vAdd = simd(0xf0);
-const vSub = simd(0xf1);
-const vMul = simd(0xf2);
 const zeroV = [...zeroF64, ...splat];
 /** while (local[i] + extra < local[n]) { body; local[i] += step } — unsigned compare. */
 const whileBelow = (i: number, extra: number, n: number, step: number, body: number[]) => [
