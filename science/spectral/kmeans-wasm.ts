@@ -41,17 +41,22 @@ const XV = (d: number, f: number) => 39 + d + f;
 
 const ifF64 = [0x04, F64];
 
+/**
+ * ‖x − p‖² for x in the f64 locals xf(0..d−1) and p the d float64s at the address in local `ptr`,
+ * summed left to right from the first coordinate (as kmeans-kernels.ts); `t` is a scratch f64 local.
+ */
+function squaredDistance(d: number, xf: (f: number) => number, ptr: number, t: number): number[] {
+  const out: number[] = [];
+  for (let f = 0; f < d; f++) {
+    out.push(...get(xf(f)), ...get(ptr), ...loadF64(8 * f), ...fSub, ...tee(t), ...get(t), ...fMul);
+    if (f > 0) out.push(...fAdd);
+  }
+  return out;
+}
+
 function hamerlyBody(d: number): number[] {
   const stride = 8 * d;
-  /** Squared distance between x_0..x_{d-1} and the d float64s at the address in local `ptr`, summed left to right. */
-  const dist = (ptr: number) => {
-    const out: number[] = [];
-    for (let f = 0; f < d; f++) {
-      out.push(...get(XF(f)), ...get(ptr), ...loadF64(8 * f), ...fSub, ...tee(T), ...get(T), ...fMul);
-      if (f > 0) out.push(...fAdd);
-    }
-    return out;
-  };
+  const dist = (ptr: number) => squaredDistance(d, XF, ptr, T);
   const addr = (base: number, index: number, log2: number) => [...get(base), ...get(index), ...i32(log2), ...shl, ...add];
 
   // Distances to all centres two at a time: lane pairs of centres (2q, 2q + 1) from the
@@ -182,14 +187,7 @@ function nearestTwoBody(d: number, withBounds: boolean): number[] {
   const [i, xp, c, cp, best] = [params, params + 1, params + 2, params + 3, params + 4];
   const [s, bestD, nextD, t, inertia] = [params + 5, params + 6, params + 7, params + 8, params + 9];
   const xf = (f: number) => params + 10 + f;
-  const dist = (ptr: number) => {
-    const out: number[] = [];
-    for (let f = 0; f < d; f++) {
-      out.push(...get(xf(f)), ...get(ptr), ...loadF64(8 * f), ...fSub, ...tee(t), ...get(t), ...fMul);
-      if (f > 0) out.push(...fAdd);
-    }
-    return out;
-  };
+  const dist = (ptr: number) => squaredDistance(d, xf, ptr, t);
   const update = withBounds
     ? [
         ...get(s), ...get(bestD), ...fLt, ...ifVoid,
