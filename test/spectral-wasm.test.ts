@@ -3,6 +3,7 @@
  * (cached clusterings depend on it): random inputs, compared with Object.is entry by entry.
  */
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { csrGather } from '../science/spectral/kernels.ts';
 import { wasmCsrGather } from '../science/spectral/sparse-wasm.ts';
@@ -163,29 +164,46 @@ test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript ker
   }
 });
 
-test('k-means gives the same result with the WebAssembly kernels as through the JavaScript path', async () => {
-  const { kmeans } = await import('../science/spectral/kmeans.ts');
-  const rng = new Rng(5);
-  for (const k of [2, 4, 7]) {
-    const n = 400;
-    const data = new Float64Array(n * k);
-    for (let i = 0; i < n; i++) for (let f = 0; f < k; f++) data[i * k + f] = (i % k === f ? 1 : 0) + (rng.float() - 0.5) * 0.8;
-    const viaWasm = kmeans(data, n, k, k, 11);
-    // A subarray view of a larger buffer still runs in WebAssembly (the data is copied in);
-    // compare with the JavaScript kernels directly on the same centres instead.
-    const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
-    const labels = new Int32Array(n);
-    const centred = Float64Array.from(data);
-    for (let f = 0; f < k; f++) {
-      let m = 0;
-      for (let i = 0; i < n; i++) m += centred[i * k + f];
-      m /= n;
-      for (let i = 0; i < n; i++) centred[i * k + f] -= m;
+test('with WebAssembly disabled, the JavaScript fallbacks give the same embeddings, k-means results and shuffle n-cuts bit for bit', () => {
+  // One script, run twice in child processes: as is, and with WebAssembly.validate stubbed to
+  // false, so every compileOnce kernel falls back to its JavaScript twin.
+  const script = `
+    const { Rng } = await import('./science/random.ts');
+    const { buildGraph, prepareForShuffles, shuffleSample } = await import('./science/cluster/index.ts');
+    const { spectralEmbedding } = await import('./science/spectral/embedding.ts');
+    const { kmeans } = await import('./science/spectral/kmeans.ts');
+    const rng = new Rng(21);
+    const sizes = [120, 40, 40, 10];
+    const layers = sizes.slice(1).map((fanOut, l) => {
+      const kernel = new Float32Array(sizes[l] * fanOut);
+      for (let i = 0; i < kernel.length; i++) kernel[i] = rng.float() < 0.8 ? 0 : rng.float() - 0.5;
+      return { fanIn: sizes[l], fanOut, kernel };
+    });
+    const reduced = prepareForShuffles(layers);
+    const graph = buildGraph(reduced);
+    const out = { wasm: WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) };
+    for (const k of [3, 6]) {
+      const emb = spectralEmbedding(graph, k, 5);
+      const km = kmeans(emb.embedding, graph.nodeCount, k, k, 9);
+      out['k' + k] = {
+        embedding: Array.from(emb.embedding, String),
+        labels: Array.from(km.labels),
+        inertia: String(km.inertia),
+        shuffles: ['layer', 'layer_nonzero'].map((m) => String(shuffleSample(reduced, m, k, 33))),
+      };
     }
-    const inertia = distanceKernels(k).assignAll(centred, n, viaWasm.centers, k, labels);
-    assertSameBits(labels, viaWasm.labels, `k = ${k}: labels are the nearest centres`);
-    assert.ok(Math.abs(inertia - viaWasm.inertia) <= 1e-9 * inertia, `k = ${k}: inertia`);
-  }
+    console.log(JSON.stringify(out));
+  `;
+  const run = (disableWasm: boolean) => {
+    const prelude = disableWasm ? 'WebAssembly.validate = () => false;' : '';
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', prelude + script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  };
+  const withWasm = run(false);
+  const withoutWasm = run(true);
+  assert.equal(withWasm.wasm, true, 'the first run has WebAssembly');
+  assert.equal(withoutWasm.wasm, false, 'the second run has it disabled');
+  for (const key of ['k3', 'k6']) assert.deepEqual(withoutWasm[key], withWasm[key], `${key}: JavaScript fallback vs WebAssembly`);
 });
 
 test('wasm Lanczos loops (dot, projections, subtract) equal the JavaScript ones bit for bit', async () => {
