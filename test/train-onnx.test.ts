@@ -189,7 +189,7 @@ test('onnx: a training process killed with SIGKILL mid-phase resumes to the unin
     assert.ok(existsSync(join(dir, 'ckpt')));
     const resumed = await runChild(join(dir, 'ckpt'));
     assert.equal(resumed.code, 0, resumed.out);
-    assert.match(resumed.out, /resuming pruned phase after epoch [2-9]\/12/);
+    assert.match(resumed.out, /resuming pruned phase after epoch [2-7]\/8/);
     const uninterrupted = await trainOn('onnx', resumeOptions());
     assert.equal(resumed.out.match(/done (\w+)/)?.[1], digest(uninterrupted.layers));
   } finally {
