@@ -19,7 +19,8 @@ import { onnxBatchGradients } from '../science/mlp/onnx-trainer.ts';
 import { cpuKernelFamily, loadOnnxRuntime, setNativeTraining } from '../science/mlp/onnx-runtime.ts';
 import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { KERAS_ADAM } from '../science/mlp/adam.ts';
-import { dropoutMasks } from '../science/mlp/dropout.ts';
+import { dropoutDraw, dropoutMasks } from '../science/mlp/dropout.ts';
+import { WasmDropoutMasks } from '../science/mlp/step-wasm.ts';
 import { weightsToKeep } from '../science/mlp/pruning.ts';
 import { gunzipIfNeeded, idxImages, idxLabels, parseIdx } from '../science/datasets/idx.ts';
 import { digest, toyData } from './fixtures/train/data.ts';
@@ -123,6 +124,22 @@ for (const c of CASES)
     }
     assert.ok(Math.abs(lossSum - loss.lossSum) / loss.lossSum < 1e-5, `loss ${lossSum} vs ${loss.lossSum}`);
   });
+
+test('the onnx step draws dropout masks in WebAssembly with the bits of dropout.ts', () => {
+  const widths = [24, 16, 256];
+  const masks = WasmDropoutMasks.create(37 * 296);
+  assert.ok(masks, 'WebAssembly SIMD is available');
+  for (const [rows, rate] of [[37, 0.5], [13, 0.2]] as const) {
+    const total = rows * widths.reduce((a, b) => a + b, 0);
+    masks.fill(total, dropoutDraw(8, 123, rate));
+    const reference = dropoutMasks(8, 123, rows, widths, rate);
+    let at = 0;
+    for (const m of reference) {
+      assert.deepEqual(new Int32Array(masks.buffer.slice(at, at + m.length).buffer), new Int32Array(m.buffer));
+      at += m.length;
+    }
+  }
+});
 
 test('onnx training is deterministic, learns like wasm, and its evaluation agrees with tfjs', { skip }, async () => {
   const a = await trainOn('onnx', options());

@@ -116,7 +116,7 @@ function onnxRuntimeFacts(): Record<string, string> {
     backend_version: packageVersion(BACKEND_PACKAGES.onnx) ?? 'unknown',
     cpu_kernels: cpuKernelFamily(),
     session: `intra_op_threads=${SESSION_OPTIONS.intraOpNumThreads} denormal_as_zero=${SESSION_OPTIONS.extra.session.set_denormal_as_zero} optimization=${SESSION_OPTIONS.graphOptimizationLevel}`,
-    train_step: 'onnx-graph(forward+manual-backward, gemm bias gradients)+wasm-adam-f64',
+    train_step: 'onnx-graph(forward+manual-backward, gemm bias gradients, min relu step)+wasm-adam-f64',
   };
 }
 

@@ -4,8 +4,8 @@
  *
  *   forward   H₀ = X;  Zᵢ = Hᵢ·Wᵢ + bᵢ;  Hᵢ₊₁ = relu(Zᵢ) ⊙ Dᵢ (dropout mask Dᵢ ∈ {0, s}, an input)
  *   loss      P = softmax(Z_L);  G_L = (P − Y)·(1/rows)      (d mean cross-entropy / d logits)
- *   backward  dWᵢ = Hᵢᵀ·Gᵢ;  dbᵢ = Σ_rows Gᵢ;  Gᵢ₋₁ = (Gᵢ·Wᵢᵀ) ⊙ sign(Hᵢ) · s
- *             (H = relu(Z) ⊙ D, so sign(H)·s = D·[Z > 0], the ReLU-and-dropout gradient)
+ *   backward  dWᵢ = Hᵢᵀ·Gᵢ;  dbᵢ = Σ_rows Gᵢ;  Gᵢ₋₁ = (Gᵢ·Wᵢᵀ) ⊙ [Hᵢ > 0] · s
+ *             (H = relu(Z) ⊙ D, so [H > 0]·s = D·[Z > 0], the ReLU-and-dropout gradient)
  * Adam and pruning stay with the caller (trainer.ts): it masks the weights before the run, and
  * Adam (adam-wasm.ts, the same float64 arithmetic as on every backend) reads the gradients where
  * ORT wrote them.
@@ -66,6 +66,10 @@ export function stepGraph(o: StepGraphOptions & { biasGradient?: BiasGradient })
   const axis0 = ones ? null : g.int64s([0], 'axis0');
   let grad = g.node('Mul', [g.node('Sub', [g.node('Softmax', [z], { axis: -1 }), y]), invRows]);
   const scale = o.dropoutScale !== null ? g.constant([o.dropoutScale], [], 'dropout_scale') : null;
+  // step(H) = [H > 0] as min(H·10³⁸, 1): exact, since with denormals flushed H is 0 or ≥ 2⁻¹²⁶
+  // (so H·10³⁸ ≥ 1.17 or overflows to +inf), and ≈ 3× faster in ORT than Sign (measured).
+  const huge = g.constant([1e38], [], 'huge');
+  const one = g.constant([1], [], 'one');
   for (let i = L - 1; i >= 0; i--) {
     g.node('Gemm', [H[i], grad], { transA: 1 }, { outputs: [dW[i]] });
     g.output(dW[i], [o.sizes[i], o.sizes[i + 1]]);
@@ -77,7 +81,8 @@ export function stepGraph(o: StepGraphOptions & { biasGradient?: BiasGradient })
       g.output(db[i], [o.sizes[i + 1]]);
     }
     if (i > 0) {
-      let below = g.node('Mul', [g.node('Gemm', [grad, W[i]], { transB: 1 }), g.node('Sign', [H[i]])]);
+      const step = g.node('Min', [g.node('Mul', [H[i], huge]), one]);
+      let below = g.node('Mul', [g.node('Gemm', [grad, W[i]], { transB: 1 }), step]);
       if (scale) below = g.node('Mul', [below, scale]);
       grad = below;
     }

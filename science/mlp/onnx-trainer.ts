@@ -10,6 +10,8 @@ import type * as Ort from 'onnxruntime-node';
 import type { DenseLayer } from '../weights.ts';
 import type { AdamConfig } from './adam.ts';
 import { WasmAdam } from './adam-wasm.ts';
+import { dropoutDraw, dropoutMasks } from './dropout.ts';
+import { WasmDropoutMasks } from './step-wasm.ts';
 import { forwardGraph, gradientNames, stepGraph } from './onnx-step.ts';
 import { loadOnnxRuntime, SESSION_OPTIONS, type OrtModule } from './onnx-runtime.ts';
 
@@ -55,14 +57,20 @@ export class OnnxStep {
   readonly layers: DenseLayer[];
   private readonly buffers = new Map<number, StepBuffers>();
 
+  /** Where the step's dropout masks are drawn (WebAssembly, null without dropout); tensors are views of it. */
+  private readonly masks: WasmDropoutMasks | null;
+
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: Ort.InferenceSession,
     private readonly adam: WasmAdam,
     private readonly sizes: number[],
     private readonly x: Float32Array,
+    dropout: boolean,
   ) {
     const L = sizes.length - 1;
+    const batchSize = x.length / sizes[0];
+    this.masks = dropout ? WasmDropoutMasks.create(batchSize * sizes.slice(1, -1).reduce((a, b) => a + b, 0)) : null;
     this.layers = sizes.slice(1).map((fanOut, i) => ({ fanIn: sizes[i], fanOut, kernel: adam.params[i], bias: adam.params[L + i] }));
   }
 
@@ -87,7 +95,7 @@ export class OnnxStep {
       resumed.v.forEach((v, i) => adam.v[i].set(v));
       adam.iterations = resumed.iterations;
     }
-    return new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale), adam, sizes, x);
+    return new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale), adam, sizes, x, dropoutScale !== null);
   }
 
   get m(): Float32Array[] {
@@ -115,6 +123,12 @@ export class OnnxStep {
       ones: T(new Float32Array(rows).fill(1), [1, rows]),
     };
     const fetches: Record<string, Ort.Tensor> = { logits: T(logits, [rows, sizes[L]]) };
+    let at = 0;
+    if (this.masks)
+      for (let i = 1; i < L; i++) {
+        feeds[`drop${i - 1}`] = T(this.masks.buffer.subarray(at, at + rows * sizes[i]), [rows, sizes[i]]);
+        at += rows * sizes[i];
+      }
     gradientNames(L).forEach((name, k) => {
       const kernel = k < L;
       const i = kernel ? k : k - L;
@@ -127,20 +141,26 @@ export class OnnxStep {
   }
 
   /**
-   * One training step on the first `rows` rows of the batch buffer with these labels and dropout
-   * masks (one rows × width array per hidden layer, entries 0 or the dropout scale; null without
-   * dropout): gradients, then Adam in place. Returns the batch's logits (valid until the next step).
+   * One training step on the first `rows` rows of the batch buffer with these labels and the
+   * dropout masks of `dropout` (dropout.ts dropoutMasks, drawn here; null without dropout):
+   * gradients, then Adam in place. Returns the batch's logits (valid until the next step).
    */
-  async step(labels: ArrayLike<number>, rows: number, masks: readonly Float32Array[] | null): Promise<Float32Array> {
+  async step(labels: ArrayLike<number>, rows: number, dropout: { seed: number; step: number; rate: number } | null): Promise<Float32Array> {
     const b = this.buffersFor(rows);
     const classes = this.sizes[this.sizes.length - 1];
     b.oneHot.fill(0);
     for (let r = 0; r < rows; r++) b.oneHot[r * classes + labels[r]] = 1;
-    const feeds = masks ? { ...b.feeds } : b.feeds;
-    masks?.forEach((m, i) => (feeds[`drop${i}`] = new this.ort.Tensor('float32', m, [rows, this.sizes[i + 1]])));
-    await this.session.run(feeds, b.fetches);
+    if (dropout) this.drawMasks(rows, dropout, b.feeds);
+    await this.session.run(b.feeds, b.fetches);
     this.adam.stepOnGradients();
     return b.logits;
+  }
+
+  /** The step's masks into the feeds: drawn in WebAssembly into the tensors' memory, or by dropout.ts. */
+  private drawMasks(rows: number, d: { seed: number; step: number; rate: number }, feeds: Record<string, Ort.Tensor>): void {
+    const widths = this.sizes.slice(1, -1);
+    if (this.masks) this.masks.fill(rows * widths.reduce((a, b) => a + b, 0), dropoutDraw(d.seed, d.step, d.rate));
+    else dropoutMasks(d.seed, d.step, rows, widths, d.rate).forEach((m, i) => (feeds[`drop${i}`] = new this.ort.Tensor('float32', m, [rows, widths[i]])));
   }
 }
 

@@ -307,3 +307,31 @@ export class WasmStepKernels {
 }
 
 const bound = new WeakMap<object, WasmStepKernels | null>();
+
+/**
+ * The dropout masks of a step drawn by the `dropoutBits` kernel into a memory of its own (for
+ * the onnx backend, whose tensors can be views of it): bit for bit dropout.ts dropoutMasks,
+ * every hidden layer's rows × width mask one after the other in one buffer. Null where
+ * WebAssembly SIMD is unavailable.
+ */
+export class WasmDropoutMasks {
+  private constructor(
+    private readonly k: Exports,
+    /** Room for `capacity` mask values, from byte 0 of the memory. */
+    readonly buffer: Float32Array,
+  ) {}
+
+  static create(capacity: number): WasmDropoutMasks | null {
+    const module = compiled();
+    if (!module) return null;
+    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil((capacity * 4 + 16) / 65536)) });
+    const k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    return new WasmDropoutMasks(k, new Float32Array(memory.buffer, 0, capacity));
+  }
+
+  /** Draw step `draw`'s first n mask values into buffer[0..n). */
+  fill(n: number, draw: { state: readonly [number, number, number, number]; threshold: number; scaleBits: number }): void {
+    if (n > this.buffer.length) throw new RangeError(`WasmDropoutMasks: ${n} values, room for ${this.buffer.length}`);
+    this.k.dropoutBits(0, n, draw.state[0], draw.state[1], draw.state[2], draw.state[3], draw.threshold, draw.scaleBits);
+  }
+}

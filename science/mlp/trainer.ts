@@ -489,7 +489,6 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const native = nativeTrainingActive();
   const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, x) : createOptimiser(o.adam, layers, adamState);
   layers = optimiser.layers;
-  const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   const batches = Math.ceil(nTrain / o.batchSize);
   const sessionStart = performance.now();
 
@@ -515,10 +514,8 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       const dropout = useDropout ? { seed: o.seed, step, rate: o.dropoutRate } : null;
 
       let batch: BatchLoss;
-      if (optimiser instanceof OnnxStep) {
-        const masks = dropout ? dropoutMasks(dropout.seed, dropout.step, rows, hiddenWidths, dropout.rate) : null;
-        batch = crossEntropyRows(await optimiser.step(y, rows, masks), y, rows);
-      } else batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
+      if (optimiser instanceof OnnxStep) batch = crossEntropyRows(await optimiser.step(y, rows, dropout), y, rows);
+      else batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
       lossSum += batch.lossSum;
       correct += batch.correct;
     }
