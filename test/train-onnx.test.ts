@@ -20,8 +20,8 @@ import { cpuKernelFamily, loadOnnxRuntime, setNativeTraining } from '../science/
 import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { KERAS_ADAM } from '../science/mlp/adam.ts';
 import { dropoutDraw, dropoutMasks } from '../science/mlp/dropout.ts';
-import { WasmDropoutMasks } from '../science/mlp/step-wasm.ts';
-import { weightsToKeep } from '../science/mlp/pruning.ts';
+import { WasmDropoutMasks, WasmKernelMasks } from '../science/mlp/step-wasm.ts';
+import { applyMask, weightsToKeep } from '../science/mlp/pruning.ts';
 import { gunzipIfNeeded, idxImages, idxLabels, parseIdx } from '../science/datasets/idx.ts';
 import { digest, toyData } from './fixtures/train/data.ts';
 import { resumeOptions } from './fixtures/train/resume-options.ts';
@@ -139,6 +139,22 @@ test('the onnx step draws dropout masks in WebAssembly with the bits of dropout.
       at += m.length;
     }
   }
+});
+
+test('the onnx path masks kernels in WebAssembly with the bits of pruning.ts applyMask', () => {
+  const rng = new Rng(31);
+  const n = 1031; // not a multiple of 4
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const w = new Float32Array(memory.buffer, 64, n);
+  const m = new Float32Array(memory.buffer, 64 + 4 * n + 12, n);
+  w.set(Float32Array.from({ length: n }, () => (rng.float() < 0.1 ? -0 : rng.normal())));
+  m.set(Float32Array.from({ length: n }, () => [0, -0, 1, 2, Number.NaN][rng.int(5)]));
+  const expected = w.slice();
+  applyMask(expected, m);
+  const masker = WasmKernelMasks.create(memory);
+  assert.ok(masker, 'WebAssembly SIMD is available');
+  masker.apply(w.byteOffset, m.byteOffset, n);
+  assert.deepEqual(new Int32Array(w.slice().buffer), new Int32Array(expected.buffer));
 });
 
 test('onnx training is deterministic, learns like wasm, and its evaluation agrees with tfjs', { skip }, async () => {

@@ -72,11 +72,14 @@ export class WasmAdam {
   private readonly constants: Float64Array;
   private readonly regionBytes: number;
 
+  /** Byte offset of the scratch region (`scratchFloats` float32 values after the four regions), for other kernels on `memory`. */
+  readonly scratchOffset: number;
+
   private constructor(
     readonly config: AdamConfig,
     sizes: readonly number[],
     private readonly kernel: (w: number, m: number, v: number, g: number, bytes: number, consts: number) => void,
-    memory: WebAssembly.Memory,
+    readonly memory: WebAssembly.Memory,
   ) {
     const total = sizes.reduce((a, b) => a + b, 0);
     this.regionBytes = Math.ceil(total / 4) * 16;
@@ -91,14 +94,23 @@ export class WasmAdam {
     };
     [this.params, this.m, this.v, this.grads] = [region(0), region(1), region(2), region(3)];
     this.constants = new Float64Array(memory.buffer, 0, CONSTANTS.length);
+    this.scratchOffset = CONSTANTS_BYTES + 4 * this.regionBytes;
   }
 
-  /** Zero-initialised parameters and moments for arrays of these sizes, or null where WebAssembly SIMD is unavailable. */
-  static create(config: AdamConfig, sizes: readonly number[]): WasmAdam | null {
+  /** Byte offset of params[i] in `memory`. */
+  paramOffset(i: number): number {
+    return this.params[i].byteOffset;
+  }
+
+  /**
+   * Zero-initialised parameters and moments for arrays of these sizes, plus a scratch region of
+   * `scratchFloats` values, or null where WebAssembly SIMD is unavailable.
+   */
+  static create(config: AdamConfig, sizes: readonly number[], scratchFloats = 0): WasmAdam | null {
     const module = compiled();
     if (!module) return null;
     const total = sizes.reduce((a, b) => a + b, 0);
-    const bytes = CONSTANTS_BYTES + 4 * Math.ceil(total / 4) * 16;
+    const bytes = CONSTANTS_BYTES + 4 * Math.ceil(total / 4) * 16 + 4 * scratchFloats;
     const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
     const { adam } = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as {
       adam(w: number, m: number, v: number, g: number, bytes: number, consts: number): void;

@@ -11,7 +11,8 @@ import type { DenseLayer } from '../weights.ts';
 import type { AdamConfig } from './adam.ts';
 import { WasmAdam } from './adam-wasm.ts';
 import { dropoutDraw, dropoutMasks } from './dropout.ts';
-import { WasmDropoutMasks } from './step-wasm.ts';
+import { applyMask } from './pruning.ts';
+import { WasmDropoutMasks, WasmKernelMasks } from './step-wasm.ts';
 import { forwardGraph, gradientNames, stepGraph } from './onnx-step.ts';
 import { loadOnnxRuntime, SESSION_OPTIONS, type OrtModule } from './onnx-runtime.ts';
 
@@ -59,6 +60,9 @@ export class OnnxStep {
 
   /** Where the step's dropout masks are drawn (WebAssembly, null without dropout); tensors are views of it. */
   private readonly masks: WasmDropoutMasks | null;
+  /** The pruning masks, one per kernel, in Adam's memory beside the kernels (null outside the pruning phase). */
+  readonly kernelMasks: Float32Array[] | null = null;
+  private readonly masker: WasmKernelMasks | null = null;
 
   private constructor(
     private readonly ort: OrtModule,
@@ -67,8 +71,18 @@ export class OnnxStep {
     private readonly sizes: number[],
     private readonly x: Float32Array,
     dropout: boolean,
+    pruning: boolean,
   ) {
     const L = sizes.length - 1;
+    if (pruning) {
+      let at = adam.scratchOffset;
+      this.kernelMasks = adam.params.slice(0, L).map((k) => {
+        const view = new Float32Array(adam.memory.buffer, at, k.length);
+        at += k.byteLength;
+        return view;
+      });
+      this.masker = WasmKernelMasks.create(adam.memory);
+    }
     const batchSize = x.length / sizes[0];
     this.masks = dropout ? WasmDropoutMasks.create(batchSize * sizes.slice(1, -1).reduce((a, b) => a + b, 0)) : null;
     this.layers = sizes.slice(1).map((fanOut, i) => ({ fanIn: sizes[i], fanOut, kernel: adam.params[i], bias: adam.params[L + i] }));
@@ -76,7 +90,9 @@ export class OnnxStep {
 
   /**
    * A step for `initial` (copied) with Adam resumed from `resumed` when given; `x` is the batch
-   * buffer (batchSize × 784, scaled inputs) the trainer fills before each step.
+   * buffer (batchSize × 784, scaled inputs) the trainer fills before each step. With pruning
+   * masks (copied into `kernelMasks`, which the trainer then updates in place) applyKernelMasks
+   * masks the kernels in WebAssembly.
    */
   static async create(
     initial: readonly DenseLayer[],
@@ -84,10 +100,12 @@ export class OnnxStep {
     resumed: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null,
     dropoutScale: number | null,
     x: Float32Array,
+    pruningMasks: readonly Float32Array[] | null = null,
   ): Promise<OnnxStep> {
     const sizes = sizesOf(initial);
     const arrays = [...initial.map((l) => l.kernel), ...initial.map((l) => l.bias)];
-    const adam = WasmAdam.create(adamConfig, arrays.map((a) => a.length));
+    const kernelValues = initial.reduce((n, l) => n + l.kernel.length, 0);
+    const adam = WasmAdam.create(adamConfig, arrays.map((a) => a.length), pruningMasks ? kernelValues : 0);
     if (!adam) throw new Error('the onnx backend needs WebAssembly SIMD for Adam');
     arrays.forEach((a, i) => adam.params[i].set(a));
     if (resumed) {
@@ -95,7 +113,9 @@ export class OnnxStep {
       resumed.v.forEach((v, i) => adam.v[i].set(v));
       adam.iterations = resumed.iterations;
     }
-    return new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale), adam, sizes, x, dropoutScale !== null);
+    const step = new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale), adam, sizes, x, dropoutScale !== null, pruningMasks !== null);
+    pruningMasks?.forEach((m, i) => step.kernelMasks![i].set(m));
+    return step;
   }
 
   get m(): Float32Array[] {
@@ -106,6 +126,14 @@ export class OnnxStep {
   }
   get iterations(): number {
     return this.adam.iterations;
+  }
+
+  /** pruning.ts applyMask of every kernel by its mask in kernelMasks, bit for bit. */
+  applyKernelMasks(): void {
+    const masks = this.kernelMasks!;
+    const n = masks.reduce((sum, m) => sum + m.length, 0);
+    if (this.masker) this.masker.apply(this.adam.paramOffset(0), masks[0].byteOffset, n);
+    else this.layers.forEach((l, i) => applyMask(l.kernel, masks[i]));
   }
 
   private buffersFor(rows: number): StepBuffers {

@@ -487,8 +487,11 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
   const y = new Uint8Array(o.batchSize);
   const native = nativeTrainingActive();
-  const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, x) : createOptimiser(o.adam, layers, adamState);
+  const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, x, masks) : createOptimiser(o.adam, layers, adamState);
   layers = optimiser.layers;
+  // On onnx the masks live beside the kernels in WebAssembly memory, where they are applied.
+  if (optimiser instanceof OnnxStep && optimiser.kernelMasks) masks = optimiser.kernelMasks;
+  const applyMasks = optimiser instanceof OnnxStep ? () => optimiser.applyKernelMasks() : () => layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
   const batches = Math.ceil(nTrain / o.batchSize);
   const sessionStart = performance.now();
 
@@ -509,7 +512,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
           const s = scheduledSparsity(o.pruning, step);
           layers.forEach((l, i) => magnitudeMask(l.kernel, s, masks![i]));
         }
-        layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
+        applyMasks();
       }
       const dropout = useDropout ? { seed: o.seed, step, rate: o.dropoutRate } : null;
 
@@ -519,7 +522,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       lossSum += batch.lossSum;
       correct += batch.correct;
     }
-    if (masks) layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
+    if (masks) applyMasks();
 
     const test = native ? await evaluateOnnx(layers, o.test, o.evalBatchSize) : evaluate(layers, o.test, o.evalBatchSize);
     const metrics: EpochMetrics = {
