@@ -108,7 +108,10 @@ export function magnitudeMask(kernel: Float32Array, sparsity: number, out: Float
   if (k > kernel.length) throw new RangeError(`magnitudeMask: keeping ${k} of ${kernel.length} weights`);
   const bits = new Uint32Array(kernel.buffer, kernel.byteOffset, kernel.length);
   const threshold = kthLargestMagnitudeBits(bits, k);
-  for (let i = 0; i < bits.length; i++) out[i] = (bits[i] & 0x7fffffff) >= threshold ? 1 : 0;
+  // Without a branch (a random mask mispredicts half the time): |w| bits − threshold is negative
+  // exactly when |w| is below the threshold (both < 2³¹), and 0x3f800000 is the float 1.
+  const outBits = new Int32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < bits.length; i++) outBits[i] = 0x3f800000 & ~(((bits[i] & 0x7fffffff) - threshold) >> 31);
   return out;
 }
 
