@@ -59,6 +59,12 @@ const ARM64_FEATURES = ['asimd', 'asimddp', 'fphp', 'asimdhp', 'i8mm', 'bf16', '
  * family per name).
  */
 export function cpuKernelFamily(): string {
+  kernelFamily ??= readKernelFamily();
+  return kernelFamily;
+}
+let kernelFamily: string | undefined;
+
+function readKernelFamily(): string {
   const a = arch();
   let flags: Set<string> | null = null;
   if (platform() === 'linux') {
