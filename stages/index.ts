@@ -6,6 +6,7 @@ import { pruneStage } from './prune.ts';
 import { exportStage } from './export.ts';
 import { clusterStage } from './cluster.ts';
 import { shuffleSampleStage } from './shuffle-sample.ts';
+import { learningCurveStage } from './learning-curve.ts';
 import { lesionModulesStage } from './lesion-modules.ts';
 import { lesionSingleStage } from './lesion-single.ts';
 import { lesionDoubleStage } from './lesion-double.ts';
@@ -20,6 +21,7 @@ export const stages: StageDef[] = [
   exportStage,
   clusterStage,
   shuffleSampleStage,
+  learningCurveStage,
   lesionModulesStage,
   lesionSingleStage,
   lesionDoubleStage,

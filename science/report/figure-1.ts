@@ -14,7 +14,10 @@
  * The same inputs give the same spec bytes (no randomness, fixed rounding).
  */
 import type { WeightMatrix } from '../graph/index.ts';
-import type { VegaLiteSpec } from './figures.ts';
+import type { ReportFigure, VegaLiteSpec } from './figures.ts';
+import type { ReportOptions } from './options.ts';
+import { datasetLabel } from './paper.ts';
+import type { DrawnNetworkRecord } from './records.ts';
 
 export interface Figure1Network {
   readonly dataset: string;
@@ -196,4 +199,24 @@ function dotSize(columnSize: number): number {
   if (columnSize > 400) return 7;
   if (columnSize > 100) return 12;
   return 60;
+}
+
+/** Figure 1 of the report: the network of `report.figure_1`, or listed as missing. */
+export function figure1(drawn: DrawnNetworkRecord | null | undefined, o: ReportOptions): ReportFigure {
+  const want = o.figure_1;
+  const name = `${datasetLabel(want.dataset)}${want.dropout ? ' + dropout' : ''}, run ${want.run}`;
+  const title = `Figure 1: a pruned network split into its modules (${name}, k = ${o.main_k})`;
+  if (!drawn) return { id: 'fig-1', title, spec: null, reading: 'The network of report.figure_1 is not pruned and clustered yet.', missing: [`pruned ${name} clustered at k = ${o.main_k}`] };
+  const layout = figure1Layout(drawn, want.edge_share);
+  const isolated = layout.nodes.filter((n) => n.module < 0).length;
+  const within = layout.edges.filter((e) => e.module >= 0).length;
+  return {
+    id: 'fig-1',
+    title,
+    spec: figure1Spec(drawn, layout, `${name}: n-cut ${drawn.ncut === null ? '—' : drawn.ncut.toFixed(3)} at k = ${drawn.k}`),
+    reading:
+      `Columns are layers, dots neurons grouped and coloured by module; grey dots (${isolated}) have no non-zero weight left. ` +
+      `The heaviest ${(want.edge_share * 100).toFixed(0)} % of each layer's weights are drawn: ${within} of ${layout.edges.length} run inside one module (coloured), the rest between modules (grey).`,
+    missing: [],
+  };
 }
