@@ -22,7 +22,7 @@ export async function publishOutputs(session: Session, def: StageDef, rec: RunRe
     const o = rec.outputs[output];
     if (!o) continue;
     if (o.kind !== 'files') throw new UserError(`stage '${def.name}' publishes output '${output}', but it is '${o.kind}', not a FileTree`);
-    const manifest = await session.store.readManifest(o.digest);
+    const manifest = await session.store.readManifest(o.digest, o.size);
     // What this stage output published last time (kept in the store's state, not in the tree).
     const ledger = join(session.store.stateDir, `published-${def.name}-${output}.json`);
     const before: string[] = existsSync(ledger) ? JSON.parse(readFileSync(ledger, 'utf8')) : [];
@@ -39,7 +39,7 @@ export async function publishOutputs(session: Session, def: StageDef, rec: RunRe
         if (digest === f.digest) continue;
       }
       mkdirSync(dirname(target), { recursive: true });
-      await writeFileAtomic(target, await session.store.readBytes(f.digest), { durable: session.store.durable });
+      await writeFileAtomic(target, await session.store.readBytes(f.digest, f.size), { durable: session.store.durable });
       written++;
     }
     const listed = JSON.stringify(Object.keys(manifest.files).sort());
