@@ -1,6 +1,6 @@
 /**
- * Stage `report`: the paper's tables and figures regenerated into reports/ (published from the
- * `files` output), with the paper's values beside ours, metrics.json and a README with
+ * Stage `report`: the paper's tables and figures regenerated into `report.dir` (reports/ or
+ * reports/<profile>/, published from the `files` output), with the paper's values beside ours, metrics.json and a README with
  * provenance. No axes: by the default input rule it gathers every instance of each dep.
  *
  * This file only turns upstream instances into the plain records of science/report/records.ts;
@@ -38,7 +38,8 @@ export const REPORT_SOURCES = ['export', 'cluster', 'shuffle-sample', 'learning-
 const LESION_OUTPUTS = ['single', 'double_joint', 'double_conditional', 'dependency_edges'] as const;
 
 interface ReportStageParams {
-  report: ReportOptions;
+  /** `dir` is where the report is published (the engine copies it there); the science never reads it. */
+  report: ReportOptions & { readonly dir?: string };
 }
 
 const num = (m: Metrics, k: string): number | null => (typeof m[k] === 'number' && Number.isFinite(m[k]) ? (m[k] as number) : null);
@@ -258,7 +259,7 @@ export const reportStage = defineStage<ReportStageParams>({
   deps: [...REPORT_SOURCES],
   params: ['report'],
   outputs: ['files'],
-  publish: { files: 'reports' },
+  publish: { files: (p) => p.report.dir ?? 'reports' },
   // The commit (newest change outside reports/) and the notes' content: both end up in README.md.
   runtime: async (p) => {
     const notes = await readNotes(p.report.notes);

@@ -6,6 +6,10 @@ const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is "#rrggbb"');
 
 export const reportParams = z
   .object({
+    dir: z
+      .string()
+      .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a folder relative to the project root, without ".."')
+      .describe('Folder the report is published to, relative to the project root (reports for the committed report, reports/quick for params.quick.yaml): each params file gets its own, so two profiles never overwrite each other. Publishing removes only files this folder\'s earlier report had.'),
     main_k: z.number().int().min(2).describe('Number of clusters of Table 1, Tables 2–4, A.4–A.17 and Figures 2–4, A.1–A.5 (the paper: 4). Must be in cluster.k to have data.'),
     alpha: z
       .number()
