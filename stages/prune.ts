@@ -67,7 +67,7 @@ export const pruneStage = defineStage<PruneStageConfig>({
     const p = ctx.params;
     const s = p.schedule;
     const backend = await initBackend(p.backend);
-    ctx.progress({ message: `pruning on TensorFlow.js ${backend.name} ${backend.version}` });
+    ctx.progress({ message: `pruning on ${backend.label}` });
     const unpruned = weightsFromTable(await ctx.inputs.train[0].outputs.weights.table(), 'train weights');
     const data = trainingSplits(datasetFromTable(await ctx.inputs.datasets[0].outputs.table.table()), p.trainExamples);
     const stepsPerEpoch = Math.ceil(data.train.labels.length / p.batchSize);

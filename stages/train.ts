@@ -43,7 +43,7 @@ export const trainStage = defineStage<TrainStageConfig>({
   async run(ctx) {
     const p = ctx.params;
     const backend = await initBackend(p.backend);
-    ctx.progress({ message: `training on TensorFlow.js ${backend.name} ${backend.version}` });
+    ctx.progress({ message: `training on ${backend.label}` });
     const table = await ctx.inputs.datasets[0].outputs.table.table();
     const data = trainingSplits(datasetFromTable(table), p.trainExamples);
     const result = await trainPhase({
