@@ -206,9 +206,11 @@ test('checkpoint encode/decode round-trips every array and field; corrupt bytes 
     adamM: [layers[0].kernel.map((x) => x / 2), new Float32Array(12), new Float32Array(4), new Float32Array(3)],
     adamV: [new Float32Array(24).fill(0.25), new Float32Array(12), new Float32Array(4), new Float32Array(3)],
     masks: [new Float32Array(24).fill(1), new Float32Array(12)],
+    snapshots: [{ epoch: 1, layers: glorotUniformInit([6, 4, 3], 2) }],
   };
   const back = decodeCheckpoint(encodeCheckpoint(state));
   assert.deepEqual(back, state);
+  assert.deepEqual(decodeCheckpoint(encodeCheckpoint({ ...state, snapshots: [] })).snapshots, []);
   const noMasks = decodeCheckpoint(encodeCheckpoint({ ...state, masks: null }));
   assert.equal(noMasks.masks, null);
   const bytes = encodeCheckpoint(state);

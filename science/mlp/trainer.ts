@@ -28,6 +28,7 @@ import { applyMask, isMaskUpdateStep, magnitudeMask, scheduledSparsity, validate
 import { cloneLayers, kernelSparsity, INPUT_SIZE, NUM_CLASSES } from './model.ts';
 import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type TrainerState } from './checkpoint.ts';
 import type { EpochMetrics } from './history.ts';
+import { isSnapshotEpoch, type WeightSnapshot } from './snapshots.ts';
 import { nativeTrainingActive } from './onnx-runtime.ts';
 import { OnnxStep, onnxLogits } from './onnx-trainer.ts';
 
@@ -73,6 +74,8 @@ export interface PhaseOptions {
   signal?: AbortSignal;
   /** Test examples per forward pass during evaluation. */
   evalBatchSize?: number;
+  /** Keep a copy of the weights after every this many epochs (learning curves); 0 or absent = none. */
+  snapshotEvery?: number;
 }
 
 export interface PhaseResult {
@@ -80,6 +83,8 @@ export interface PhaseResult {
   history: EpochMetrics[];
   /** Epochs restored from a checkpoint (0 for a fresh run). */
   resumedEpochs: number;
+  /** The weights after every `snapshotEvery`-th epoch, in epoch order (empty when none were asked for). */
+  snapshots: WeightSnapshot[];
 }
 
 /** Stream tag that separates data order draws from dropout draws of the same seed. */
@@ -437,6 +442,7 @@ function fingerprintOf(o: PhaseOptions, nTrain: number): string {
     shapes: o.initial.map((l) => [l.fanIn, l.fanOut]),
     nTrain,
     nTest: o.test.labels.length,
+    snapshotEvery: o.snapshotEvery ?? 0,
   });
 }
 
@@ -458,6 +464,8 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   let adamState: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null = null;
   let masks: Float32Array[] | null = o.pruning ? layers.map((l) => new Float32Array(l.kernel.length).fill(1)) : null;
   let history: EpochMetrics[] = [];
+  let snapshots: WeightSnapshot[] = [];
+  const snapshotEvery = o.snapshotEvery ?? 0;
   let epochsDone = 0;
   let step = 0;
 
@@ -473,6 +481,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       adamState = { m: state.adamM, v: state.adamV, iterations: state.adamIterations };
       masks = state.masks;
       history = state.history;
+      snapshots = state.snapshots;
       epochsDone = state.epochsDone;
       step = state.step;
       o.onResume?.(`resuming ${o.phase} phase after epoch ${epochsDone}/${o.epochs}`);
@@ -535,6 +544,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     };
     history.push(metrics);
     epochsDone = epoch + 1;
+    if (isSnapshotEpoch(epochsDone, snapshotEvery)) snapshots.push({ epoch: epochsDone, layers: cloneLayers(layers) });
     if (o.checkpoint) {
       const state: TrainerState = {
         fingerprint,
@@ -546,6 +556,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
         adamM: optimiser.m,
         adamV: optimiser.v,
         masks,
+        snapshots,
       };
       await o.checkpoint.save(encodeCheckpoint(state));
     }
@@ -553,7 +564,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     o.onEpoch?.({ metrics, epochs: o.epochs, secondsPerEpoch: (performance.now() - sessionStart) / 1000 / sessionEpochs });
   }
   // Copies: the optimiser's arrays may be views of its WebAssembly memory.
-  return { layers: cloneLayers(layers), history, resumedEpochs };
+  return { layers: cloneLayers(layers), history, resumedEpochs, snapshots };
 }
 
 /** Adam over the layers' kernels then biases, whichever implementation runs it. */
