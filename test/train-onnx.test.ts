@@ -7,7 +7,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -270,6 +270,21 @@ test('backend choice: auto prefers onnx; without ONNX Runtime it says why in one
     console.warn = warn;
   }
   if (onnx.ok) assert.equal(resolveBackend('auto'), 'onnx');
+});
+
+test('install hygiene: npm 11 denies onnxruntime-node its postinstall, and the .npmrc setting makes the script exit at once on npm 10', () => {
+  const root = resolve(HERE, '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  assert.equal(pkg.allowScripts?.['onnxruntime-node'], false, 'package.json allowScripts denies it');
+  const npmrc = readFileSync(join(root, '.npmrc'), 'utf8');
+  assert.match(npmrc, /^onnxruntime-node-install=skip$/m);
+  // npm passes .npmrc settings to install scripts as npm_config_* variables.
+  const script = join(root, 'node_modules/onnxruntime-node/script/install.js');
+  if (!existsSync(script)) return; // a future version without the script needs nothing
+  const env = { ...process.env, npm_config_onnxruntime_node_install: 'skip', GLOBAL_AGENT_HTTPS_PROXY: 'http://127.0.0.1:9' };
+  const run = spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout + run.stderr, '', 'nothing downloaded, nothing printed');
 });
 
 test('onnx runtime facts name the ONNX Runtime version, the CPU kernel family and the session settings', { skip }, () => {
