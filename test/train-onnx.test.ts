@@ -24,6 +24,13 @@ import { WasmDropoutMasks, WasmKernelMasks } from '../science/mlp/step-wasm.ts';
 import { applyMask, weightsToKeep } from '../science/mlp/pruning.ts';
 import { gunzipIfNeeded, idxImages, idxLabels, parseIdx } from '../science/datasets/idx.ts';
 import { digest, toyData } from './fixtures/train/data.ts';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { datasetToTable } from '../science/datasets/table.ts';
+import { weightsFromTable } from '../science/weights.ts';
+import { trainStage, type TrainStageConfig } from '../stages/train.ts';
+import { pruneStage, type PruneStageConfig } from '../stages/prune.ts';
+import { exportStage } from '../stages/export.ts';
+import type { Axes, InputInstance, RunContext } from '../engine/types.ts';
 import { resumeOptions } from './fixtures/train/resume-options.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -302,3 +309,55 @@ test('onnx runtime facts name the ONNX Runtime version, the CPU kernel family an
   }
 });
 
+
+function artifact(value: Table | Uint8Array): InputInstance['outputs'][string] {
+  const bytes = value instanceof Uint8Array ? value : tableToIPC(value, 'file');
+  return {
+    kind: value instanceof Uint8Array ? 'bytes' : 'arrow',
+    digest: 'test' as any,
+    table: async () => tableFromIPC(bytes),
+    bytes: async () => bytes,
+    files: async () => ({}),
+  };
+}
+
+function context<P>(stage: string, axes: Axes, params: P, inputs: Record<string, InputInstance[]>): RunContext<P> & { messages: string[] } {
+  const messages: string[] = [];
+  return {
+    stage,
+    key: 'k' as any,
+    axes,
+    params,
+    inputs,
+    runtime: {},
+    seed: 1234,
+    progress: (u) => u.message && messages.push(u.message),
+    checkpoint: { load: async () => undefined, save: async () => {} },
+    downloadsDir: '/nonexistent',
+    signal: new AbortController().signal,
+    messages,
+  };
+}
+
+test('stages on onnx: train → prune → export, deterministic, the progress line names ONNX Runtime', { skip }, async () => {
+  const datasets = [{ stage: 'datasets', axes: { dataset: 'toy' }, outputs: { table: artifact(datasetToTable({ name: 'toy', train: TRAIN, test: TEST })) }, metrics: {} }];
+  const axes = { dataset: 'toy', dropout: true, run: 2 };
+  const common = { backend: 'onnx' as const, source: 'toy', batchSize: 32, adam: KERAS_ADAM, dropoutRate: 0.5, shuffle: true, trainExamples: 150, snapshotEvery: 0 };
+  const trainConfig: TrainStageConfig = { ...common, hidden: [24, 16], epochs: 2 };
+  const trainCtx = context('train', axes, trainConfig, { datasets });
+  const trained = await trainStage.run(trainCtx);
+  assert.match(trainCtx.messages[0], /^training on ONNX Runtime \d+\.\d+\.\d+ \(/);
+  const again = await trainStage.run(context('train', axes, trainConfig, { datasets }));
+  assert.deepEqual(tableToIPC(again.outputs.weights as Table), tableToIPC(trained.outputs.weights as Table), 'same context → same bytes');
+  const pruneConfig: PruneStageConfig = { ...common, schedule: { epochs: 3, initialSparsity: 0.5, finalSparsity: 0.8, beginStep: 0, endStep: 10, frequency: 5, power: 3 } };
+  const pruneCtx = context('prune', axes, pruneConfig, { train: [{ stage: 'train', axes, outputs: { weights: artifact(trained.outputs.weights as Table) }, metrics: {} }], datasets });
+  const pruned = await pruneStage.run(pruneCtx);
+  assert.match(pruneCtx.messages[0], /^pruning on ONNX Runtime/);
+  const layers = weightsFromTable(pruned.outputs.weights as Table).layers;
+  layers.forEach((l, i) => assert.equal(l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0), weightsToKeep(l.kernel.length, 0.8), `layer ${i}`));
+  const exported = await exportStage.run(
+    context('export', { ...axes, phase: 'pruned' }, { backend: 'onnx' as const, hidden: null, dropoutRate: 0.5 }, { prune: [{ stage: 'prune', axes, outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) }, metrics: {} }] }),
+  );
+  assert.equal(exported.metrics!.test_accuracy, pruned.metrics!.test_accuracy);
+  assert.ok((exported.outputs.model_weights as Uint8Array).length > 0, 'the TF.js export runs beside onnx');
+});
