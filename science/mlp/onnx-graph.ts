@@ -15,6 +15,7 @@ type Attribute = number | { float: number } | number[] | { ints: number[] };
 
 /** ONNX `TensorProto.DataType` codes used here. */
 const FLOAT = 1;
+const UINT8 = 2;
 const INT64 = 7;
 
 export class GraphBuilder {
@@ -30,8 +31,8 @@ export class GraphBuilder {
     return `${prefix}_${this.counter++}`;
   }
 
-  input(name: string, dims: readonly Dim[]): string {
-    this.inputs.push(valueInfo(name, dims));
+  input(name: string, dims: readonly Dim[], type: 'float32' | 'uint8' = 'float32'): string {
+    this.inputs.push(valueInfo(name, dims, type === 'uint8' ? UINT8 : FLOAT));
     return name;
   }
 
@@ -75,9 +76,9 @@ export class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, dims: readonly Dim[]): InstanceType<typeof onnx.ValueInfoProto> {
+function valueInfo(name: string, dims: readonly Dim[], elemType = FLOAT): InstanceType<typeof onnx.ValueInfoProto> {
   const dim = dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, shape: { dim } } } });
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim } } } });
 }
 
 function attributeProto(name: string, a: Attribute): InstanceType<typeof onnx.AttributeProto> {

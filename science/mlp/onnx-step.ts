@@ -21,6 +21,11 @@ export interface StepGraphOptions {
   sizes: readonly number[];
   /** Dropout masks `drop{i}` (rows × width, entries 0 or `dropoutScale`) after each hidden layer. */
   dropoutScale: number | null;
+  /**
+   * `uint8`: x holds the raw pixels, scaled in the graph as float32(v) / 255, which is the
+   * correctly rounded v/255 the trainer's fillBatch writes (bit for bit), and saves that fill.
+   */
+  pixels?: 'float32' | 'uint8';
 }
 
 /** Names of the step graph's gradient outputs, in checkpoint order (kernels, then biases). */
@@ -38,7 +43,10 @@ export type BiasGradient = 'reduce-sum' | 'gemm';
 export function stepGraph(o: StepGraphOptions & { biasGradient?: BiasGradient }): Uint8Array {
   const g = new GraphBuilder();
   const L = o.sizes.length - 1;
-  const x = g.input('x', ['rows', o.sizes[0]]);
+  const x =
+    o.pixels === 'uint8'
+      ? g.node('Div', [g.node('Cast', [g.input('x', ['rows', o.sizes[0]], 'uint8')], { to: 1 }), g.constant([255], [], 'max_pixel')])
+      : g.input('x', ['rows', o.sizes[0]]);
   const y = g.input('y', ['rows', o.sizes[L]]);
   const invRows = g.input('inv_rows', []);
   const W: string[] = [];

@@ -35,8 +35,8 @@ function session(key: string, build: () => Uint8Array): Promise<Ort.InferenceSes
   return s;
 }
 
-export function stepSession(sizes: readonly number[], dropoutScale: number | null): Promise<Ort.InferenceSession> {
-  return session(`step ${sizes.join('-')} ${dropoutScale}`, () => stepGraph({ sizes, dropoutScale, biasGradient: 'gemm' }));
+export function stepSession(sizes: readonly number[], dropoutScale: number | null, pixels: 'float32' | 'uint8' = 'float32'): Promise<Ort.InferenceSession> {
+  return session(`step ${sizes.join('-')} ${dropoutScale} ${pixels}`, () => stepGraph({ sizes, dropoutScale, biasGradient: 'gemm', pixels }));
 }
 
 export function forwardSession(sizes: readonly number[]): Promise<Ort.InferenceSession> {
@@ -69,7 +69,7 @@ export class OnnxStep {
     private readonly session: Ort.InferenceSession,
     private readonly adam: WasmAdam,
     private readonly sizes: number[],
-    private readonly x: Float32Array,
+    private readonly x: Float32Array | Uint8Array,
     dropout: boolean,
     pruning: boolean,
   ) {
@@ -90,7 +90,7 @@ export class OnnxStep {
 
   /**
    * A step for `initial` (copied) with Adam resumed from `resumed` when given; `x` is the batch
-   * buffer (batchSize × 784, scaled inputs) the trainer fills before each step. With pruning
+   * buffer (batchSize × 784: scaled inputs, or raw uint8 pixels) the trainer fills before each step. With pruning
    * masks (copied into `kernelMasks`, which the trainer then updates in place) applyKernelMasks
    * masks the kernels in WebAssembly.
    */
@@ -99,7 +99,7 @@ export class OnnxStep {
     adamConfig: AdamConfig,
     resumed: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null,
     dropoutScale: number | null,
-    x: Float32Array,
+    x: Float32Array | Uint8Array,
     pruningMasks: readonly Float32Array[] | null = null,
   ): Promise<OnnxStep> {
     const sizes = sizesOf(initial);
@@ -113,7 +113,7 @@ export class OnnxStep {
       resumed.v.forEach((v, i) => adam.v[i].set(v));
       adam.iterations = resumed.iterations;
     }
-    const step = new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale), adam, sizes, x, dropoutScale !== null, pruningMasks !== null);
+    const step = new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale, x instanceof Uint8Array ? 'uint8' : 'float32'), adam, sizes, x, dropoutScale !== null, pruningMasks !== null);
     pruningMasks?.forEach((m, i) => step.kernelMasks![i].set(m));
     return step;
   }
@@ -145,7 +145,7 @@ export class OnnxStep {
     const oneHot = new Float32Array(rows * sizes[L]);
     const logits = new Float32Array(rows * sizes[L]);
     const feeds: Record<string, Ort.Tensor> = {
-      x: T(this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]]),
+      x: this.x instanceof Uint8Array ? new ort.Tensor('uint8', this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]]) : T(this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]]),
       y: T(oneHot, [rows, sizes[L]]),
       inv_rows: T(Float32Array.of(1 / rows), []),
       ones: T(new Float32Array(rows).fill(1), [1, rows]),

@@ -128,6 +128,15 @@ function fillBatch(d: LabelledImages, order: ArrayLike<number> | null, from: num
   }
 }
 
+/** fillBatch without the scaling: raw uint8 pixel rows (for a graph that scales them itself). */
+function copyPixels(images: Uint8Array, labels: Uint8Array, order: ArrayLike<number> | null, from: number, to: number, x: Uint8Array, y: Uint8Array): void {
+  for (let r = 0; r < to - from; r++) {
+    const idx = order ? order[from + r] : from + r;
+    x.set(images.subarray(idx * INPUT_SIZE, (idx + 1) * INPUT_SIZE), r * INPUT_SIZE);
+    y[r] = labels[idx];
+  }
+}
+
 /**
  * Which implementation of the step's non-matMul work and of Adam the trainer uses. `fast` (the
  * default): on wasm, transposes, ReLU ⊙ dropout mask (masks drawn in WebAssembly), the backward
@@ -496,7 +505,9 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
   const y = new Uint8Array(o.batchSize);
   const native = nativeTrainingActive();
-  const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, x, masks) : createOptimiser(o.adam, layers, adamState);
+  // On onnx, uint8 images go into the graph as they are (it scales them, to the same bits).
+  const pixels = native && o.train.images instanceof Uint8Array ? new Uint8Array(o.batchSize * INPUT_SIZE) : null;
+  const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, pixels ?? x, masks) : createOptimiser(o.adam, layers, adamState);
   layers = optimiser.layers;
   // On onnx the masks live beside the kernels in WebAssembly memory, where they are applied.
   if (optimiser instanceof OnnxStep && optimiser.kernelMasks) masks = optimiser.kernelMasks;
@@ -514,7 +525,8 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       const from = b * o.batchSize;
       const to = Math.min(nTrain, from + o.batchSize);
       const rows = to - from;
-      fillBatch(o.train, order, from, to, x, y);
+      if (pixels) copyPixels(o.train.images as Uint8Array, o.train.labels, order, from, to, pixels, y);
+      else fillBatch(o.train, order, from, to, x, y);
 
       if (masks && o.pruning) {
         if (isMaskUpdateStep(o.pruning, step)) {
