@@ -171,6 +171,9 @@ test('onnx training is deterministic, learns like wasm, and its evaluation agree
   assert.equal(digest(a.layers), digest(b.layers), 'same params and backend → identical weights');
   assert.deepEqual(a.history, b.history);
   assert.notEqual(digest(a.layers), digest(c.layers), 'another seed → other weights');
+  // uint8 pixels are scaled inside the graph, float32 ones by the trainer: the same bits.
+  const floatPixels = await trainOn('onnx', options({ train: { images: Float32Array.from(TRAIN.images), labels: TRAIN.labels } }));
+  assert.equal(digest(floatPixels.layers), digest(a.layers), 'uint8 and float32 images train the same bits');
   const w = await trainOn('wasm', options());
   a.history.forEach((h, e) => assert.ok(Math.abs(h.trainLoss - w.history[e].trainLoss) < 1e-3, `epoch ${e + 1} train loss ${h.trainLoss} (onnx) vs ${w.history[e].trainLoss} (wasm)`));
   assert.ok(a.history[2].trainLoss < a.history[0].trainLoss, 'loss decreases');
