@@ -53,7 +53,7 @@ function keras2(weights: H5Group, source: string): NamedTensor[] {
   for (const layer of strings(weights.attrs['layer_names']?.value)) {
     const g = weights.get(layer) as H5Group | null;
     if (!g) throw new ModelFormatError(`${source}: layer group '${layer}' listed in layer_names is missing`);
-    for (const w of strings(g.attrs['weight_names']?.value)) {
+    for (const w of strings(g.attrs['weight_names']?.value).filter(Boolean)) {
       const d = g.get(w) as H5Dataset | null;
       if (!d) throw new ModelFormatError(`${source}: dataset '${layer}/${w}' is missing`);
       out.push(datasetTensor(d, `${layer}/${w.split('/').pop()}`, source));
@@ -83,33 +83,50 @@ function keras3(layersGroup: H5Group, order: string[], source: string): NamedTen
   return out;
 }
 
+/**
+ * Run synchronous HDF5 calls without the library's diagnostic dump: on a damaged file HDF5
+ * prints its whole error stack to stderr (through the console the wasm module captured), while
+ * the reader reports the problem itself in one line.
+ */
+function withoutHdf5Diagnostics<R>(fn: () => R): R {
+  const write = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return fn();
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 /** Read Keras weights from HDF5 bytes; `layerOrder` (from a .keras config) orders Keras 3 layers. */
 export async function readKerasH5(bytes: Uint8Array, source: string, layerOrder: string[] = [], config?: unknown): Promise<KerasWeights> {
   const Module = await h5wasm.ready;
+  return withoutHdf5Diagnostics(() => readOpened(Module, bytes, source, layerOrder, config));
+}
+
+function readOpened(Module: Awaited<typeof h5wasm.ready>, bytes: Uint8Array, source: string, layerOrder: string[], config: unknown): KerasWeights {
   const path = `/model-${process.pid}-${fileCounter++}.h5`;
   Module.FS.writeFile(path, bytes);
   let file: InstanceType<typeof h5wasm.File> | undefined;
   try {
-    try {
-      file = new h5wasm.File(path, 'r');
-    } catch (e) {
-      throw new ModelFormatError(`${source}: not a readable HDF5 file (${(e as Error).message}); truncated or corrupt`);
-    }
+    file = new h5wasm.File(path, 'r');
     const modelConfig = file.attrs['model_config']?.value;
     const epsilons = epsilonsFrom(config ?? (typeof modelConfig === 'string' ? safeJson(modelConfig) : undefined));
     const weights = (file.get('model_weights') as H5Group | null) ?? file;
     let tensors: NamedTensor[];
-    try {
-      if (weights.attrs['layer_names']) tensors = keras2(weights, source);
-      else if (file.get('layers')) tensors = keras3(file.get('layers') as H5Group, layerOrder, source);
-      else throw new ModelFormatError(`${source}: HDF5 file without Keras weights (no layer_names attribute, no layers/ group)`);
-    } catch (e) {
-      if (e instanceof ModelFormatError) throw e;
-      throw new ModelFormatError(`${source}: cannot read the Keras weights (${(e as Error).message}); the file is truncated or corrupt`);
-    }
+    if (weights.attrs['layer_names']) tensors = keras2(weights, source);
+    else if (file.get('layers')) tensors = keras3(file.get('layers') as H5Group, layerOrder, source);
+    else throw new ModelFormatError(`${source}: HDF5 file without Keras weights (no layer_names attribute, no layers/ group)`);
     return { tensors, epsilons };
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw e;
+    throw new ModelFormatError(`${source}: not a readable Keras HDF5 file (HDF5: ${(e as Error).message}); the file is truncated or corrupt`);
   } finally {
-    file?.close();
+    try {
+      file?.close();
+    } catch {
+      // A file that never opened has nothing to close.
+    }
     Module.FS.unlink(path);
   }
 }
