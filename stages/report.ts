@@ -16,8 +16,10 @@ import { UserError } from '../engine/errors.ts';
 import { defineStage, type InputInstance, type Metrics, type StageDef } from '../engine/types.ts';
 import { buildReport } from '../science/report/build.ts';
 import type { ReportOptions } from '../science/report/options.ts';
+import { EXTERNAL_PHASE, externalModelOf } from './conditions.ts';
 import type {
   DependencyEdge,
+  ExternalModelRecord,
   LesionRecord,
   NetworkRecord,
   PairLesionRow,
@@ -71,7 +73,17 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
     const key = stateKey(inst.axes);
     shuffles.set(key, { ...shuffles.get(key), [method]: summary });
   }
-  const networks: NetworkRecord[] = (inputs['cluster'] ?? []).map((inst) => {
+  const clusters = inputs['cluster'] ?? [];
+  const externalModels: ExternalModelRecord[] = clusters
+    .filter((inst) => inst.axes.phase === EXTERNAL_PHASE)
+    .map((inst) => ({
+      model: externalModelOf(inst.axes),
+      k: Number(inst.axes.k),
+      ncut: num(inst.metrics, 'ncut'),
+      modularity: num(inst.metrics, 'modularity'),
+      shuffles: shuffles.get(stateKey(inst.axes)) ?? {},
+    }));
+  const networks: NetworkRecord[] = clusters.filter((inst) => inst.axes.phase !== EXTERNAL_PHASE).map((inst) => {
     const a = inst.axes;
     const acc = accuracy.get(`${networkKey(a)}|${a.phase}`);
     return {
@@ -105,7 +117,7 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
       if (inst.outputs.dependency_edges) rec.edges = edgeRows(await inst.outputs.dependency_edges.table());
     }
   }
-  return { networks, lesions: [...lesions.values()] as LesionRecord[], backends: [...backends].sort() };
+  return { networks, externalModels, lesions: [...lesions.values()] as LesionRecord[], backends: [...backends].sort() };
 }
 
 function column(t: Table, name: string, what: string): (i: number) => unknown {
@@ -240,7 +252,7 @@ export const reportStage = defineStage<ReportStageParams>({
   async run(ctx) {
     const o = ctx.params.report;
     ctx.progress({ message: 'reading runs' });
-    const { networks, lesions, backends } = await gatherRecords(ctx.inputs, o);
+    const { networks, externalModels, lesions, backends } = await gatherRecords(ctx.inputs, o);
     const provenance: Provenance = {
       commit: ctx.runtime.commit ?? 'unknown',
       commitDate: ctx.runtime.commit_date ?? 'unknown',
@@ -250,7 +262,7 @@ export const reportStage = defineStage<ReportStageParams>({
     };
     ctx.progress({ fraction: 0.3, message: 'rendering tables and figures' });
     const notes = await readNotes(o.notes);
-    const built = await buildReport({ networks, lesions, provenance, ...(notes ? { notes } : {}) }, o);
+    const built = await buildReport({ networks, externalModels, lesions, provenance, ...(notes ? { notes } : {}) }, o);
     return {
       outputs: { files: { kind: 'files', files: built.files } },
       metrics: { tables: built.tables.length, figures: built.figures.filter((f) => f.spec).length, missing: built.missing.length, metrics: built.metricCount },

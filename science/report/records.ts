@@ -110,8 +110,19 @@ export interface Provenance {
   readonly backends: readonly string[];
 }
 
+/** A network file of params `external.models` clustered at one k (stages external-model, cluster, shuffle-sample). */
+export interface ExternalModelRecord {
+  readonly model: string;
+  readonly k: number;
+  readonly ncut: number | null;
+  readonly modularity: number | null;
+  readonly shuffles: Partial<Record<ShuffleMethod, ShuffleSummary>>;
+}
+
 export interface ReportInput {
   readonly networks: readonly NetworkRecord[];
+  /** External network files (absent or empty: no "External models" table). */
+  readonly externalModels?: readonly ExternalModelRecord[];
   readonly lesions: readonly LesionRecord[];
   readonly provenance: Provenance;
   /** The run's own notes (report.notes), embedded in README.md. */

@@ -8,6 +8,7 @@ import { initParams, pruneParams, trainParams } from './train.ts';
 import { lesionParams } from './lesion.ts';
 import { reportParams } from './report.ts';
 import { clusterParams, shuffleParams } from './cluster.ts';
+import { externalParams } from './external.ts';
 
 export const paramsSchema = z
   .object({
@@ -20,6 +21,7 @@ export const paramsSchema = z
     shuffle: shuffleParams,
     lesion: lesionParams,
     report: reportParams,
+    external: externalParams,
   })
   .strict();
 
