@@ -58,14 +58,24 @@ test('a PyTorch-trained 64-32-32-10 MLP: the same n-cut, labels and shuffles fro
 
 test('a small CNN with BatchNorm: ONNX (folded by the exporter) and the state dict (folded by the reader) give the same graph', async () => {
   const read = async (f: string) => (await readModel(readFileSync(join(FIXTURES, f)), { source: f })).graph;
-  const [onnx, pt] = await Promise.all([read('cnn.onnx'), read('cnn.pt')]);
+  // cnn_view.onnx flattens with x.view(x.size(0), -1): Shape, Gather, Unsqueeze, Concat, Reshape.
+  const [onnx, view, pt] = await Promise.all([read('cnn.onnx'), read('cnn_view.onnx'), read('cnn.pt')]);
   assert.deepEqual(onnx.nodeLayers.map((n) => [n.units, n.unit]), [[1, 'channel'], [4, 'channel'], [6, 'channel'], [5, 'unit']]);
-  assert.deepEqual(pt.nodeLayers.map((n) => n.units), onnx.nodeLayers.map((n) => n.units));
-  onnx.layers.forEach((l, i) => {
-    for (let t = 0; t < l.kernel.length; t++) {
-      const a = Math.abs(l.kernel[t]);
-      const b = Math.abs(pt.layers[i].kernel[t]);
-      assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(a, b), `layer ${i} edge ${t}: ${a} vs ${b}`);
-    }
-  });
+  for (const other of [view, pt]) {
+    assert.deepEqual(other.nodeLayers.map((n) => n.units), onnx.nodeLayers.map((n) => n.units));
+    onnx.layers.forEach((l, i) => {
+      for (let t = 0; t < l.kernel.length; t++) {
+        const a = Math.abs(l.kernel[t]);
+        const b = Math.abs(other.layers[i].kernel[t]);
+        assert.ok(Math.abs(a - b) <= 1e-5 * Math.max(a, b), `layer ${i} edge ${t}: ${a} vs ${b}`);
+      }
+    });
+  }
+});
+
+test('a residual block exported by torch.onnx is refused at its Add, naming the node and where the graph stops', async () => {
+  await assert.rejects(
+    readModel(readFileSync(join(FIXTURES, 'residual.onnx')), { source: 'residual.onnx' }),
+    /residual\.onnx: node '\/Add' \(op Add\) joins 2 activations.*stops after node '\/conv2\/Conv' \(op Conv\)/,
+  );
 });
