@@ -152,7 +152,13 @@ export async function runNcut(file: string, opts: NcutOptions): Promise<NcutResu
     result.louvain = { communities: l.communities, modularity: l.modularity };
   }
   if (opts.shuffles > 0) {
-    const samples = await shuffleNcuts(prepareForShuffles(layers), opts);
+    let samples: Float64Array;
+    try {
+      samples = await shuffleNcuts(prepareForShuffles(layers), opts);
+    } catch (e) {
+      // E.g. a layer too large to shuffle: say so in one line instead of a stack.
+      throw new UserError(`ncut: ${file}: shuffles failed: ${(e as Error).message}`);
+    }
     result.shuffles = { method: opts.method, ...summarizeNull(clustering.ncut, samples), samples: Array.from(samples) };
   }
   return result;

@@ -16,7 +16,7 @@ import { shuffleLayers } from '../science/cluster/shuffle.ts';
 import { ModelFormatError, readModel, type NetworkGraph } from '../science/models/index.ts';
 import { Rng } from '../science/random.ts';
 import { weightsToIPC } from '../science/weights.ts';
-import { PickleWriter, kerasH5, npy, npz, onnxModel, safetensors, torchStateDict, torchZip, type OnnxNodeSpec, type T } from './helpers/model-files.ts';
+import { PickleWriter, keras3Zip, kerasH5, npy, npz, onnxModel, safetensors, torchStateDict, torchZip, type OnnxNodeSpec, type T } from './helpers/model-files.ts';
 
 /** Distinct, non-zero, sign-varying test values. */
 const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((((i + 1) * 37 + seed * 11) % 23) - 11.5) / 8);
@@ -174,6 +174,74 @@ test('CNN: channels as nodes, BatchNorm folded, flatten edges over spatial posit
     ]),
   );
   assertEdges(keras.graph, [convExpected, flatExpected], 'keras');
+});
+
+test('Keras 3 .keras (order from config.json, BatchNorm ε from the config), .npy, Fortran order and float16 safetensors', async () => {
+  const kerasKernel = new Array(K.length);
+  for (let o = 0; o < 3; o++) for (let i = 0; i < 2; i++) for (let s = 0; s < 4; s++) kerasKernel[(s * 2 + i) * 3 + o] = K[(o * 2 + i) * 4 + s];
+  const kerasDense = new Array(D.length);
+  for (let j = 0; j < 4; j++) for (let c = 0; c < 3; c++) for (let s = 0; s < 4; s++) kerasDense[(s * 3 + c) * 4 + j] = D[j * 12 + c * 4 + s];
+  const keras3 = await read(
+    await keras3Zip([
+      { name: 'input_layer', className: 'InputLayer', vars: [] },
+      { name: 'conv2d', className: 'Conv2D', vars: [{ name: 'k', shape: [2, 2, 2, 3], data: kerasKernel }, { name: 'b', shape: [3], data: [0, 0, 0] }] },
+      {
+        name: 'batch_normalization',
+        className: 'BatchNormalization',
+        config: { epsilon: EPS },
+        vars: [{ name: 'g', shape: [3], data: gamma }, { name: 'b', shape: [3], data: [0, 0, 0] }, { name: 'm', shape: [3], data: [0, 0, 0] }, { name: 'v', shape: [3], data: variance }],
+      },
+      { name: 'flatten', className: 'Flatten', vars: [] },
+      { name: 'dense', className: 'Dense', vars: [{ name: 'k', shape: [12, 4], data: kerasDense }, { name: 'b', shape: [4], data: [0, 0, 0, 0] }] },
+    ]),
+  );
+  assert.equal(keras3.format, 'keras');
+  assertEdges(keras3.graph, [convExpected, flatExpected], 'keras 3');
+  // A single .npy matrix is one dense layer ([out, in] unless only [in, out] chains: here PyTorch).
+  const one = await read(npy([3, 2], W1));
+  assert.equal(one.format, 'npy');
+  assertEdges(one.graph, [mlpExpected[0]], '.npy');
+  // Fortran order: the same matrix stored column-major.
+  const fortran = npy([3, 2], transposed(W1, 3, 2)).slice();
+  const text = new TextDecoder().decode(fortran.subarray(10, 80)).replace("'fortran_order': False", "'fortran_order': True ");
+  fortran.set(new TextEncoder().encode(text), 10);
+  assertEdges((await read(fortran)).graph, [mlpExpected[0]], 'Fortran order');
+  // float16 safetensors: values exactly representable in half precision.
+  const halfValues = [0.5, -1.25, 2, 3.5, -0.125, 1];
+  const half = safetensors([{ name: 'fc.weight', shape: [3, 2], data: halfValues }]);
+  const headerLength = Number(new DataView(half.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(half.subarray(8, 8 + headerLength)));
+  header['fc.weight'] = { dtype: 'F16', shape: [3, 2], data_offsets: [0, 12] };
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const bytes = new Uint8Array(8 + h.length + 12);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true);
+  bytes.set(h, 8);
+  // IEEE half bit patterns of halfValues.
+  [0x3800, 0xbd00, 0x4000, 0x4300, 0xb000, 0x3c00].forEach((bits, i) => new DataView(bytes.buffer).setUint16(8 + h.length + 2 * i, bits, true));
+  assertEdges((await read(bytes)).graph, [{ fanIn: 2, fanOut: 3, edges: transposed(halfValues, 3, 2) }], 'float16');
+});
+
+test('the ncut result names the format and node layers and carries Q (and Louvain on request)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'models-ncut-'));
+  try {
+    const file = join(dir, 'cnn.pt');
+    writeFileSync(file, torchStateDict(cnnTorch));
+    const r = await runNcut(file, { k: 2, seed: 3, shuffles: 0, method: 'layer', threads: 1, louvain: true });
+    assert.equal(r.format, 'pytorch');
+    assert.deepEqual(r.layers.map((l) => [l.name, l.units, l.unit]), [['input', 2, 'channel'], ['features.0', 3, 'channel'], ['classifier', 4, 'unit']]);
+    const g = buildGraph((await read(torchStateDict(cnnTorch))).graph.layers);
+    assert.equal(r.modularity, modularity(g, Int32Array.from(g.liveNodes, (n) => r.labels[n])));
+    assert.equal(r.louvain!.modularity, louvainPartition(g, 3).modularity);
+    const l2 = await runNcut(file, { k: 2, seed: 3, shuffles: 0, method: 'layer', threads: 1, convNorm: 'l2' });
+    assert.notEqual(l2.ncut, r.ncut, 'the conv norm changes the graph');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a conv after a dense layer and a BatchNorm before any weight layer are refused', async () => {
+  await assert.rejects(read(torchStateDict([mlpTorch[0], { name: 'conv.weight', shape: [2, 3, 1, 1], data: values(6, 1) }])), /convolution 'conv' follows the dense layer 'fc1'/);
+  await assert.rejects(read(torchStateDict([{ name: 'bn.weight', shape: [2], data: [1, 1] }, { name: 'bn.running_var', shape: [2], data: [1, 1] }, mlpTorch[0]])), /BatchNorm 'bn' comes before any weight layer/);
 });
 
 test('conv norms of one kernel slice [[1, -2], [3, 4]]: l1 10, l2 √30, successor-l1 6 (max column sum), successor-l2 5.4650 (largest singular value)', async () => {

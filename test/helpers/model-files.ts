@@ -145,3 +145,28 @@ export function onnxModel(nodes: OnnxNodeSpec[], initializers: T[]): Uint8Array 
     },
   });
 }
+
+export interface Keras3Layer {
+  name: string;
+  className: string;
+  vars: T[];
+  config?: Record<string, unknown>;
+}
+
+/** A Keras 3 `.keras` zip: config.json (layer list) + model.weights.h5 (layers/<name>/vars/<i>). */
+export async function keras3Zip(layers: Keras3Layer[]): Promise<Uint8Array> {
+  const Module = await h5wasm.ready;
+  const path = `/keras3-test-${process.pid}-${Math.random().toString(36).slice(2)}.h5`;
+  const f = new h5wasm.File(path, 'w');
+  const root = f.create_group('layers');
+  // Written in reverse so that only config.json can give the forward order.
+  for (const l of [...layers].reverse()) {
+    const vars = root.create_group(l.name).create_group('vars');
+    l.vars.forEach((v, i) => vars.create_dataset({ name: String(i), data: Float32Array.from(v.data), shape: v.shape, dtype: '<f' }));
+  }
+  f.close();
+  const weights = Module.FS.readFile(path);
+  Module.FS.unlink(path);
+  const config = { class_name: 'Sequential', config: { name: 'sequential', layers: layers.map((l) => ({ class_name: l.className, config: { name: l.name, ...l.config } })) } };
+  return zipSync({ 'metadata.json': enc.encode('{"keras_version": "3.3.3"}'), 'config.json': enc.encode(JSON.stringify(config)), 'model.weights.h5': weights });
+}
