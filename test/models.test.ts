@@ -97,6 +97,18 @@ test('dense MLP: the same edges |W[i, j]| from a state dict, safetensors, npz, O
     assert.deepEqual(m.graph.nodeLayers.map((n) => n.units), [2, 3, 2], what);
     assertEdges(m.graph, mlpExpected, what);
   }
+  // Weights aliased through Identity (as exporters do for shared weights) and Constant nodes are constants.
+  const aliased = await read(
+    onnxModel(
+      [
+        { op: 'Identity', inputs: ['w1'], output: 'w1_alias' },
+        { op: 'MatMul', inputs: ['x', 'w1_alias'], output: 'h' },
+        { op: 'Relu', inputs: ['h'], output: 'y' },
+      ],
+      [{ name: 'w1', shape: [2, 3], data: mlpExpected[0].edges }],
+    ),
+  );
+  assertEdges(aliased.graph, [mlpExpected[0]], 'Identity alias');
   // Gemm's alpha scales the edges.
   const scaled = await read(onnxModel([{ op: 'Gemm', inputs: ['x', 'w'], output: 'y', attrs: { alpha: 0.5 } }], [{ name: 'w', shape: [2, 3], data: mlpExpected[0].edges }]));
   assertEdges(scaled.graph, [{ fanIn: 2, fanOut: 3, edges: mlpExpected[0].edges.map((v) => v / 2) }], 'Gemm alpha');

@@ -217,14 +217,14 @@ export function networkGraph(ops: readonly LayerOp[], opts: GraphOptions = {}): 
     afterFlatten = false;
   }
   if (done.length === 0) throw new ModelFormatError(`${source}: no dense or convolution layers found`);
-  const layers = done.map((p, l) => {
+  const layers = done.map((p) => {
     const kernel = Float32Array.from(p.edges);
     for (let t = 0; t < kernel.length; t++)
       if (!Number.isFinite(kernel[t])) {
         const i = Math.floor(t / p.fanOut);
         throw new ModelFormatError(`${source}: layer '${p.name}' has a non-finite weight (${kernel[t]}) at edge [${i}, ${t - i * p.fanOut}]; the file's weights must be finite numbers`);
       }
-    return { fanIn: p.fanIn, fanOut: p.fanOut, kernel, layer: l };
+    return { fanIn: p.fanIn, fanOut: p.fanOut, kernel };
   });
-  return { layers: layers.map(({ fanIn, fanOut, kernel }) => ({ fanIn, fanOut, kernel })), nodeLayers };
+  return { layers, nodeLayers };
 }

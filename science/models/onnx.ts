@@ -79,6 +79,9 @@ class ChainWalker {
       // Shape arithmetic or a constant: not on the activation chain.
       for (const o of node.output) this.shapeValues.add(o);
       if (node.opType === 'Constant' && attr(node, 'value')?.t) this.constants.set(node.output[0], tensorFromOnnx({ ...attr(node, 'value')!.t!, name: node.output[0] }, this.source));
+      // Exporters alias shared weights through Identity.
+      const aliased = node.opType === 'Identity' ? this.constants.get(node.input[0]) : undefined;
+      if (aliased) this.constants.set(node.output[0], { ...aliased, name: node.output[0] });
       return;
     }
     if (live.length > 1) this.fail(node, index, `joins ${live.length} activations (${live.join(', ')}), a residual connection or branch merge, which is not supported`);
