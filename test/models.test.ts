@@ -16,7 +16,7 @@ import { shuffleLayers } from '../science/cluster/shuffle.ts';
 import { ModelFormatError, readModel, type NetworkGraph } from '../science/models/index.ts';
 import { Rng } from '../science/random.ts';
 import { weightsToIPC } from '../science/weights.ts';
-import { PickleWriter, keras3Zip, kerasH5, npy, npz, onnxModel, safetensors, torchStateDict, torchZip, type OnnxNodeSpec, type T } from './helpers/model-files.ts';
+import { PickleWriter, keras3Zip, kerasH5, npy, npz, onnxModel, safetensors, stateDictPickle, torchStateDict, torchZip, type OnnxNodeSpec, type T } from './helpers/model-files.ts';
 
 /** Distinct, non-zero, sign-varying test values. */
 const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((((i + 1) * 37 + seed * 11) % 23) - 11.5) / 8);
@@ -342,6 +342,7 @@ test('bad input of every format: one-line UserError naming the file and the prob
       ['legacy.pt', Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]), /legacy/],
       ['nan.pt', torchStateDict(nan), /non-finite weight \(NaN\)/],
       ['shape.pt', torchStateDict(badShape), /'fc2' has 4 inputs.*3 outputs/],
+      ['storage.pt', torchZip(stateDictPickle([mlpTorch[0]]), [new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer)]), /'fc1\.weight': shape \[3, 2\] reaches past its storage of 4 elements/],
       ['truncated.safetensors', safetensors(mlpTorch).slice(0, 100), /truncated|offset|header/],
       ['corrupt.safetensors', corruptHeader, /not valid JSON/],
       ['offsets.safetensors', (() => { const b = wrongOffsets.slice(); b.set(new TextEncoder().encode(headerText.replace('"shape":[3,2]', '"shape":[3,3]')), 8); return b; })(), /data_offsets .* shape \[3, 3\]/],
