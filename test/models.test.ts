@@ -375,3 +375,21 @@ test('bad input of every format: one-line UserError naming the file and the prob
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('damaged files (truncated at random points, random bytes overwritten) fail only with ModelFormatError, never otherwise', async () => {
+  const rng = new Rng(11);
+  const files = [torchStateDict(cnnTorch), safetensors(mlpTorch), npz(mlpTorch), onnxModel(cnnOnnxNodes, cnnTorch.filter((t) => t.storage === undefined)), await kerasH5([{ name: 'dense', weights: [{ name: 'kernel:0', shape: [2, 3], data: W1 }] }])];
+  for (const original of files) {
+    for (let trial = 0; trial < 40; trial++) {
+      let bytes = Uint8Array.from(original);
+      if (trial % 2 === 0) bytes = bytes.slice(0, rng.int(bytes.length));
+      else for (let j = 0; j <= rng.int(6); j++) bytes[rng.int(bytes.length)] = rng.int(256);
+      try {
+        await read(bytes);
+        assert.ok(trial % 2 === 1, 'a truncated file must not be accepted');
+      } catch (e) {
+        assert.ok(e instanceof ModelFormatError, `trial ${trial}: ${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+  }
+});

@@ -29,6 +29,10 @@ function materialize(name: string, t: TensorRef, storages: (key: string) => Uint
   const bytes = storages(t.storage.key);
   const count = numel(t.shape);
   if (t.stride.length !== t.shape.length) throw new ModelFormatError(`${what}: stride ${describeShape(t.stride)} does not match shape ${describeShape(t.shape)}`);
+  // The furthest element the view reaches must lie inside the storage (checked before allocating).
+  const last = t.offset + t.shape.reduce((a, d, k) => a + (d - 1) * t.stride[k], 0);
+  if (count > 0 && last >= bytes.length / DTYPE_BYTES[t.storage.dtype])
+    throw new ModelFormatError(`${what}: shape ${describeShape(t.shape)} reaches past its storage of ${Math.floor(bytes.length / DTYPE_BYTES[t.storage.dtype])} elements (file truncated or corrupt)`);
   const raw = decodeLittleEndian(bytes, 0, Math.floor(bytes.length / DTYPE_BYTES[t.storage.dtype]), t.storage.dtype, what);
   const data = new Float64Array(count);
   const idx = new Array(t.shape.length).fill(0);
