@@ -21,11 +21,14 @@ import { tryLock } from './lock.ts';
 import { sleep } from './fsutil.ts';
 import { publishOutputs } from './publish.ts';
 import { runSeed } from './keys.ts';
-import { JobError, InlineExecutor, LocalExecutor } from './executor.ts';
+import { JobError, InlineExecutor, LocalExecutor, type DamagedObject } from './executor.ts';
+import { DamagedObjectError } from './errors.ts';
+import { isPidAlive } from './lock.ts';
+import { describeDamage } from './store.ts';
 import type { Instance } from './graph.ts';
 import type { Session } from './session.ts';
 import type { RunRecord, RunRole } from './store.ts';
-import type { Executor, Job, JobInput } from './job.ts';
+import type { Executor, Job, JobInput, ProgressUpdate } from './job.ts';
 import type { KeyParts } from './keys.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { StageKey } from './types.ts';
@@ -62,15 +65,45 @@ export interface ReproSummary {
   failed: Failure[];
   /** Units not run because an upstream failed, the run stopped, or it was interrupted. */
   skipped: number;
-  /** --dry-run: units that would run, with why. */
+  /** --dry-run: instances (or shards) that would run, with why; units below them appear once, by instance. */
   planned: { id: string; reasons: string[] }[];
+  /** --dry-run: every unit that would run (shards and combines included), for summaries and the estimate. */
+  plan: PlannedUnit[];
   /** Instances computed per stage (for messages and tests). */
   ranByStage: Record<string, number>;
+  /** One-line notices printed during the run: damaged objects found and what was done. */
+  notices: string[];
+  /** Units computed and served from the cache, per stage (shards counted apart from instances). */
+  unitsByStage: Record<string, StageUnits>;
   interrupted: boolean;
   ms: number;
 }
 
-type Outcome = { ok: true; record: RunRecord; ran: boolean } | { ok: false; why: 'failed' | 'skipped' | 'planned' };
+/** One unit --dry-run would compute. */
+export interface PlannedUnit {
+  id: string;
+  inst: Instance;
+  role: RunRole;
+  shard?: { index: number; start: number; end: number };
+  reasons: string[];
+}
+
+/** Per stage: instances (plain or combined) and shards, computed or cached. */
+export interface StageUnits {
+  ran: number;
+  ranShards: number;
+  cached: number;
+  cachedShards: number;
+}
+
+type Outcome =
+  | { ok: true; record: RunRecord; ran: boolean }
+  | { ok: false; why: 'failed' | 'skipped' | 'planned' }
+  /** A unit stopped because an object it read was damaged (already quarantined): recompute its producer. */
+  | { ok: false; why: 'damaged'; unitId: string; damaged: DamagedObject };
+
+/** Recomputations of damaged inputs one instance may trigger before it counts as failed. */
+const MAX_REPAIRS = 3;
 
 interface Unit {
   inst: Instance;
@@ -95,7 +128,17 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   const forced = (stage: string) => opts.force === true || (Array.isArray(opts.force) && opts.force.includes(stage));
   let stopping = false;
 
-  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], ranByStage: {}, interrupted: false, ms: 0 };
+  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], plan: [], ranByStage: {}, unitsByStage: {}, notices: [], interrupted: false, ms: 0 };
+  /** Damaged objects already told about (their producer's hit check need not say it again). */
+  const reported = new Set<string>();
+  const notice = (line: string) => {
+    summary.notices.push(line);
+    progress.log(line);
+  };
+  if (!opts.dryRun) {
+    const removed = store.cleanTmp(isPidAlive);
+    if (removed) notice(`removed ${removed} temp file(s) of dead writers from ${store.tmpDir}`);
+  }
 
   // One progress entry per unit: instances, plus each shard of sample stages.
   let total = 0;
@@ -111,15 +154,57 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
 
   const skipAll = (inst: Instance, why: 'skipped' | 'planned', detail: string): Outcome => {
     const n = inst.def.samples ? session.shardCount(inst) + 1 : 1;
-    if (why === 'planned') summary.planned.push({ id: inst.id, reasons: [detail] });
-    else summary.skipped += n;
+    if (why === 'planned') {
+      summary.planned.push({ id: inst.id, reasons: [detail] });
+      for (let i = 0; i < n - 1; i++) summary.plan.push({ id: `${inst.id}#${i}`, inst, role: 'shard', shard: { index: i, ...session.shardRange(inst, i) }, reasons: [detail] });
+      summary.plan.push({ id: inst.id, inst, role: inst.def.samples ? 'combine' : 'instance', reasons: [detail] });
+    } else summary.skipped += n;
     for (let i = 0; i < n; i++) progress.finish(i === n - 1 ? inst.id : `${inst.id}#${i}`, 'skipped', detail);
     return { ok: false, why };
   };
 
+  /**
+   * Settle an instance; when one of its units read a damaged object (quarantined by then), drop
+   * the cached outcome of the upstream that produced it, so that upstream is recomputed, and try
+   * again (its own shards or outputs need nothing: their records are no longer cache hits).
+   */
   async function settleInstance(inst: Instance): Promise<Outcome> {
-    const ups = [...new Set(inst.inputs.map((b) => b.instance))];
-    const results = await Promise.all(ups.map(settle));
+    for (let repairs = 0; ; repairs++) {
+      const ups = [...new Set(inst.inputs.map((b) => b.instance))];
+      const pending = ups.map(settle);
+      const results = await Promise.all(pending);
+      const r = await settleWith(inst, ups, results);
+      if (r.ok || r.why !== 'damaged') return r;
+      const what = `${r.damaged.problem} object ${r.damaged.digest}${r.damaged.detail ? ` (${r.damaged.detail})` : ''}`;
+      if (repairs === MAX_REPAIRS) {
+        return fail(r.unitId, new DamagedObjectError(r.damaged.digest, r.damaged.problem, `${r.damaged.detail}; still damaged after ${MAX_REPAIRS} recomputations of its producer: check the disk`));
+      }
+      const producers: string[] = [];
+      ups.forEach((u, i) => {
+        const o = results[i];
+        const output = o.ok ? outputHolding(o.record, r.damaged.digest) : undefined;
+        if (output === undefined) return;
+        producers.push(`${u.id} output '${output}'`);
+        if (outcomes.get(u) === pending[i]) {
+          outcomes.delete(u);
+          progress.setTotal((total += u.def.samples ? session.shardCount(u) + 1 : 1));
+        }
+      });
+      reported.add(r.damaged.digest);
+      notice(`${r.unitId}: read ${what}${producers.length ? ` from ${producers.join(', ')}` : ''}; it was not used; recomputing ${producers.length ? 'its producer' : 'it'}`);
+    }
+  }
+
+  /** The output (`name` or `name/path`) of a record that is the object `digest`. */
+  function outputHolding(rec: RunRecord, digest: string): string | undefined {
+    for (const [name, o] of Object.entries(rec.outputs)) {
+      if (o.digest === digest) return name;
+      if (o.kind === 'files' && store.referencedObjects({ ...rec, outputs: { [name]: o } }).includes(digest as never)) return `${name} (a file)`;
+    }
+    return undefined;
+  }
+
+  async function settleWith(inst: Instance, ups: Instance[], results: Outcome[]): Promise<Outcome> {
     const upstream = new Map<Instance, RunRecord>();
     for (const [i, r] of results.entries()) {
       if (!r.ok) {
@@ -150,9 +235,11 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       }),
     );
     const bad = shardResults.find((r) => !r.ok);
+    if (bad && !bad.ok && bad.why === 'damaged') return bad;
     if (bad && !bad.ok) {
       if (bad.why === 'planned') {
         summary.planned.push({ id: inst.id, reasons: ['combine of new shards'] });
+        summary.plan.push({ id: inst.id, inst, role: 'combine', reasons: ['combine of new shards'] });
         progress.finish(inst.id, 'skipped', 'would run');
         return { ok: false, why: 'planned' };
       }
@@ -189,29 +276,56 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   async function afterSuccess(unit: Unit, rec: RunRecord, ran: boolean): Promise<Outcome> {
     if (unit.role !== 'shard' && unit.inst.def.publish && !opts.dryRun) {
       try {
-        await publishOutputs(session, unit.inst.def, rec);
+        await publishOutputs(session, unit.inst.def, rec, unit.inst.params);
       } catch (err) {
+        if (err instanceof DamagedObjectError) return damagedOutcome(unit, err);
         return fail(unit.id, err, rec.key);
       }
     }
     if (ran) summary.ran++;
     else summary.cached++;
+    const units = (summary.unitsByStage[unit.inst.def.name] ??= { ran: 0, ranShards: 0, cached: 0, cachedShards: 0 });
+    if (unit.role === 'shard') units[ran ? 'ranShards' : 'cachedShards']++;
+    else units[ran ? 'ran' : 'cached']++;
     progress.finish(unit.id, ran ? 'done' : 'cached');
     return { ok: true, record: rec, ran };
+  }
+
+  function damagedOutcome(unit: Unit, err: DamagedObjectError | DamagedObject): Outcome {
+    return { ok: false, why: 'damaged', unitId: unit.id, damaged: { digest: err.digest, problem: err.problem, detail: err.detail } };
   }
 
   async function runUnit(unit: Unit): Promise<Outcome> {
     const def = unit.inst.def;
     const key = session.key(unit.parts);
     const force = forced(def.name);
+    // The cache-hit check (outputs present with their recorded sizes); a damaged hit is a miss.
+    let told = false;
+    const cached = (): RunRecord | undefined => {
+      const { record, damage } = store.checkRun(key);
+      if (damage && !told && !opts.dryRun && !reported.has(damage.digest)) {
+        told = true;
+        reported.add(damage.digest);
+        let moved = '';
+        if (damage.problem === 'corrupt' && !damage.output.includes('/')) {
+          try {
+            moved = `; moved it to ${store.quarantine(damage.digest)}`;
+          } catch {}
+        }
+        notice(`${unit.id}: its cached result has a ${describeDamage(damage)}${moved}; recomputing it`);
+      }
+      return record;
+    };
     if (!force) {
-      const rec = store.getValidRun(key);
+      const rec = cached();
       if (rec) return afterSuccess(unit, rec, false);
     }
     if (opts.dryRun) {
       const prev = store.latestRun(def.name, unit.inst.axes, unit.role, unit.shard?.index);
-      const reasons = force ? ['forced'] : prev ? explainChange(unit.parts, session.code(def), prev) : ['never run'];
+      const damage = store.checkRun(key).damage;
+      const reasons = force ? ['forced'] : damage ? [describeDamage(damage)] : prev ? explainChange(unit.parts, session.code(def), prev) : ['never run'];
       summary.planned.push({ id: unit.id, reasons });
+      summary.plan.push({ id: unit.id, inst: unit.inst, role: unit.role, ...(unit.shard ? { shard: { index: unit.shard.index, start: unit.shard.start, end: unit.shard.end } } : {}), reasons });
       progress.finish(unit.id, 'skipped', 'would run');
       return { ok: false, why: 'planned' };
     }
@@ -225,7 +339,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       const attempt = await limit(async (): Promise<Outcome | 'busy'> => {
         if (signal.aborted || stopping) return 'busy';
         if (!force) {
-          const rec = store.getValidRun(key);
+          const rec = cached();
           if (rec) return afterSuccess(unit, rec, false);
         }
         const lock = tryLock(join(store.locksDir, `${key}.lock`));
@@ -240,7 +354,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
         try {
           // Another process may have finished this key between our check and the lock.
           if (!force) {
-            const rec = store.getValidRun(key);
+            const rec = cached();
             if (rec) return afterSuccess(unit, rec, false);
           }
           return await execute(unit, key);
@@ -259,14 +373,20 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     const executor = def.inline || unit.role === 'combine' ? inline : pool;
     progress.start(unit.id, unit.id);
     let result;
+    const onProgress = (u: ProgressUpdate) => {
+      if (u.notice) notice(`${unit.id}: ${u.notice}`);
+      progress.update(unit.id, u);
+    };
     try {
-      result = await executor.run(job, { signal, onProgress: (u) => progress.update(unit.id, u) });
+      result = await executor.run(job, { signal, onProgress });
     } catch (err) {
       if (signal.aborted) {
         summary.skipped++;
         progress.finish(unit.id, 'skipped', 'interrupted');
         return { ok: false, why: 'skipped' };
       }
+      if (err instanceof DamagedObjectError) return damagedOutcome(unit, err);
+      if (err instanceof JobError && err.damaged) return damagedOutcome(unit, err.damaged);
       return fail(unit.id, err, key);
     }
     // An interrupted run is dropped even if its job managed to finish: nothing is recorded.

@@ -23,7 +23,8 @@ import type { CodeFingerprint } from '../fingerprint.ts';
 import type { Executor, Job, JobResult, ProgressUpdate } from '../job.ts';
 import type { ObjectBackend } from './backend.ts';
 import { DEFAULT_QUEUE_NAME, probeRedis, redactUrl, redisConnection } from './connection.ts';
-import { PROTOCOL_VERSION, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
+import { DamagedObjectError } from '../errors.ts';
+import { INPUT_OBJECT_ERROR, PROTOCOL_VERSION, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
 import { pullRun, pushOutputs } from './transfer.ts';
 
 export interface BullmqExecutorOptions {
@@ -188,6 +189,19 @@ export class BullmqExecutor implements Executor {
         const failed = await this.queue.getJob(key);
         const reason = failed?.failedReason ?? 'unknown reason';
         const stack = failed?.stacktrace?.at(-1) ?? undefined;
+        if (stack?.startsWith(INPUT_OBJECT_ERROR) && waiter.submitted < MAX_SUBMISSIONS) {
+          // The worker found an input missing or corrupt in the shared cache (and set it aside):
+          // upload our verified copy again and resubmit. A damaged local copy rejects the job with
+          // DamagedObjectError, and the scheduler recomputes its producer.
+          try {
+            await pushOutputs(waiter.store, this.options.cache, jobInputOutputs(waiter.job));
+          } catch (error) {
+            if (error instanceof DamagedObjectError) return this.finish(key, (w) => w.reject(error));
+            throw error;
+          }
+          await this.submit(waiter);
+          return;
+        }
         // Refusals are the user's to fix (same code everywhere); stage failures keep their stack.
         const refused = !stack || stack.startsWith('JobRefusedError');
         this.finish(key, (w) => w.reject(new JobError(reason, refused ? undefined : stack, refused)));

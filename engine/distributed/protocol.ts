@@ -31,6 +31,9 @@ export interface RemoteProgress {
   message?: string;
 }
 
+/** Stack marker of a job a worker failed because an input in the shared cache was missing or corrupt. */
+export const INPUT_OBJECT_ERROR = 'InputObjectError';
+
 /** A worker refuses a job it must not compute (other code, unknown stage, other protocol). */
 export class JobRefusedError extends UserError {}
 

@@ -10,6 +10,7 @@ import type { Axes, Digest, Json, StageKey } from '../types.ts';
 import type { OutputRecord, RunRole, Store } from '../store.ts';
 import type { JobResult } from '../job.ts';
 import { CorruptObjectError, MissingObjectError, type ObjectBackend } from './backend.ts';
+import { DamagedObjectError } from '../errors.ts';
 
 /**
  * The shared cache's run record of one stage key (runs/ab/<key>.json), written by the worker
@@ -34,29 +35,43 @@ export interface RemoteRecord {
   worker: string;
 }
 
-/** Digests an output stands for: itself and, for a `files` output, each file of its manifest. */
-async function expand(outputs: Iterable<OutputRecord>, readManifest: (digest: Digest) => Promise<{ files: Record<string, { digest: Digest }> }>): Promise<Digest[]> {
-  const digests: Digest[] = [];
+/** Objects an output stands for: itself and, for a `files` output, each file of its manifest. */
+async function expand(outputs: Iterable<OutputRecord>, readManifest: (digest: Digest, size: number) => Promise<{ files: Record<string, { digest: Digest; size: number }> }>): Promise<{ digest: Digest; size: number }[]> {
+  const objects: { digest: Digest; size: number }[] = [];
   for (const output of outputs) {
-    digests.push(output.digest);
+    objects.push(output);
     if (output.kind === 'files') {
-      for (const file of Object.values((await readManifest(output.digest)).files)) digests.push(file.digest);
+      for (const file of Object.values((await readManifest(output.digest, output.size)).files)) objects.push(file);
     }
   }
-  return digests;
+  return objects;
 }
 
-/** Upload outputs held in the local store to the shared cache (write-once: present objects are skipped). */
+/**
+ * Upload outputs held in the local store to the shared cache (write-once: present objects are
+ * skipped). Local bytes are checked as they are read: a damaged local copy throws
+ * DamagedObjectError (engine/errors.ts) and is never uploaded.
+ */
 export async function pushOutputs(store: Store, backend: ObjectBackend, outputs: Iterable<OutputRecord>): Promise<void> {
-  for (const digest of await expand(outputs, (d) => store.readManifest(d))) {
+  for (const { digest, size } of await expand(outputs, (d, n) => store.readManifest(d, n))) {
     if (await backend.has(digest)) continue;
-    await backend.put(digest, await store.readBytes(digest));
+    await backend.put(digest, await store.readBytes(digest, size));
   }
 }
 
-/** Make sure the local store holds an object, downloading it (verified) if needed. */
+/**
+ * Make sure the local store holds a good copy of an object: a local copy is re-hashed (a damaged
+ * one is quarantined by the read), and a missing or damaged one is downloaded (verified).
+ */
 export async function fetchObject(store: Store, backend: ObjectBackend, digest: Digest): Promise<void> {
-  if (store.hasObject(digest)) return;
+  if (store.hasObject(digest)) {
+    try {
+      await store.readBytes(digest);
+      return;
+    } catch (error) {
+      if (!(error instanceof DamagedObjectError)) throw error;
+    }
+  }
   const bytes = await backend.get(digest);
   const stored = await store.putBytes(bytes);
   if (stored.digest !== digest) {

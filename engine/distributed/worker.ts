@@ -26,9 +26,9 @@ import { InlineExecutor, JobError, LocalExecutor } from '../executor.ts';
 import type { Job } from '../job.ts';
 import type { PipelineProject } from '../project.ts';
 import type { StageDef } from '../types.ts';
-import { openBackend, type ObjectBackend, type S3Options } from './backend.ts';
+import { CorruptObjectError, MissingObjectError, openBackend, type ObjectBackend, type S3Options } from './backend.ts';
 import { DEFAULT_QUEUE_NAME, redactUrl, redisConnection } from './connection.ts';
-import { JobRefusedError, PROTOCOL_VERSION, describeCodeDifference, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
+import { INPUT_OBJECT_ERROR, JobRefusedError, PROTOCOL_VERSION, describeCodeDifference, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
 import { fetchOutputs, pushOutputs, readRemoteRecord, writeRemoteRecord } from './transfer.ts';
 
 export interface WorkerOptions {
@@ -104,7 +104,16 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
     }
     log(`▶ ${label} (${data.job.role}${Object.keys(data.job.axes).length ? ' ' + JSON.stringify(data.job.axes) : ''})`);
     progress({ fraction: 0, message: 'started' }, true);
-    await fetchOutputs(store, backend, jobInputOutputs(data.job));
+    try {
+      await fetchOutputs(store, backend, jobInputOutputs(data.job));
+    } catch (error) {
+      if (!(error instanceof MissingObjectError || error instanceof CorruptObjectError)) throw error;
+      // Not retried here: the driver uploads its own (verified) copy of the input and resubmits.
+      const failure = new UnrecoverableError(`worker ${name} cannot run job ${label}: an input is unusable: ${error.message}`);
+      failure.stack = `${INPUT_OBJECT_ERROR}: ${failure.message}`;
+      log(`✗ ${failure.message}`);
+      throw failure;
+    }
 
     const job: Job = { ...data.job, module: def.module, artifactsDir: store.root, durable: store.durable };
     const executor = def.inline || job.role === 'combine' ? inline : threads;

@@ -9,6 +9,7 @@ import { lesionParams } from './lesion.ts';
 import { reportParams } from './report.ts';
 import { clusterParams, shuffleParams } from './cluster.ts';
 import { externalParams } from './external.ts';
+import { learningCurveParams } from './learning-curve.ts';
 
 export const paramsSchema = z
   .object({
@@ -19,6 +20,7 @@ export const paramsSchema = z
     init: initParams,
     cluster: clusterParams,
     shuffle: shuffleParams,
+    learning_curve: learningCurveParams,
     lesion: lesionParams,
     report: reportParams,
     external: externalParams,
