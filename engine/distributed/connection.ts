@@ -123,19 +123,21 @@ export async function checkQueueExposure(url: string, timeoutMs = 5_000): Promis
     username: undefined,
     password: undefined,
     lazyConnect: true,
+    enableReadyCheck: false, // its INFO would fail with NOAUTH before our PING could tell
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on('error', () => {});
+  let cause: Error | undefined;
+  client.on('error', (error: Error) => (cause ??= error));
+  const authRefusal = (error: unknown) => /NOAUTH|WRONGPASS|NOPERM|Authentication required/i.test(`${(error as Error)?.message} ${cause?.message}`);
   try {
-    await client.connect();
     try {
+      await client.connect(); // ioredis' HELLO already fails with NOAUTH on a server that wants a password
       await client.ping();
     } catch (error) {
-      if (/NOAUTH|WRONGPASS|NOPERM|Authentication required/i.test((error as Error).message)) return exposureWarning(url, { host: String(options.host), authRequired: true });
-      return undefined;
+      return authRefusal(error) ? exposureWarning(url, { host: String(options.host), authRequired: true }) : undefined;
     }
     let bind: string | undefined;
     let protectedMode: string | undefined;
