@@ -4,19 +4,23 @@
  * params problems exit 2 (nothing runs), other user errors exit 1, an interrupted run 130/143.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { Session, type SessionOptions } from './session.ts';
 import { repro, type ReproSummary } from './scheduler.ts';
 import { computeStatus, type InstanceStatus } from './status.ts';
 import { summarizeTimings, timingsMarkdown } from './timings.ts';
-import { gc, verify } from './maintenance.ts';
+import { gc, keysInUse, verify } from './maintenance.ts';
 import { Store } from './store.ts';
 import { initHashing } from './hash.ts';
 import { orderStages } from './graph.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, type ProgressReporter } from './progress.ts';
 import { releaseAllLocks } from './lock.ts';
 import { InterruptedError, UserError, isUserFacing } from './errors.ts';
+import { chooseParams, describeChoice, readProfiles, rememberProfile, type ParamsChoice } from './profiles.ts';
+import { estimatePlan, ratesFromRecords, storeRecords, type RunEstimate } from './estimate.ts';
+import { formatEstimate, formatPlanSummary, formatStatusSummary, formatRanSummary } from './summaries.ts';
 import type { PipelineProject } from './project.ts';
 import { withDistributedOptions, distributedExecutor, registerWorkerCommand, type DistributedOptions } from './distributed/cli.ts';
 
@@ -35,6 +39,22 @@ function withParamsOptions(cmd: Command): Command {
 
 function sessionOptions(o: ParamsOpts, targets: string[] = []): SessionOptions {
   return { paramsFile: o.params, overrides: o.set ?? [], targets };
+}
+
+/** Progress of the planning pass: nothing to show. */
+const SILENT: ProgressReporter = { start() {}, update() {}, finish() {}, log() {}, setTotal() {}, close() {} };
+
+const stateDirOf = (project: PipelineProject) => join(project.root, 'artifacts', 'state');
+
+/**
+ * For the inspecting verbs: the params file they describe (--params, else the last repro's,
+ * else the project default), announced on their first line (stderr when stdout is data).
+ */
+function inspectedParams(project: PipelineProject, o: ParamsOpts, toStderr = false): ParamsOpts {
+  const choice: ParamsChoice = chooseParams(project.root, stateDirOf(project), o.params, project.paramsFile);
+  const line = describeChoice(choice) + (o.set?.length ? `, with ${o.set.map((x) => `-S ${x}`).join(' ')}` : '');
+  (toStderr ? process.stderr : process.stdout).write(line + '\n');
+  return { ...o, params: choice.file };
 }
 
 /** Every instance's status under these params (what `status` and `timings` read). */
@@ -62,13 +82,24 @@ export function buildProgram(project: PipelineProject): Command {
       .option('-n, --dry-run', 'show what would run and why, run nothing')
       .option('-f, --force [stage]', 'recompute even if cached: all selected stages, or only STAGE (comma-separated list allowed)')
       .addOption(new Option('-j, --jobs <n>', 'instances to run at once').default(availableParallelism(), 'number of cores').argParser(positiveInt('--jobs')))
-      .option('-k, --keep-going', 'continue with independent instances after a failure'),
-  )).action(async (stages: string[], o: ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean }, cmd: Command) => {
+      .option('-k, --keep-going', 'continue with independent instances after a failure')
+      .option('-v, --verbose', '--dry-run: list every instance (and shard) that would run, not a summary per stage'),
+  )).action(async (stages: string[], o: ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean; verbose?: boolean }, cmd: Command) => {
     const session = await Session.open(project, sessionOptions(o, stages));
     const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
     if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
     const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
-    const progress = createProgress({ stream: process.stdout });
+    const jobs = remote?.jobs ?? o.jobs;
+    // The plan and its estimate first (a dry pass: keys and record look-ups only).
+    const plan = await repro(session, { force, dryRun: true, jobs, progress: SILENT });
+    const estimate = estimateRun(session, plan, jobs);
+    if (o.dryRun) {
+      process.stdout.write(formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }));
+      return;
+    }
+    rememberProfile(stateDirOf(project), session.paramsName);
+    if (plan.plan.length > 0) console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
+    const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs });
     const controller = new AbortController();
     let signalName = '';
     const onSignal = (sig: NodeJS.Signals) => {
@@ -84,14 +115,15 @@ export function buildProgram(project: PipelineProject): Command {
     process.on('SIGTERM', onSignal);
     let summary: ReproSummary;
     try {
-      summary = await repro(session, { force, dryRun: o.dryRun, jobs: remote?.jobs ?? o.jobs, keepGoing: o.keepGoing, signal: controller.signal, progress, executor: remote?.executor });
+      summary = await repro(session, { force, jobs, keepGoing: o.keepGoing, signal: controller.signal, progress, executor: remote?.executor });
     } finally {
       progress.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
     if (summary.interrupted) throw new InterruptedError(signalName || 'SIGINT');
-    printSummary(summary, !!o.dryRun);
+    for (const f of summary.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
+    console.log(formatRanSummary(summary));
     if (summary.failed.length) process.exitCode = 1;
   });
 
@@ -100,9 +132,10 @@ export function buildProgram(project: PipelineProject): Command {
       .command('status')
       .description('show every stage instance: up to date or stale, and why')
       .argument('[stage...]', 'only these stages (and their upstream)')
-      .option('--json', 'machine-readable output'),
-  ).action(async (stages: string[], o: ParamsOpts & { json?: boolean }) => {
-    const list = await statusOf(project, o, stages);
+      .option('--json', 'machine-readable output')
+      .option('-v, --verbose', 'one line per instance instead of a summary per stage'),
+  ).action(async (stages: string[], o: ParamsOpts & { json?: boolean; verbose?: boolean }) => {
+    const list = await statusOf(project, inspectedParams(project, o, !!o.json), stages);
     if (o.json) {
       const rows = list.map(({ record, shards, ...s }) => ({
         ...s,
@@ -112,7 +145,8 @@ export function buildProgram(project: PipelineProject): Command {
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       return;
     }
-    printStatus(list);
+    if (o.verbose) printStatus(list);
+    else process.stdout.write(formatStatusSummary(list));
   });
 
   withParamsOptions(
@@ -122,7 +156,7 @@ export function buildProgram(project: PipelineProject): Command {
       .argument('[stage...]', 'only these stages (and their upstream)')
       .option('--json', 'machine-readable output'),
   ).action(async (stages: string[], o: ParamsOpts & { json?: boolean }) => {
-    const summary = summarizeTimings(await statusOf(project, o, stages));
+    const summary = summarizeTimings(await statusOf(project, inspectedParams(project, o, !!o.json), stages));
     process.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : timingsMarkdown(summary));
   });
 
@@ -133,7 +167,7 @@ export function buildProgram(project: PipelineProject): Command {
       .addOption(new Option('--mermaid', 'Mermaid flowchart').conflicts('dot'))
       .option('--dot', 'Graphviz dot'),
   ).action(async (o: ParamsOpts & { mermaid?: boolean; dot?: boolean }) => {
-    const session = await Session.open(project, sessionOptions(o));
+    const session = await Session.open(project, sessionOptions(inspectedParams(project, o, !!(o.mermaid || o.dot))));
     const stages = session.graph.stages;
     const count = (name: string) => session.graph.instances.get(name)?.length ?? 0;
     const lines: string[] = [];
@@ -156,12 +190,16 @@ export function buildProgram(project: PipelineProject): Command {
   withParamsOptions(
     program
       .command('gc')
-      .description('delete run records and objects the current params do not use')
+      .description('delete run records and objects that neither the params file nor any other params file a repro used here needs')
       .option('--all-runs', 'keep every recorded run; delete only objects no run record references')
+      .option('--all', "also delete what other remembered params files use (keep only this params file's results)")
       .option('-n, --dry-run', 'report what would be deleted'),
-  ).action(async (o: ParamsOpts & { allRuns?: boolean; dryRun?: boolean }) => {
-    const session = await Session.open(project, sessionOptions(o));
-    const r = await gc(session, { allRuns: o.allRuns, dryRun: o.dryRun });
+  ).action(async (o: ParamsOpts & { allRuns?: boolean; all?: boolean; dryRun?: boolean }) => {
+    const session = await Session.open(project, sessionOptions(inspectedParams(project, o)));
+    const others = o.all || o.allRuns ? [] : Object.keys(readProfiles(stateDirOf(project)).used).filter((f) => f !== session.paramsName);
+    const alsoKeep = await keysOfProfiles(project, others);
+    if (others.length) console.log(`gc: also keeping what ${others.join(', ')} use${others.length === 1 ? 's' : ''} (remembered from earlier repro runs; --all to drop them)`);
+    const r = await gc(session, { allRuns: o.allRuns, dryRun: o.dryRun, alsoKeep });
     session.close();
     const verb = o.dryRun ? 'would remove' : 'removed';
     console.log(`gc: ${verb} ${r.removedRuns} run records and ${r.removedObjects} objects (${mb(r.removedBytes)}); kept ${r.keptRuns} run records and ${r.keptObjects} objects`);
@@ -228,28 +266,26 @@ function positiveInt(flag: string) {
   };
 }
 
-function printSummary(s: ReproSummary, dryRun: boolean): void {
-  if (dryRun) {
-    if (s.planned.length === 0) {
-      console.log(`nothing to do, ${s.instances} instance${s.instances === 1 ? '' : 's'} up to date`);
-      return;
+/** Rates from this store's run records, applied to a dry run's plan. */
+function estimateRun(session: Session, plan: ReproSummary, jobs: number): RunEstimate {
+  return estimatePlan(plan.plan, ratesFromRecords(storeRecords(session.store), session.graph.byName), jobs);
+}
+
+/** Record keys the given remembered params files use (so gc keeps them). */
+async function keysOfProfiles(project: PipelineProject, files: string[]): Promise<Set<string>> {
+  const keep = new Set<string>();
+  for (const file of files) {
+    let session: Session;
+    try {
+      session = await Session.open(project, { paramsFile: file });
+    } catch (err) {
+      if (!existsSync(isAbsolute(file) ? file : join(project.root, file))) continue; // gone: nothing of it to keep
+      throw new UserError(`gc: cannot read ${file}, which an earlier repro used, so gc cannot tell what it needs (${(err as Error).message.split('\n')[0]}); fix it, or pass --all to keep only this params file's results`);
     }
-    for (const p of s.planned) console.log(`would run ${p.id}: ${p.reasons.join('; ')}`);
-    console.log(`dry run: ${s.planned.length} to run, ${s.upToDate} instance(s) up to date`);
-    return;
+    for (const k of await keysInUse(session)) keep.add(k);
+    session.close();
   }
-  for (const f of s.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
-  if (s.ran === 0 && s.failed.length === 0 && s.skipped === 0) {
-    console.log(`nothing to do, ${s.instances} instance${s.instances === 1 ? '' : 's'} up to date`);
-    return;
-  }
-  const stages = Object.entries(s.ranByStage).map(([k, v]) => `${k} ×${v}`).join(', ');
-  console.log(
-    `ran ${s.ran} job${s.ran === 1 ? '' : 's'} (${stages || 'shards only'}), ${s.upToDate} instance(s) already up to date` +
-      (s.failed.length ? `, ${s.failed.length} failed` : '') +
-      (s.skipped ? `, ${s.skipped} skipped` : '') +
-      ` in ${(s.ms / 1000).toFixed(1)} s`,
-  );
+  return keep;
 }
 
 function printStatus(list: InstanceStatus[]): void {

@@ -71,6 +71,7 @@ export function orderStages(stages: readonly StageDef[]): StageDef[] {
     }
     for (const [out, dir] of Object.entries(s.publish ?? {})) {
       if (!seen.has(out)) throw new GraphError(`${where}: publish names output '${out}', which is not in its outputs (${s.outputs.join(', ')})`);
+      if (typeof dir === 'function') continue; // checked when it is resolved (publish.ts)
       if (typeof dir !== 'string' || dir.startsWith('/') || dir.split('/').includes('..')) {
         throw new GraphError(`${where}: publish directory for '${out}' must be relative to the project root, without '..'`);
       }

@@ -18,24 +18,21 @@ export interface GcResult {
 
 /**
  * Delete objects no kept run record references. Kept records: those of the current params
- * (every up-to-date instance, and the stored shards the current counts use), or with
- * `allRuns` every record. Other records are deleted too (their objects go). Refuses to run
+ * (every up-to-date instance, and the stored shards the current counts use) and `alsoKeep`
+ * (the CLI passes those of the other params files a repro used here), or with `allRuns` every record. Other records are deleted too (their objects go). Refuses to run
  * while another process holds a lock, since a running `repro` writes objects before their record.
  */
-export async function gc(session: Session, opts: { allRuns?: boolean; dryRun?: boolean } = {}): Promise<GcResult> {
+export async function gc(session: Session, opts: { allRuns?: boolean; dryRun?: boolean; alsoKeep?: ReadonlySet<string> } = {}): Promise<GcResult> {
   const { store } = session;
   const others = liveLocks(store.locksDir, safeList(store.locksDir));
   if (others.length) {
     throw new UserError(`gc: another pipeline process is running (pid ${others[0].pid} on ${others[0].host}); run gc when it has finished`);
   }
-  const keep = new Set<string>();
+  const keep = new Set<string>(opts.alsoKeep ?? []);
   if (opts.allRuns) {
     for (const k of store.listRunKeys()) keep.add(k);
   } else {
-    for (const s of await computeStatus(session)) {
-      if (s.record) keep.add(s.record.key);
-      for (const r of s.shards?.records ?? []) if (r) keep.add(r.key);
-    }
+    for (const k of await keysInUse(session)) keep.add(k);
   }
   const referenced = new Set<string>();
   let removedRuns = 0;
@@ -64,6 +61,16 @@ export async function gc(session: Session, opts: { allRuns?: boolean; dryRun?: b
   }
   const removedTmp = opts.dryRun ? 0 : store.cleanTmp(isPidAlive);
   return { keptRuns: keep.size, removedRuns, keptObjects, removedObjects, removedBytes, removedTmp };
+}
+
+/** Keys of the run records the session's params use: every up-to-date instance and the stored shards the counts use. */
+export async function keysInUse(session: Session): Promise<Set<string>> {
+  const keep = new Set<string>();
+  for (const s of await computeStatus(session)) {
+    if (s.record) keep.add(s.record.key);
+    for (const r of s.shards?.records ?? []) if (r) keep.add(r.key);
+  }
+  return keep;
 }
 
 export interface VerifyResult {

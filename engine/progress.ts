@@ -12,8 +12,10 @@
  *     [ 12/340] running cluster k=4: 45% iteration 9/20 (1m03s)     (at most once per instance per 10 s)
  *     [ 40/340] cached 28 instances                                 (consecutive cache hits, grouped)
  *
- * The ETA combines the mean duration of the instances computed so far with the running
- * instances' own fractions (see estimateRemainingMs).
+ * The ETA covers every remaining unit: those the run's cost model estimated (engine/estimate.ts,
+ * the same numbers `repro --dry-run` prints) at their estimate, corrected by how far the model
+ * has been off for the units computed so far; the others at the mean duration of the computed
+ * units; running units by their own fractions (see estimateRemainingMs).
  */
 import { createLogUpdate } from 'log-update';
 
@@ -40,6 +42,10 @@ export interface ProgressOptions {
   tty?: boolean;
   /** Clock in milliseconds (default: performance.now); tests inject their own. */
   now?: () => number;
+  /** Estimated ms of units (by id) from the run's cost model; the ETA uses them. */
+  estimates?: ReadonlyMap<string, number>;
+  /** Slots of the run (--jobs): the ETA's parallelism before any is observed. */
+  jobs?: number;
 }
 
 /** The live area is redrawn at most this often. */
@@ -52,6 +58,8 @@ const TICK_MS = 1000;
 interface Running {
   label: string;
   startedAt: number;
+  /** The cost model's estimate of this unit, if any. */
+  estimateMs?: number;
   fraction?: number;
   message?: string;
   /** Non-TTY: when the last progress line for this instance was printed. */
@@ -65,10 +73,17 @@ export interface EtaInput {
   finished: number;
   /** Durations of the instances that were computed (done or failed), in ms. */
   computedDurations: { sum: number; count: number };
-  running: readonly { startedAt: number; fraction?: number }[];
+  running: readonly { startedAt: number; fraction?: number; estimateMs?: number }[];
   /** How many instances have run at the same time, at most, so far (the effective parallelism). */
   parallelism: number;
+  /** Units not started yet that the cost model estimated: how many, and their estimated ms. */
+  pendingEstimated?: { count: number; ms: number };
+  /** Σ actual / Σ estimated over the computed units that had an estimate (1 when none has finished). */
+  modelRatio?: number;
 }
+
+/** Below this fraction a running unit's own projection is too noisy; its estimate is used instead. */
+const TRUST_FRACTION = 0.2;
 
 /**
  * Remaining wall time in ms, or undefined when there is nothing to go on yet.
@@ -80,28 +95,35 @@ export interface EtaInput {
  */
 export function estimateRemainingMs(input: EtaInput): number | undefined {
   const { now, running } = input;
+  const ratio = input.modelRatio ?? 1;
+  const pendingEstimated = input.pendingEstimated ?? { count: 0, ms: 0 };
   let mean: number | undefined;
   if (input.computedDurations.count > 0) {
     mean = input.computedDurations.sum / input.computedDurations.count;
   } else {
     const projected = running.filter((r) => r.fraction !== undefined && r.fraction > 0).map((r) => (now - r.startedAt) / r.fraction!);
     if (projected.length > 0) mean = projected.reduce((a, b) => a + b, 0) / projected.length;
+    else if (pendingEstimated.count > 0) mean = (pendingEstimated.ms / pendingEstimated.count) * ratio;
   }
   let work = 0;
   let longest = 0;
   for (const r of running) {
     const elapsed = now - r.startedAt;
+    const f = r.fraction !== undefined ? Math.min(r.fraction, 1) : undefined;
     let left: number;
-    if (r.fraction !== undefined && r.fraction > 0) left = (elapsed * (1 - Math.min(r.fraction, 1))) / r.fraction;
+    if (f !== undefined && f > 0 && (f >= TRUST_FRACTION || r.estimateMs === undefined)) left = (elapsed * (1 - f)) / f;
+    else if (r.estimateMs !== undefined) left = f === undefined ? Math.max(r.estimateMs * ratio - elapsed, 0) : r.estimateMs * ratio * (1 - f);
     else if (mean !== undefined) left = Math.max(mean - elapsed, 0);
     else return undefined;
     work += left;
     longest = Math.max(longest, left);
   }
   const pending = Math.max(0, input.total - input.finished - running.length);
-  if (pending > 0) {
+  const estimated = Math.min(pending, pendingEstimated.count);
+  if (estimated > 0) work += pendingEstimated.ms * ratio * (estimated / pendingEstimated.count);
+  if (pending > estimated) {
     if (mean === undefined) return undefined;
-    work += pending * mean;
+    work += (pending - estimated) * mean;
   }
   return Math.max(longest, work / Math.max(1, input.parallelism));
 }
@@ -127,8 +149,20 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
   const running = new Map<string, Running>();
   const counts: Record<FinishStatus, number> = { done: 0, cached: 0, failed: 0, skipped: 0 };
   const computed = { sum: 0, count: 0 };
+  // The cost model: estimates of units not started yet, and actual vs estimated of finished ones.
+  const estimates = opts.estimates ?? new Map<string, number>();
+  const pendingEstimated = { count: estimates.size, ms: [...estimates.values()].reduce((a, b) => a + b, 0) };
+  const model = { actual: 0, estimated: 0 };
+  const unstarted = new Set(estimates.keys());
+  const takeEstimate = (id: string): number | undefined => {
+    if (!unstarted.delete(id)) return undefined;
+    const ms = estimates.get(id)!;
+    pendingEstimated.count--;
+    pendingEstimated.ms -= ms;
+    return ms;
+  };
   let total = 0;
-  let parallelism = 0;
+  let parallelism = opts.jobs ?? 0;
   let firstEventAt: number | undefined;
   let closed = false;
   /** Non-TTY: consecutive cache hits not printed yet. */
@@ -168,6 +202,8 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       computedDurations: computed,
       running: [...running.values()],
       parallelism,
+      pendingEstimated,
+      modelRatio: model.estimated > 0 ? model.actual / model.estimated : 1,
     });
 
   // ---- TTY live area -------------------------------------------------------------------------
@@ -287,7 +323,7 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
     if (!cachedGroup) return;
     const group = cachedGroup;
     cachedGroup = undefined;
-    const what = group.count === 1 ? group.label : `${group.count} instances`;
+    const what = group.count === 1 ? group.label : `${group.count} results`;
     stream.write(`${counter()} cached ${what}\n`);
   };
 
@@ -311,7 +347,7 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       if (closed) return;
       markEvent();
       const t = now();
-      running.set(id, { label, startedAt: t, lastPlainAt: -Infinity });
+      running.set(id, { label, startedAt: t, lastPlainAt: -Infinity, estimateMs: takeEstimate(id) });
       parallelism = Math.max(parallelism, running.size);
       if (live) scheduleRender();
       else flushCachedGroup();
@@ -338,7 +374,12 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       if (r && (status === 'done' || status === 'failed')) {
         computed.sum += elapsed!;
         computed.count++;
+        if (status === 'done' && r.estimateMs !== undefined && r.estimateMs > 0) {
+          model.actual += elapsed!;
+          model.estimated += r.estimateMs;
+        }
       }
+      if (!r) takeEstimate(id); // a unit that turned out cached (or skipped) leaves the pending work
       if (running.size === 0 && ticker) {
         clearInterval(ticker);
         ticker = undefined;

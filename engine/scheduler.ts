@@ -65,14 +65,35 @@ export interface ReproSummary {
   failed: Failure[];
   /** Units not run because an upstream failed, the run stopped, or it was interrupted. */
   skipped: number;
-  /** --dry-run: units that would run, with why. */
+  /** --dry-run: instances (or shards) that would run, with why; units below them appear once, by instance. */
   planned: { id: string; reasons: string[] }[];
+  /** --dry-run: every unit that would run (shards and combines included), for summaries and the estimate. */
+  plan: PlannedUnit[];
   /** Instances computed per stage (for messages and tests). */
   ranByStage: Record<string, number>;
   /** One-line notices printed during the run: damaged objects found and what was done. */
   notices: string[];
+  /** Units computed and served from the cache, per stage (shards counted apart from instances). */
+  unitsByStage: Record<string, StageUnits>;
   interrupted: boolean;
   ms: number;
+}
+
+/** One unit --dry-run would compute. */
+export interface PlannedUnit {
+  id: string;
+  inst: Instance;
+  role: RunRole;
+  shard?: { index: number; start: number; end: number };
+  reasons: string[];
+}
+
+/** Per stage: instances (plain or combined) and shards, computed or cached. */
+export interface StageUnits {
+  ran: number;
+  ranShards: number;
+  cached: number;
+  cachedShards: number;
 }
 
 type Outcome =
@@ -107,7 +128,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   const forced = (stage: string) => opts.force === true || (Array.isArray(opts.force) && opts.force.includes(stage));
   let stopping = false;
 
-  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], ranByStage: {}, notices: [], interrupted: false, ms: 0 };
+  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], plan: [], ranByStage: {}, unitsByStage: {}, notices: [], interrupted: false, ms: 0 };
   /** Damaged objects already told about (their producer's hit check need not say it again). */
   const reported = new Set<string>();
   const notice = (line: string) => {
@@ -133,8 +154,11 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
 
   const skipAll = (inst: Instance, why: 'skipped' | 'planned', detail: string): Outcome => {
     const n = inst.def.samples ? session.shardCount(inst) + 1 : 1;
-    if (why === 'planned') summary.planned.push({ id: inst.id, reasons: [detail] });
-    else summary.skipped += n;
+    if (why === 'planned') {
+      summary.planned.push({ id: inst.id, reasons: [detail] });
+      for (let i = 0; i < n - 1; i++) summary.plan.push({ id: `${inst.id}#${i}`, inst, role: 'shard', shard: { index: i, ...session.shardRange(inst, i) }, reasons: [detail] });
+      summary.plan.push({ id: inst.id, inst, role: inst.def.samples ? 'combine' : 'instance', reasons: [detail] });
+    } else summary.skipped += n;
     for (let i = 0; i < n; i++) progress.finish(i === n - 1 ? inst.id : `${inst.id}#${i}`, 'skipped', detail);
     return { ok: false, why };
   };
@@ -220,6 +244,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     if (bad && !bad.ok) {
       if (bad.why === 'planned') {
         summary.planned.push({ id: inst.id, reasons: ['combine of new shards'] });
+        summary.plan.push({ id: inst.id, inst, role: 'combine', reasons: ['combine of new shards'] });
         progress.finish(inst.id, 'skipped', 'would run');
         return { ok: false, why: 'planned' };
       }
@@ -256,7 +281,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   async function afterSuccess(unit: Unit, rec: RunRecord, ran: boolean): Promise<Outcome> {
     if (unit.role !== 'shard' && unit.inst.def.publish && !opts.dryRun) {
       try {
-        await publishOutputs(session, unit.inst.def, rec);
+        await publishOutputs(session, unit.inst.def, rec, unit.inst.params);
       } catch (err) {
         if (err instanceof DamagedObjectError) return damagedOutcome(unit, err);
         return fail(unit.id, err, rec.key);
@@ -264,6 +289,9 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     }
     if (ran) summary.ran++;
     else summary.cached++;
+    const units = (summary.unitsByStage[unit.inst.def.name] ??= { ran: 0, ranShards: 0, cached: 0, cachedShards: 0 });
+    if (unit.role === 'shard') units[ran ? 'ranShards' : 'cachedShards']++;
+    else units[ran ? 'ran' : 'cached']++;
     progress.finish(unit.id, ran ? 'done' : 'cached');
     return { ok: true, record: rec, ran };
   }
@@ -302,6 +330,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       const damage = store.checkRun(key).damage;
       const reasons = force ? ['forced'] : damage ? [describeDamage(damage)] : prev ? explainChange(unit.parts, session.code(def), prev) : ['never run'];
       summary.planned.push({ id: unit.id, reasons });
+      summary.plan.push({ id: unit.id, inst: unit.inst, role: unit.role, ...(unit.shard ? { shard: { index: unit.shard.index, start: unit.shard.start, end: unit.shard.end } } : {}), reasons });
       progress.finish(unit.id, 'skipped', 'would run');
       return { ok: false, why: 'planned' };
     }

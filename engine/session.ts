@@ -12,6 +12,7 @@ import { Fingerprinter, initFingerprinting, type CodeFingerprint } from './finge
 import { initHashing, canonicalJson } from './hash.ts';
 import { KEY_FORMAT, computeKey, sampleBaseKey, type InputKeyPart, type KeyParts } from './keys.ts';
 import { GraphError } from './errors.ts';
+import { profileName } from './profiles.ts';
 import type { PipelineProject } from './project.ts';
 import type { Json, StageDef, StageKey } from './types.ts';
 
@@ -31,13 +32,18 @@ export class Session {
   readonly memo: StatMemo;
   readonly fingerprinter: Fingerprinter;
   private readonly runtimeCache = new Map<string, Promise<Record<string, string>>>();
+  /** The params file as people spell it (project-relative when inside the project). */
+  readonly paramsName: string;
 
   private constructor(
     readonly project: PipelineProject,
     readonly params: LoadedParams,
     readonly graph: Graph,
     durable: boolean,
+    /** The `-S` overrides applied on top of the file. */
+    readonly overrides: readonly string[] = [],
   ) {
+    this.paramsName = profileName(project.root, params.file);
     this.store = new Store(join(project.root, 'artifacts'), durable).init();
     this.memo = new StatMemo(join(this.store.stateDir, 'stat-memo.json'));
     this.fingerprinter = new Fingerprinter(project.root, this.memo);
@@ -50,7 +56,7 @@ export class Session {
     const only = selectStages(ordered, opts.targets ?? []);
     const params = loadParams({ root: project.root, file: opts.paramsFile ?? project.paramsFile, overrides: opts.overrides ?? [], schema: project.paramsSchema });
     const graph = buildGraph(project.stages, params.values, only);
-    return new Session(project, params, graph, opts.durable ?? true);
+    return new Session(project, params, graph, opts.durable ?? true, opts.overrides ?? []);
   }
 
   code(def: StageDef): CodeFingerprint {

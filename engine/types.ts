@@ -178,9 +178,15 @@ export interface StageDef<P = any> {
   readonly samples?: SampleSpec<P>;
   /**
    * Copy these outputs (of kind `files`) into the project tree after a run or a cache hit,
-   * relative to the project root (for example `{ files: 'reports' }`).
+   * relative to the project root: a folder (for example `{ files: 'reports' }`) or a function
+   * of the instance's resolved params giving it, so each params file can publish to its own.
    */
-  readonly publish?: Readonly<Record<string, string>>;
+  readonly publish?: Readonly<Record<string, string | ((params: P) => string)>>;
+  /**
+   * How much work one instance is (for a sample stage: one sample), in the stage's own unit
+   * (for example epochs × examples): the time estimate scales recorded durations by it. Default 1.
+   */
+  work?(axes: Axes, params: P): number;
   /** Run in the main thread instead of a worker (only for trivial, I/O-bound stages). */
   readonly inline?: boolean;
   run(ctx: RunContext<P>): Promise<StageResult>;

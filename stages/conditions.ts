@@ -14,6 +14,7 @@ import type { Axes } from '../engine/types.ts';
 import type { AdamConfig } from '../science/mlp/adam.ts';
 import type { BackendChoice } from '../science/mlp/backend.ts';
 import type { InitParams, PruneOverride, PruneParams, TrainOverride, TrainParams } from './params/train.ts';
+import type { LearningCurveOverride, LearningCurveParams } from './params/learning-curve.ts';
 
 /** The `dataset` axis value of untrained networks. */
 export const INIT_DATASET = 'init';
@@ -125,4 +126,17 @@ export function resolvePruneConfig(prune: PruneParams, axes: Axes): PruneConfig 
     frequency: o.frequency ?? prune.frequency,
     power: o.power ?? prune.power,
   };
+}
+
+/** Snapshot period of one condition's phase: 0 unless its run keeps a learning curve. */
+export function snapshotEvery(curve: LearningCurveParams, axes: Axes, phase: 'unpruned' | 'pruned'): number {
+  if (!curve.runs.includes(Number(axes.run))) return 0;
+  const o: Partial<LearningCurveOverride> = mergedOverrides(curve.overrides, String(axes.dataset), axes.dropout === true);
+  return phase === 'unpruned' ? (o.every ?? curve.every) : (o.prune_every ?? curve.prune_every);
+}
+
+/** The trained networks that keep learning curves (a subset of trainConditions). */
+export function learningCurveConditions(params: any): Axes[] {
+  const curve = section<LearningCurveParams>(params, 'learning_curve');
+  return trainConditions(params).filter((c) => snapshotEvery(curve, c, 'unpruned') > 0 || snapshotEvery(curve, c, 'pruned') > 0);
 }

@@ -6,13 +6,15 @@ import { pruneStage } from './prune.ts';
 import { exportStage } from './export.ts';
 import { clusterStage } from './cluster.ts';
 import { shuffleSampleStage } from './shuffle-sample.ts';
+import { learningCurveStage } from './learning-curve.ts';
 import { lesionModulesStage } from './lesion-modules.ts';
 import { lesionSingleStage } from './lesion-single.ts';
 import { lesionDoubleStage } from './lesion-double.ts';
 import { lesionStage } from './lesion.ts';
 import { reportStageFor } from './report.ts';
+import { withWork } from './work.ts';
 
-export const stages: StageDef[] = [
+const defined: StageDef[] = [
   // each area adds its stages here
   datasetsStage,
   trainStage,
@@ -20,6 +22,7 @@ export const stages: StageDef[] = [
   exportStage,
   clusterStage,
   shuffleSampleStage,
+  learningCurveStage,
   lesionModulesStage,
   lesionSingleStage,
   lesionDoubleStage,
@@ -27,4 +30,7 @@ export const stages: StageDef[] = [
 ];
 
 // The report reads every stage above that exists (export, cluster, shuffle-sample, lesion): keep it last.
-stages.push(reportStageFor(stages));
+defined.push(reportStageFor(defined));
+
+/** With each stage's unit of work (for the time estimate; see stages/work.ts). */
+export const stages: StageDef[] = withWork(defined);

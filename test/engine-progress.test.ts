@@ -194,7 +194,7 @@ test('plain: consecutive cache hits are grouped into one line', () => {
   p.finish('x', 'done');
   p.finish('c5', 'cached');
   p.close();
-  assert.deepEqual(out.text.split('\n'), ['[5/7] cached 5 instances', '[6/7] done report (1.5s)', '[7/7] cached c5', '']);
+  assert.deepEqual(out.text.split('\n'), ['[5/7] cached 5 results', '[6/7] done report (1.5s)', '[7/7] cached c5', '']);
 });
 
 test('plain: log lines print as they are, after pending cache hits', () => {

@@ -8,6 +8,7 @@ import { initParams, pruneParams, trainParams } from './train.ts';
 import { lesionParams } from './lesion.ts';
 import { reportParams } from './report.ts';
 import { clusterParams, shuffleParams } from './cluster.ts';
+import { learningCurveParams } from './learning-curve.ts';
 
 export const paramsSchema = z
   .object({
@@ -18,6 +19,7 @@ export const paramsSchema = z
     init: initParams,
     cluster: clusterParams,
     shuffle: shuffleParams,
+    learning_curve: learningCurveParams,
     lesion: lesionParams,
     report: reportParams,
   })

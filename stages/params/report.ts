@@ -6,6 +6,10 @@ const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is "#rrggbb"');
 
 export const reportParams = z
   .object({
+    dir: z
+      .string()
+      .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a folder relative to the project root, without ".."')
+      .describe('Folder the report is published to, relative to the project root (reports for the committed report, reports/quick for params.quick.yaml): each params file gets its own, so two profiles never overwrite each other. Publishing removes only files this folder\'s earlier report had.'),
     main_k: z.number().int().min(2).describe('Number of clusters of Table 1, Tables 2–4, A.4–A.17 and Figures 2–4, A.1–A.5 (the paper: 4). Must be in cluster.k to have data.'),
     alpha: z
       .number()
@@ -43,6 +47,15 @@ export const reportParams = z
       })
       .strict()
       .describe('The lesioned network of Tables A.18–A.19 and Figures 5–6 (the paper: fashion, dropout; must be one of lesion.networks).'),
+    figure_1: z
+      .object({
+        dataset: z.string().describe('Dataset of the network drawn.'),
+        dropout: z.boolean().describe('Whether it was trained with dropout.'),
+        run: z.number().int().min(0).describe('Its run.'),
+        edge_share: z.number().gt(0).max(1).describe("Share of each layer's non-zero weights drawn, the heaviest first (e.g. 0.02)."),
+      })
+      .strict()
+      .describe('Figure 1: the pruned network drawn split into its modules at main_k (the paper: a Fashion-MNIST network trained with dropout).'),
     colors: z
       .object({
         unpruned: colour.describe('Figure 2: networks before pruning, without dropout.'),

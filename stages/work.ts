@@ -1,0 +1,74 @@
+/**
+ * How much work one instance of each stage is, for the time estimate (`repro --dry-run`, the
+ * progress ETA): the engine scales recorded durations by these numbers (engine/estimate.ts).
+ * They are attached to the stage definitions in stages/index.ts rather than written in the
+ * stage files, so that refining the cost model never changes a stage's code fingerprint (and
+ * never reruns a result).
+ *
+ * Units: multiply-adds of the MLP per example × examples × epochs for training and pruning;
+ * per shuffle sample, edges-to-cluster × k (k-means and the eigenvectors grow about linearly in
+ * k: `bench:cluster` measured k = 10 at 2.4–3.2× k = 4); per lesion trial, the test-set forward
+ * passes. Only ratios within a stage matter.
+ */
+import type { StageDef } from '../engine/types.ts';
+import { datasetInfo } from '../science/datasets/registry.ts';
+
+const MNIST_INPUTS = 28 * 28;
+const CIFAR_INPUTS = 32 * 32 * 3;
+const CLASSES = 10;
+
+/** Training examples of a dataset (a mixture: both sources, halved when separated). */
+export function trainExamples(name: string): number {
+  const info = datasetInfo(name);
+  if (info.kind === 'download') return info.expected.nTrain;
+  if (info.kind === 'generated') return info.nTrain;
+  const both = info.sources.reduce((a, s) => a + trainExamples(s), 0);
+  return info.separated ? both / 2 : both;
+}
+
+/** Whether a dataset (or a mixture's source) is CIFAR-10, i.e. 3,072 inputs instead of 784. */
+function usesCifar(name: string): boolean {
+  const info = datasetInfo(name);
+  return info.kind === 'mixture' ? info.sources.some(usesCifar) : name === 'cifar10';
+}
+
+/** Multiply-adds of one forward pass of the MLP (the backward pass is a constant multiple). */
+export function mlpWeights(source: string, hidden: readonly number[]): number {
+  const sizes = [usesCifar(source) ? CIFAR_INPUTS : MNIST_INPUTS, ...hidden, CLASSES];
+  let n = 0;
+  for (let i = 1; i < sizes.length; i++) n += sizes[i - 1] * sizes[i];
+  return n;
+}
+
+interface TrainLike {
+  source: string;
+  hidden?: number[];
+  epochs?: number;
+  trainExamples: number | null;
+  schedule?: { epochs: number };
+}
+
+const HIDDEN = [256, 256, 256, 256];
+
+/** epochs × examples × weights, for train (epochs) and prune (schedule.epochs). */
+function trainingWork(_axes: unknown, p: TrainLike): number {
+  const epochs = p.schedule?.epochs ?? p.epochs ?? 1;
+  return epochs * (p.trainExamples ?? trainExamples(p.source)) * mlpWeights(p.source, p.hidden ?? HIDDEN);
+}
+
+/** Per shuffle sample: k, doubled for an unpruned (dense) network, whose graph has ~10× the edges. */
+function shuffleWork(axes: Record<string, unknown>): number {
+  return Number(axes.k) * (axes.phase === 'unpruned' ? 2 : 1);
+}
+
+/** Work functions by stage name; stages not listed count 1 per instance. */
+export const WORK: Readonly<Record<string, StageDef['work']>> = {
+  train: trainingWork as StageDef['work'],
+  prune: trainingWork as StageDef['work'],
+  'shuffle-sample': shuffleWork as StageDef['work'],
+};
+
+/** The stages with their work functions attached. */
+export function withWork(stages: readonly StageDef[]): StageDef[] {
+  return stages.map((s) => (WORK[s.name] ? { ...s, work: WORK[s.name] } : s));
+}
