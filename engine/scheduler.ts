@@ -187,6 +187,11 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
         producers.push(`${u.id} output '${output}'`);
         if (outcomes.get(u) === pending[i]) {
           outcomes.delete(u);
+          // It will be settled again: do not count its first (cached) settlement as well.
+          if (o.ok && !o.ran) {
+            summary.upToDate--;
+            summary.cached--;
+          }
           progress.setTotal((total += u.def.samples ? session.shardCount(u) + 1 : 1));
         }
       });

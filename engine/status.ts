@@ -43,13 +43,12 @@ export async function computeStatus(session: Session): Promise<InstanceStatus[]>
     const code = session.code(inst.def);
     if (!inst.def.samples) {
       const key = session.key(parts);
-      const rec = store.getValidRun(key);
+      const { record: rec, damage } = store.checkRun(key);
       if (rec) {
         records.set(inst, rec);
         out.push({ ...base, state: 'up-to-date', key, reasons: [], record: rec });
         continue;
       }
-      const damage = store.checkRun(key).damage;
       if (damage) {
         out.push({ ...base, state: 'stale', key, reasons: [describeDamage(damage)] });
         continue;

@@ -378,18 +378,21 @@ export class Store {
 
   /**
    * The checkpoint store of one instance. Each save is framed with the instance key and the
-   * digest and size of its content (CHECKPOINT_MAGIC, see below) and keeps the previous save as
-   * checkpoint.prev.bin; `load` returns the newest save that passes its check and discards
-   * (with `notice`) any that does not, so a run never resumes from damaged bytes.
+   * digest and size of its content (CHECKPOINT_MAGIC, see below), written whole as
+   * checkpoint.next.bin, then renamed into place, the previous save kept as checkpoint.prev.bin.
+   * `load` returns the newest save that passes its check and discards (with `notice`) any that
+   * does not, so a run never resumes from damaged bytes.
    */
   checkpoint(key: string, notice: (line: string) => void = () => {}): CheckpointStore {
     const dir = join(this.checkpointsDir, key);
     const file = join(dir, 'checkpoint.bin');
+    const next = join(dir, 'checkpoint.next.bin');
     const previous = join(dir, 'checkpoint.prev.bin');
     const store = this;
     return {
       async load() {
-        for (const path of [file, previous]) {
+        // Newest first: a save interrupted between its renames leaves `next` (complete) in place.
+        for (const path of [next, file, previous]) {
           let framed: Uint8Array;
           try {
             framed = new Uint8Array(await readFile(path));
@@ -405,10 +408,11 @@ export class Store {
       },
       async save(bytes: Uint8Array) {
         await mkdir(dir, { recursive: true });
+        await writeFileAtomic(next, frameCheckpoint(bytes, key), { tmpDir: store.tmpDir, durable: store.durable });
         try {
           renameSync(file, previous);
         } catch {}
-        await writeFileAtomic(file, frameCheckpoint(bytes, key), { tmpDir: store.tmpDir, durable: store.durable });
+        renameSync(next, file);
       },
     };
   }

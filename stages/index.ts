@@ -4,6 +4,7 @@ import { datasetsStage } from './datasets.ts';
 import { trainStage } from './train.ts';
 import { pruneStage } from './prune.ts';
 import { exportStage } from './export.ts';
+import { externalModelStage } from './external-model.ts';
 import { clusterStage } from './cluster.ts';
 import { shuffleSampleStage } from './shuffle-sample.ts';
 import { learningCurveStage } from './learning-curve.ts';
@@ -20,6 +21,7 @@ const defined: StageDef[] = [
   trainStage,
   pruneStage,
   exportStage,
+  externalModelStage,
   clusterStage,
   shuffleSampleStage,
   learningCurveStage,

@@ -16,10 +16,12 @@ import { UserError } from '../engine/errors.ts';
 import { defineStage, type InputInstance, type Metrics, type StageDef } from '../engine/types.ts';
 import { buildReport } from '../science/report/build.ts';
 import type { ReportOptions } from '../science/report/options.ts';
+import { EXTERNAL_PHASE, externalModelOf } from './conditions.ts';
 import { curveFromTable } from '../science/cluster/learning-curve.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import type {
   DependencyEdge,
+  ExternalModelRecord,
   DrawnNetworkRecord,
   LearningCurveRecord,
   LesionRecord,
@@ -76,7 +78,17 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
     const key = stateKey(inst.axes);
     shuffles.set(key, { ...shuffles.get(key), [method]: summary });
   }
-  const networks: NetworkRecord[] = (inputs['cluster'] ?? []).map((inst) => {
+  const clusters = inputs['cluster'] ?? [];
+  const externalModels: ExternalModelRecord[] = clusters
+    .filter((inst) => inst.axes.phase === EXTERNAL_PHASE)
+    .map((inst) => ({
+      model: externalModelOf(inst.axes),
+      k: Number(inst.axes.k),
+      ncut: num(inst.metrics, 'ncut'),
+      modularity: num(inst.metrics, 'modularity'),
+      shuffles: shuffles.get(stateKey(inst.axes)) ?? {},
+    }));
+  const networks: NetworkRecord[] = clusters.filter((inst) => inst.axes.phase !== EXTERNAL_PHASE).map((inst) => {
     const a = inst.axes;
     const acc = accuracy.get(`${networkKey(a)}|${a.phase}`);
     return {
@@ -112,7 +124,7 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
   }
   const curves = await learningCurveRecords(inputs['learning-curve'] ?? []);
   const drawn = await drawnNetwork(inputs, o);
-  return { networks, lesions: [...lesions.values()] as LesionRecord[], backends: [...backends].sort(), curves, drawn };
+  return { networks, externalModels, lesions: [...lesions.values()] as LesionRecord[], backends: [...backends].sort(), curves, drawn };
 }
 
 async function learningCurveRecords(instances: readonly InputInstance[]): Promise<LearningCurveRecord[]> {
@@ -268,7 +280,7 @@ export const reportStage = defineStage<ReportStageParams>({
   async run(ctx) {
     const o = ctx.params.report;
     ctx.progress({ message: 'reading runs' });
-    const { networks, lesions, backends, curves, drawn } = await gatherRecords(ctx.inputs, o);
+    const { networks, externalModels, lesions, backends, curves, drawn } = await gatherRecords(ctx.inputs, o);
     const provenance: Provenance = {
       commit: ctx.runtime.commit ?? 'unknown',
       commitDate: ctx.runtime.commit_date ?? 'unknown',
@@ -278,7 +290,7 @@ export const reportStage = defineStage<ReportStageParams>({
     };
     ctx.progress({ fraction: 0.3, message: 'rendering tables and figures' });
     const notes = await readNotes(o.notes);
-    const built = await buildReport({ networks, lesions, curves, drawn, provenance, ...(notes ? { notes } : {}) }, o);
+    const built = await buildReport({ networks, externalModels, lesions, curves, drawn, provenance, ...(notes ? { notes } : {}) }, o);
     return {
       outputs: { files: { kind: 'files', files: built.files } },
       metrics: { tables: built.tables.length, figures: built.figures.filter((f) => f.spec).length, missing: built.missing.length, metrics: built.metricCount },

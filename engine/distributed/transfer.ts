@@ -11,6 +11,7 @@ import type { OutputRecord, RunRole, Store } from '../store.ts';
 import type { JobResult } from '../job.ts';
 import { CorruptObjectError, MissingObjectError, type ObjectBackend } from './backend.ts';
 import { DamagedObjectError } from '../errors.ts';
+import type { CacheTrust } from './signing.ts';
 
 /**
  * The shared cache's run record of one stage key (runs/ab/<key>.json), written by the worker
@@ -91,16 +92,30 @@ export async function fetchOutputs(store: Store, backend: ObjectBackend, outputs
   }
 }
 
-export async function writeRemoteRecord(backend: ObjectBackend, record: RemoteRecord): Promise<void> {
-  await backend.putRecord(record.key, record as unknown as Json);
+/** Write a run record to the shared cache, signed unless the cache is explicitly insecure. */
+export async function writeRemoteRecord(backend: ObjectBackend, record: RemoteRecord, trust: CacheTrust): Promise<void> {
+  const stored = 'signer' in trust ? trust.signer.signed('run-record', record) : record;
+  await backend.putRecord(record.key, stored as unknown as Json);
 }
 
-/** The shared cache's record of `key`, if there is one and it is well-formed. */
-export async function readRemoteRecord(backend: ObjectBackend, key: StageKey): Promise<RemoteRecord | undefined> {
+/**
+ * The shared cache's record of `key`, if there is one, it is well-formed and (unless the cache is
+ * explicitly insecure) its signature is valid. A record that fails the signature check is
+ * ignored, and `notice` says so in one line: the key is then recomputed and its record rewritten.
+ */
+export async function readRemoteRecord(backend: ObjectBackend, key: StageKey, trust: CacheTrust, notice: (line: string) => void = () => {}): Promise<RemoteRecord | undefined> {
   const record = (await backend.getRecord(key)) as RemoteRecord | undefined;
   if (!record || typeof record !== 'object' || record.format !== 1 || record.kind !== 'remote-run' || record.key !== key) return undefined;
   if (!record.result || typeof record.result.outputs !== 'object') return undefined;
-  return record;
+  if ('signer' in trust) {
+    const problem = trust.signer.problem('run-record', record);
+    if (problem) {
+      notice(`ignored the run record of ${String(record.stage).slice(0, 40)} ${key} in the shared cache ${backend.location}: ${problem}; recomputing it`);
+      return undefined;
+    }
+  }
+  const { signature: _signature, ...unsigned } = record as RemoteRecord & { signature?: string };
+  return unsigned;
 }
 
 /**
@@ -109,8 +124,8 @@ export async function readRemoteRecord(backend: ObjectBackend, key: StageKey): P
  * object missing or corrupt: the backend sets a corrupt copy aside, so recomputing the key
  * stores a good one).
  */
-export async function pullRun(backend: ObjectBackend, store: Store, key: StageKey): Promise<RemoteRecord | undefined> {
-  const record = await readRemoteRecord(backend, key);
+export async function pullRun(backend: ObjectBackend, store: Store, key: StageKey, trust: CacheTrust, notice?: (line: string) => void): Promise<RemoteRecord | undefined> {
+  const record = await readRemoteRecord(backend, key, trust, notice);
   if (!record) return undefined;
   try {
     await fetchOutputs(store, backend, Object.values(record.result.outputs));

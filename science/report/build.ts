@@ -3,6 +3,7 @@
  * metrics.json and README.md. Pure apart from rendering; the same input gives the same bytes.
  */
 import { comparisonSection } from './comparison.ts';
+import { externalModelsTable } from './external.ts';
 import { markdownTable, renderTable, type ReportTable } from './format.ts';
 import { MetricsCollector } from './metrics.ts';
 import type { ReportOptions } from './options.ts';
@@ -46,6 +47,8 @@ export async function buildReport(input: ReportInput, o: ReportOptions): Promise
   if (groups.has('lesion_single')) tables.push(singleLesionTable(lesion, o, metrics));
   if (groups.has('lesion_dependencies')) tables.push(dependencyTable(lesion, o, metrics));
   if (groups.has('learning_curves')) tables.push(learningCurveTable(input.curves ?? [], metrics));
+  // Only when params list external networks, so reports of the study alone are unchanged.
+  if (input.externalModels?.length) tables.push(externalModelsTable(input.externalModels, metrics));
 
   const figures: ReportFigure[] = [];
   const want = new Set(o.figures);

@@ -130,8 +130,19 @@ export interface DrawnNetworkRecord {
   readonly labels: Int32Array;
 }
 
+/** A network file of params `external.models` clustered at one k (stages external-model, cluster, shuffle-sample). */
+export interface ExternalModelRecord {
+  readonly model: string;
+  readonly k: number;
+  readonly ncut: number | null;
+  readonly modularity: number | null;
+  readonly shuffles: Partial<Record<ShuffleMethod, ShuffleSummary>>;
+}
+
 export interface ReportInput {
   readonly networks: readonly NetworkRecord[];
+  /** External network files (absent or empty: no "External models" table). */
+  readonly externalModels?: readonly ExternalModelRecord[];
   readonly lesions: readonly LesionRecord[];
   /** Learning curves, when the pipeline has the learning-curve stage. */
   readonly curves?: readonly LearningCurveRecord[];

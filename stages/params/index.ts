@@ -8,6 +8,7 @@ import { initParams, pruneParams, trainParams } from './train.ts';
 import { lesionParams } from './lesion.ts';
 import { reportParams } from './report.ts';
 import { clusterParams, shuffleParams } from './cluster.ts';
+import { externalParams } from './external.ts';
 import { learningCurveParams } from './learning-curve.ts';
 
 export const paramsSchema = z
@@ -22,6 +23,7 @@ export const paramsSchema = z
     learning_curve: learningCurveParams,
     lesion: lesionParams,
     report: reportParams,
+    external: externalParams,
   })
   .strict();
 
