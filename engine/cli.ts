@@ -90,15 +90,20 @@ export function buildProgram(project: PipelineProject): Command {
     if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
     const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
     const jobs = remote?.jobs ?? o.jobs;
-    // The plan and its estimate first (a dry pass: keys and record look-ups only).
-    const plan = await repro(session, { force, dryRun: true, jobs, progress: SILENT });
+    // The plan and its estimate first: a dry pass (keys and record look-ups only) that also
+    // publishes cache hits, so when nothing is to run it is the whole run.
+    const plan = await repro(session, { force, dryRun: true, publishCached: !o.dryRun, jobs, progress: SILENT });
     const estimate = estimateRun(session, plan, jobs);
     if (o.dryRun) {
       process.stdout.write(formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }));
       return;
     }
     rememberProfile(stateDirOf(project), session.paramsName);
-    if (plan.plan.length > 0) console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
+    if (plan.plan.length === 0 && plan.failed.length === 0) {
+      console.log(formatRanSummary(plan));
+      return;
+    }
+    console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
     const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs });
     const controller = new AbortController();
     let signalName = '';
