@@ -104,7 +104,7 @@ export function buildProgram(project: PipelineProject): Command {
       return;
     }
     console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
-    const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs });
+    const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs, planned: plan.plan.length });
     const controller = new AbortController();
     let signalName = '';
     const onSignal = (sig: NodeJS.Signals) => {

@@ -134,16 +134,18 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   // Two 240 s trainings, then ten 2 s shards and a 3 s report: what a quick run looks like.
   const estimates = new Map<string, number>([['train-a', 240_000], ['train-b', 240_000], ['report', 3000]]);
   for (let i = 0; i < 10; i++) estimates.set(`shard-${i}`, 2000);
-  const p = createProgress({ stream, now: () => t, estimates, jobs: 2 });
+  // 20 cached units the plan did not have: they cost nothing even before they are reported.
+  const p = createProgress({ stream, now: () => t, estimates, jobs: 2, planned: 13 });
   const eta = () => {
     const text = chunks.join('');
     const all = [...text.matchAll(/ETA ([0-9hms.]+)/g)];
     return all[all.length - 1]?.[1];
   };
-  p.setTotal(13);
+  p.setTotal(33);
   p.start('train-a', 'train a');
   p.start('train-b', 'train b');
-  // 240 + 240 running, 23 s pending, over 2 slots: 251.5 s.
+  for (let i = 0; i < 19; i++) p.finish(`cached-${i}`, 'cached');
+  // One cache hit still to come; 240 + 240 running, 23 s pending, over 2 slots: 251.5 s.
   assert.equal(eta(), '4m11s');
   t = 120_000;
   p.update('train-a', { fraction: 0.5 });
@@ -166,7 +168,9 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   p.start('shard-1', 'shard 1');
   t = 244_100;
   p.update('shard-1', {});
-  const ratio = (480_000 + 4000) / (480_000 + 2000);
+  // The correction starts from 3 average units at ratio 1 (503 s / 13 units each), so one slow unit does not swing it.
+  const prior = (3 * 503_000) / 13;
+  const ratio = (prior + 480_000 + 4000) / (prior + 480_000 + 2000);
   assert.equal(eta(), `${Math.floor(((2000 * ratio - 100) + 19_000 * ratio) / 2 / 1000)}s`);
   p.close();
 });
