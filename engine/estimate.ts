@@ -16,6 +16,7 @@
  * an estimate take no time there, so the wall time is then a lower bound.
  */
 import { availableParallelism } from 'node:os';
+import { GraphError } from './errors.ts';
 import type { Instance } from './graph.ts';
 import type { PlannedUnit } from './scheduler.ts';
 import type { RunRecord, RunRole, Store } from './store.ts';
@@ -36,7 +37,12 @@ export interface Rate {
 /** Work of one unit: an instance's work, a shard's samples × work per sample, a combine's 1. */
 export function unitWork(def: StageDef, axes: Instance['axes'], params: unknown, role: RunRole, shard?: { start: number; end: number }): number {
   if (role === 'combine') return 1;
-  const w = def.work ? def.work(axes, params) : 1;
+  let w: number;
+  try {
+    w = def.work ? def.work(axes, params) : 1;
+  } catch (err) {
+    throw new GraphError(`stage '${def.name}': work() failed for ${JSON.stringify(axes)}: ${(err as Error).message}`);
+  }
   const perUnit = Number.isFinite(w) && w > 0 ? w : 1;
   return role === 'shard' && shard ? perUnit * (shard.end - shard.start) : perUnit;
 }

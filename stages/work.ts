@@ -6,19 +6,23 @@
  * never reruns a result).
  *
  * Units: multiply-adds of the MLP per example × examples × epochs for training and pruning;
- * per shuffle sample, edges-to-cluster × k (k-means and the eigenvectors grow about linearly in
- * k: `bench:cluster` measured k = 10 at 2.4–3.2× k = 4); per lesion trial, the test-set forward
- * passes. Only ratios within a stage matter.
+ * per clustering (a network's, or one shuffle sample's), k × 2 for dense graphs (k-means and the
+ * eigenvectors grow about linearly in k: `bench:cluster` measured k = 10 at 2.4–3.2× k = 4);
+ * 1 per lesion trial. Only ratios within a stage matter.
  */
 import type { StageDef } from '../engine/types.ts';
-import { datasetInfo } from '../science/datasets/registry.ts';
+import { DATASETS, datasetInfo } from '../science/datasets/registry.ts';
 
 const MNIST_INPUTS = 28 * 28;
 const CIFAR_INPUTS = 32 * 32 * 3;
 const CLASSES = 10;
 
+/** Examples assumed for a dataset name the registry does not know (the params check reports it elsewhere). */
+const DEFAULT_EXAMPLES = 60000;
+
 /** Training examples of a dataset (a mixture: both sources, halved when separated). */
 export function trainExamples(name: string): number {
+  if (!DATASETS.has(name)) return DEFAULT_EXAMPLES;
   const info = datasetInfo(name);
   if (info.kind === 'download') return info.expected.nTrain;
   if (info.kind === 'generated') return info.nTrain;
@@ -28,6 +32,7 @@ export function trainExamples(name: string): number {
 
 /** Whether a dataset (or a mixture's source) is CIFAR-10, i.e. 3,072 inputs instead of 784. */
 function usesCifar(name: string): boolean {
+  if (!DATASETS.has(name)) return false;
   const info = datasetInfo(name);
   return info.kind === 'mixture' ? info.sources.some(usesCifar) : name === 'cifar10';
 }
@@ -56,16 +61,20 @@ function trainingWork(_axes: unknown, p: TrainLike): number {
   return epochs * (p.trainExamples ?? trainExamples(p.source)) * mlpWeights(p.source, p.hidden ?? HIDDEN);
 }
 
-/** Per shuffle sample: k, doubled for an unpruned (dense) network, whose graph has ~10× the edges. */
-function shuffleWork(axes: Record<string, unknown>): number {
-  return Number(axes.k) * (axes.phase === 'unpruned' ? 2 : 1);
+/**
+ * Per clustering (and per shuffle sample, which is one clustering): k, doubled for a dense network
+ * (unpruned or init), whose graph has ~10× the edges (`bench:cluster`: 21–26 ms dense, 12–15 ms pruned).
+ */
+function clusteringWork(axes: Record<string, unknown>): number {
+  return Number(axes.k) * (axes.phase === 'pruned' ? 1 : 2);
 }
 
 /** Work functions by stage name; stages not listed count 1 per instance. */
 export const WORK: Readonly<Record<string, StageDef['work']>> = {
   train: trainingWork as StageDef['work'],
   prune: trainingWork as StageDef['work'],
-  'shuffle-sample': shuffleWork as StageDef['work'],
+  cluster: clusteringWork as StageDef['work'],
+  'shuffle-sample': clusteringWork as StageDef['work'],
 };
 
 /** The stages with their work functions attached. */
