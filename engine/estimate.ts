@@ -30,8 +30,25 @@ type RateClass = 'run' | 'combine';
 export interface Rate {
   /** ms per unit of work. */
   msPerWork: number;
-  /** How many records it came from. */
+  /** How many records it came from (0 for a calibration). */
   records: number;
+  /** Set when the rate comes from a calibration run instead of records: what ran. */
+  calibrated?: string;
+}
+
+/**
+ * Rates for the stages of a plan that have no recorded rate but a `calibrate` function: run each
+ * (once per stage, with the params of its first planned unit) and add its rate to `rates`.
+ */
+export async function calibrateMissing(plan: readonly PlannedUnit[], rates: Map<string, Rate>): Promise<void> {
+  const first = new Map<string, PlannedUnit>();
+  for (const u of plan) if (u.role !== 'combine' && !first.has(u.inst.def.name)) first.set(u.inst.def.name, u);
+  for (const [name, u] of first) {
+    const def = u.inst.def;
+    if (rates.has(`${name}\0run`) || !def.calibrate) continue;
+    const c = await def.calibrate(u.inst.params);
+    if (c.work > 0 && c.ms >= 0) rates.set(`${name}\0run`, { msPerWork: c.ms / c.work, records: 0, calibrated: c.what });
+  }
 }
 
 /** Work of one unit: an instance's work, a shard's samples × work per sample, a combine's 1. */
@@ -93,8 +110,10 @@ export interface StageEstimate {
   computeMs?: number;
   /** First start → last finish of its units in the simulated schedule. */
   wallMs?: number;
-  /** Records behind the rate (0: no estimate). */
+  /** Records behind the rate (0: no estimate, or a calibration). */
   records: number;
+  /** What a calibration ran, when the rate comes from one. */
+  calibrated?: string;
 }
 
 export interface RunEstimate {
@@ -130,6 +149,7 @@ export function estimatePlan(plan: readonly PlannedUnit[], rates: ReadonlyMap<st
       continue;
     }
     s.records = Math.max(s.records, rate.records);
+    if (rate.calibrated) s.calibrated = rate.calibrated;
     const ms = rate.msPerWork * unitWork(u.inst.def, u.inst.axes, u.inst.params, u.role, u.shard) * contention;
     unitMs.set(u.id, ms);
     s.computeMs = (s.computeMs ?? 0) + ms;

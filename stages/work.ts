@@ -10,8 +10,12 @@
  * eigenvectors grow about linearly in k: `bench:cluster` measured k = 10 at 2.4–3.2× k = 4);
  * 1 per lesion trial. Only ratios within a stage matter.
  */
-import type { StageDef } from '../engine/types.ts';
+import type { Calibration, StageDef } from '../engine/types.ts';
 import { DATASETS, datasetInfo } from '../science/datasets/registry.ts';
+import { initBackend, type BackendChoice } from '../science/mlp/backend.ts';
+import { glorotUniformInit, INPUT_SIZE, layerSizes } from '../science/mlp/model.ts';
+import { trainPhase } from '../science/mlp/trainer.ts';
+import { Rng } from '../science/random.ts';
 
 const MNIST_INPUTS = 28 * 28;
 const CIFAR_INPUTS = 32 * 32 * 3;
@@ -69,6 +73,41 @@ function clusteringWork(axes: Record<string, unknown>): number {
   return Number(axes.k) * (axes.phase === 'pruned' ? 1 : 2);
 }
 
+/** Examples of the calibration run: enough batches for a steady per-batch time, a few seconds in all. */
+const CALIBRATION_EXAMPLES = 4096;
+
+/**
+ * This machine's training speed without any run record: two epochs of random images with the
+ * real trainer, backend and MLP; the second epoch is timed (the first pays for start-up and
+ * compilation). Used for train and prune alike (pruning adds only the masks' cost).
+ */
+async function calibrateTraining(p: TrainLike & { backend?: BackendChoice; batchSize?: number; adam?: { learningRate: number; beta1: number; beta2: number; epsilon: number } }): Promise<Calibration> {
+  const backend = await initBackend(p.backend ?? 'auto');
+  const rng = new Rng(1);
+  const images = (n: number) => Float32Array.from({ length: n * INPUT_SIZE }, () => rng.float());
+  const labels = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const hidden = p.hidden ?? HIDDEN;
+  const ends: number[] = [];
+  await trainPhase({
+    phase: 'unpruned',
+    train: { images: images(CALIBRATION_EXAMPLES), labels: labels(CALIBRATION_EXAMPLES) },
+    test: { images: images(256), labels: labels(256) },
+    initial: glorotUniformInit(layerSizes(hidden), 1),
+    seed: 1,
+    epochs: 2,
+    batchSize: p.batchSize ?? 128,
+    adam: p.adam ?? { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+    dropoutRate: 0,
+    shuffle: true,
+    onEpoch: () => ends.push(performance.now()),
+  });
+  return {
+    ms: ends[1] - ends[0],
+    work: CALIBRATION_EXAMPLES * mlpWeights('mnist', hidden),
+    what: `one epoch of ${CALIBRATION_EXAMPLES.toLocaleString('en')} random examples on TensorFlow.js ${backend.name}: ${((ends[1] - ends[0]) / 1000).toFixed(1)} s`,
+  };
+}
+
 /** Work functions by stage name; stages not listed count 1 per instance. */
 export const WORK: Readonly<Record<string, StageDef['work']>> = {
   train: trainingWork as StageDef['work'],
@@ -77,7 +116,13 @@ export const WORK: Readonly<Record<string, StageDef['work']>> = {
   'shuffle-sample': clusteringWork as StageDef['work'],
 };
 
-/** The stages with their work functions attached. */
+/** Calibrations by stage name (see StageDef.calibrate). */
+export const CALIBRATE: Readonly<Record<string, StageDef['calibrate']>> = {
+  train: calibrateTraining as StageDef['calibrate'],
+  prune: calibrateTraining as StageDef['calibrate'],
+};
+
+/** The stages with their work functions (and calibrations) attached. */
 export function withWork(stages: readonly StageDef[]): StageDef[] {
-  return stages.map((s) => (WORK[s.name] ? { ...s, work: WORK[s.name] } : s));
+  return stages.map((s) => (WORK[s.name] ? { ...s, work: WORK[s.name], ...(CALIBRATE[s.name] ? { calibrate: CALIBRATE[s.name] } : {}) } : s));
 }

@@ -174,3 +174,24 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   assert.equal(eta(), `${Math.floor(((2000 * ratio - 100) + 19_000 * ratio) / 2 / 1000)}s`);
   p.close();
 });
+
+test('estimate: a stage with no records but a calibration is estimated from it, and the message says a calibration ran', async () => {
+  const { calibrateMissing } = await import('../engine/estimate.ts');
+  const { formatEstimate } = await import('../engine/summaries.ts');
+  let calls = 0;
+  const calibrated = { ...trainDef, calibrate: async () => (calls++, { ms: 500, work: 1000, what: 'one tiny epoch: 0.5 s' }) } as unknown as StageDef;
+  const t = inst(calibrated, 'train', { epochs: 4, n: 1000 });
+  const rates = ratesFromRecords([], defs);
+  await calibrateMissing([unit(t), unit(inst(calibrated, 'train2', { epochs: 1, n: 10 }))], rates);
+  assert.equal(calls, 1, 'one calibration per stage');
+  const e = estimatePlan([unit(t)], rates, 1, 2);
+  assert.equal(e.computeMs, 2000); // 4000 units × 0.5 ms
+  assert.deepEqual(e.unknown, []);
+  const line = formatEstimate(e, 'params.yaml', 1);
+  assert.match(line, /^params\.yaml: 1 job to run, about 2\.0s of compute, 2\.0s wall time with --jobs 1$/m);
+  assert.match(line, /no run records of train yet: calibrated by a short run here \(train: one tiny epoch: 0\.5 s\)/);
+  // With records, no calibration runs.
+  const recorded = ratesFromRecords([record('train', 1000, { epochs: 1, n: 1000 })], new Map([['train', calibrated]]));
+  await calibrateMissing([unit(t)], recorded);
+  assert.equal(calls, 1);
+});

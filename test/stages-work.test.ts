@@ -33,3 +33,12 @@ test('work functions are attached in stages/index.ts, not in the stage modules (
   assert.equal(byName.get('train')!.module, trainStage.module);
   assert.equal(byName.get('train')!.run, trainStage.run);
 });
+
+test('calibration: training and pruning time one epoch of random examples with the real trainer', async () => {
+  const calibrate = byName.get('train')!.calibrate!;
+  assert.equal(byName.get('prune')!.calibrate, calibrate);
+  const c = await calibrate({ backend: 'auto', source: 'mnist', hidden: [256, 256, 256, 256], epochs: 20, batchSize: 128, trainExamples: null });
+  assert.ok(c.ms > 0 && Number.isFinite(c.ms), String(c.ms));
+  assert.equal(c.work, 4096 * mlpWeights('mnist', [256, 256, 256, 256]));
+  assert.match(c.what, /^one epoch of 4,096 random examples on TensorFlow\.js \w+: \d+\.\d s$/);
+});
