@@ -197,6 +197,7 @@ export function figure4(index: NetworkIndex, o: ReportOptions): ReportFigure {
     title,
     spec: {
       ...base(title, o, rows),
+      title: { text: title, subtitle: "vertical line: the network's own n-cut" },
       facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
       columns: 2,
       resolve: { scale: { x: 'independent', y: 'independent' } },
@@ -363,7 +364,7 @@ export function figure5(lesion: LesionRecord | undefined, o: ReportOptions): Rep
           mark: { type: 'point', filled: true, size: 60 },
           encoding: {
             x: { field: 'proportion', type: 'quantitative', title: "proportion of the layer's neurons" },
-            y: { field: 'drop_pp', type: 'quantitative', title: 'accuracy drop (percentage points)' },
+            y: { field: 'drop_pp', type: 'quantitative', title: 'accuracy drop (percentage points)', scale: { padding: 14 } },
             color: { field: 'category', type: 'nominal', title: 'type', scale: { domain, range: domain.map((c) => o.colors.taxonomy[c] ?? '#999999') } },
             tooltip: [{ field: 'submodule' }, { field: 'category' }, { field: 'drop_pp' }],
           },
