@@ -9,7 +9,7 @@
  * `--against DIR` takes side A from another folder (e.g. the quick profile's report against
  * the committed one). Git is read through zx; the diff itself is science/report/diff.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -115,6 +115,26 @@ async function readLedgerAt(root: string, rev: string | undefined, dir: string):
   }
 }
 
+/** Report folders in the working tree (any folder under reports/, two levels deep, with a ledger), and their params files. */
+export function publishedFolders(root: string): { dir: string; params: string }[] {
+  const found: { dir: string; params: string }[] = [];
+  const visit = (rel: string, depth: number) => {
+    const abs = join(root, rel);
+    if (!existsSync(abs)) return;
+    const ledger = join(abs, PUBLISHED_LEDGER);
+    if (existsSync(ledger)) {
+      try {
+        found.push({ dir: rel, params: String((JSON.parse(readFileSync(ledger, 'utf8')) as PublishedLedger).params) });
+      } catch {
+        // an unreadable ledger: not offered
+      }
+    }
+    if (depth > 0) for (const d of readdirSync(abs, { withFileTypes: true })) if (d.isDirectory()) visit(`${rel}/${d.name}`, depth - 1);
+  };
+  visit(DEFAULT_REPORT_DIR, 2);
+  return found;
+}
+
 /** The report folder of a params file (its report.dir), or reports/ when it names none or cannot be read. */
 export function reportDirOf(root: string, paramsFile: string): string {
   try {
@@ -129,8 +149,16 @@ export function reportDirOf(root: string, paramsFile: string): string {
 export async function runDiff(o: DiffOptions): Promise<string> {
   const revA = o.revA ?? 'HEAD';
   const dir = o.reportDir ?? DEFAULT_REPORT_DIR;
-  const a = await loadRevision(o.root, o.paramsFile, revA, { allowMissing: o.againstDir === undefined, dir: o.againstDir ?? dir });
-  const b = await loadRevision(o.root, o.paramsFile, o.revB, { dir });
+  let a: RevisionReport;
+  let b: RevisionReport;
+  try {
+    a = await loadRevision(o.root, o.paramsFile, revA, { allowMissing: o.againstDir === undefined, dir: o.againstDir ?? dir });
+    b = await loadRevision(o.root, o.paramsFile, o.revB, { dir });
+  } catch (e) {
+    const others = publishedFolders(o.root).filter((f) => f.dir !== dir);
+    if (!(e instanceof UserError) || !others.length) throw e;
+    throw new UserError(`${e.message}. Report folders here: ${others.map((f) => `${f.dir} (${f.params})`).join(', ')}; choose one with --report DIR`);
+  }
   const fromParams = (b.params as { report?: { alpha?: unknown } } | null)?.report?.alpha;
   const alpha = o.alpha ?? (typeof fromParams === 'number' ? fromParams : 0.05);
   return formatDiff(diffReports(a, b, { alpha }), o.format);

@@ -236,4 +236,6 @@ test('diff compares each report with the params file recorded in its folder: a q
     { path: 'train.runs', old: 5, new: 1 },
   ]);
   assert.equal(r.metrics.find((m) => m.name === 'table-1/mnist/ncut')!.delta!.toFixed(2), '-0.10');
+  // A folder with no report yet (params.yaml's, before it ran): the message offers the folders that have one.
+  await assert.rejects(runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/paper', format: 'text' }), /no reports\/paper\/metrics\.json.*Report folders here: reports \(params\.full\.yaml\), reports\/quick \(params\.quick\.yaml\); choose one with --report DIR/);
 });
