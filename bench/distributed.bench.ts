@@ -22,6 +22,12 @@ import { repro } from '../engine/scheduler.ts';
 import type { ProgressReporter } from '../engine/progress.ts';
 import { openBackend } from '../engine/distributed/backend.ts';
 import { BullmqExecutor } from '../engine/distributed/executor.ts';
+import { cacheTrust } from '../engine/distributed/signing.ts';
+import type { Json } from '../engine/types.ts';
+import { randomBytes } from 'node:crypto';
+
+// Driver and workers (child processes inherit it) share one throw-away secret.
+process.env.NNMOD_CACHE_SECRET ??= randomBytes(32).toString('hex');
 import { toyParams, toyProject } from '../test/fixtures/distributed/project/project.ts';
 import { redisAvailable, startRedis, waitFor, type RedisServer } from '../test/fixtures/distributed/servers.ts';
 
@@ -66,7 +72,7 @@ async function startWorker(queueName: string, cache: string, name: string): Prom
 async function runBase(root: string, jobs: number, remote?: { queueName: string; cache: string }): Promise<number> {
   const session = await Session.open(toyProject(root), { targets: ['base'] });
   const executor = remote
-    ? await BullmqExecutor.create({ queue: redis.url, queueName: remote.queueName, cache: await openBackend(remote.cache), fingerprint: (m) => session.fingerprinter.fingerprint(m) })
+    ? await BullmqExecutor.create({ queue: redis.url, queueName: remote.queueName, cache: await openBackend(remote.cache), fingerprint: (m) => session.fingerprinter.fingerprint(m), trust: cacheTrust(false, 'driver'), params: session.params.values as Json })
     : undefined;
   const t0 = performance.now();
   const summary = await repro(session, { jobs, executor, progress: silent });

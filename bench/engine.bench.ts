@@ -7,6 +7,8 @@
  *     fingerprints, keys, record look-ups) and as a whole CLI process (`node --import tsx`).
  *     Targets: ≤ 3 s each.
  *  2. Hashing a 1 GiB artifact from a file (engine/hash.ts hashFile). Target: ≥ 500 MB/s.
+ *  3. The cost of checking objects against their digests as they are read, on the run records
+ *     of the project's store (bench/hash-on-read.ts; `--store DIR` for another). Goal ≤ 3 %.
  *
  * Run with `--as-cli <verb> ...` this file is the synthetic project's CLI (used by step 1).
  */
@@ -184,6 +186,11 @@ async function main() {
       rates.push(size / 1e6 / s);
     }
     console.log(`hashFile, 1 GiB artifact (page-cached), xxh128: best ${Math.max(...rates).toFixed(0)} MB/s of ${rates.map((r) => r.toFixed(0)).join(', ')}`);
+
+    const { hashOnReadCost } = await import('./hash-on-read.ts');
+    const at = process.argv.indexOf('--store');
+    const storeDir = at > 0 ? process.argv[at + 1] : process.env.NNMOD_BENCH_STORE ?? join(fileURLToPath(new URL('..', import.meta.url)), 'artifacts');
+    for (const l of await hashOnReadCost(storeDir)) console.log(l);
   } finally {
     if (!keep) rmSync(root, { recursive: true, force: true });
     else rmSync(join(root, 'big.bin'), { force: true });

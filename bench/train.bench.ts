@@ -1,26 +1,35 @@
 /**
  * Training benchmark (prints figures; not a test). `npm run bench:train [-- options]`
  *
- *   1. wasm training step of the paper's MLP (784-256×4-10, batch 128, Adam), without and with
- *      dropout; ms per step (median of repeats): the trainer's step (fused forward, hand-written
- *      backward) with its fast kernels (WebAssembly Adam, masks, transposes and elementwise work:
- *      adam-wasm.ts, step-wasm.ts) and with its reference kernels (tfjs ops, JavaScript Adam: the
- *      trainer before those kernels, same bits), against the tf.grads step it replaced, with the
- *      stock and with the fixed BatchMatMul gradient; then a per-part breakdown of one step.
+ *   1. the trainer's step on the chosen backend (`--backend auto|onnx|wasm|cpu`, default auto =
+ *      what `train.backend: auto` picks here): the paper's MLP (784-256×4-10, batch 128, Adam),
+ *      without and with dropout 0.5, and a step of the pruning phase (mask applied every step,
+ *      masks recomputed every 10 steps; no dropout); ms per step, median of repeats, the
+ *      variants in rotating order. When /usr/bin/python3 can import torch (Debian's
+ *      python3-torch), PyTorch's same step on one thread (bench/torch_step.py, OpenBLAS tuning
+ *      variables unset) is timed interleaved with ours, and the ratios are printed.
  *   2. throughput of 1 vs 2 worker threads, each training the same number of steps.
  *   3. with --mnist: real MNIST from /work/shared/datasets (or --mnist-dir), the paper's
  *      20 + 20 epochs, without and with dropout (two workers in parallel, or --sequential);
  *      prints per-epoch lines, the wall time and the pruned test accuracy.
+ *   With --wasm-detail: the wasm step's variants (tf.grads with the stock and the fixed
+ *   BatchMatMul gradient, reference kernels) and its per-part breakdown.
  *
- * Options: --steps N (timed steps per measurement, default 60), --repeats N (default 3),
- * --worker-steps N (default 100), --worker-kernels fast|reference|both (section 2; default fast),
- * --mnist, --mnist-dir DIR, --sequential, --skip-step, --skip-workers.
+ * With --json, one line of JSON at the end: {"backend", "step_ms": {"dropout_off", "dropout_on"},
+ * "prune_step_ms", "workers_2_vs_1", "pytorch": {...} or {"skipped": why}, "load_average", ...}.
+ *
+ * Options: --steps N (timed steps per measurement, default 60), --repeats N (default 5),
+ * --worker-steps N (default 100), --worker-kernels fast|reference|both (section 2 on wasm;
+ * default fast), --mnist, --mnist-dir DIR, --sequential, --skip-step, --skip-workers, --skip-torch.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { loadavg, cpus } from 'node:os';
 import { parse as parseYaml } from 'yaml';
-import { initBackend } from '../science/mlp/backend.ts';
+import { initBackend, resolveBackend, type BackendChoice, type BackendName } from '../science/mlp/backend.ts';
 import { installFastMatMulGradient, restoreStockMatMulGradient } from '../science/mlp/matmul-grad.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchGradients, epochMessage, meanCrossEntropyOp, setStepKernels, trainPhase, type LabelledImages, type StepKernels } from '../science/mlp/trainer.ts';
@@ -40,6 +49,10 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
+function argString(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
 
 function syntheticData(examples: number, seed: number): LabelledImages {
   const rng = new Rng(seed);
@@ -49,11 +62,13 @@ function syntheticData(examples: number, seed: number): LabelledImages {
 }
 
 /** Wall and CPU time per step of one epoch of `steps` batches (the single 16-example evaluation is negligible). */
-async function timePerStep(steps: number, dropoutRate: number, seed: number, kernels: StepKernels = 'fast'): Promise<{ wall: number; cpu: number }> {
+async function timePerStep(steps: number, dropoutRate: number, seed: number, kernels: StepKernels = 'fast', prune = false): Promise<{ wall: number; cpu: number }> {
   const previousKernels = setStepKernels(kernels);
   const train = syntheticData(steps * BATCH, seed);
   const test = syntheticData(16, seed + 1);
   const initial = glorotUniformInit(layerSizes(PAPER_HIDDEN), seed);
+  // As in the paper's pruning phase: the schedule spans 20 epochs, masks every 10 steps.
+  const pruning = prune ? { initialSparsity: 0.5, finalSparsity: 0.9, beginStep: 0, endStep: 20 * steps, frequency: 10, power: 3 } : undefined;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   await trainPhase({
@@ -67,6 +82,7 @@ async function timePerStep(steps: number, dropoutRate: number, seed: number, ker
     adam: KERAS_ADAM,
     dropoutRate,
     shuffle: true,
+    pruning,
   });
   const cpu = process.cpuUsage(cpuStarted);
   setStepKernels(previousKernels);
@@ -127,6 +143,7 @@ async function stepBenchmark(): Promise<void> {
   const steps = arg('steps', 60);
   const repeats = arg('repeats', 3);
   await initBackend('wasm');
+  console.log('\n1b. wasm detail');
   await msPerStep(10, 0.5, 1); // warm-up: JIT, wasm memory growth
   await timePerStep(10, 0.5, 1, 'reference');
   tapeStepTime(5, 0.5, 1);
@@ -198,6 +215,7 @@ function partsBenchmark(n: number): void {
 
 interface WorkerJob {
   kind: 'steps' | 'mnist';
+  backend: BackendName;
   steps?: number;
   kernels?: StepKernels;
   seed: number;
@@ -221,7 +239,7 @@ function startWorker(job: WorkerJob, onMessage: (m: any) => void = () => {}): { 
 
 /** Seconds the slowest of `n` workers needs for `steps` steps each, all started together once every worker is warmed up. */
 async function concurrentSteps(n: number, steps: number, kernels: StepKernels): Promise<number> {
-  const workers = Array.from({ length: n }, (_, i) => startWorker({ kind: 'steps', steps, seed: 1 + i, kernels }));
+  const workers = Array.from({ length: n }, (_, i) => startWorker({ kind: 'steps', backend: BACKEND, steps, seed: 1 + i, kernels }));
   await Promise.all(workers.map((w) => w.ready));
   workers.forEach((w) => w.worker.postMessage('go'));
   const results = await Promise.all(workers.map((w) => w.done));
@@ -229,15 +247,16 @@ async function concurrentSteps(n: number, steps: number, kernels: StepKernels): 
 }
 
 async function workerBenchmark(): Promise<void> {
-  const steps = arg('worker-steps', 100);
+  const steps = arg('worker-steps', BACKEND === 'onnx' ? 300 : 100);
   const i = process.argv.indexOf('--worker-kernels');
-  const choice = i >= 0 ? process.argv[i + 1] : 'fast';
+  const choice = BACKEND === 'wasm' && i >= 0 ? process.argv[i + 1] : 'fast';
   const kernelSets: StepKernels[] = choice === 'both' ? ['reference', 'fast'] : [choice === 'reference' ? 'reference' : 'fast'];
-  console.log(`\n2. worker threads, ${steps} steps each (wasm, dropout 0.5; timed after each worker's start-up and warm-up)`);
+  console.log(`\n2. worker threads, ${steps} steps each (${BACKEND}, dropout 0.5; timed after each worker's start-up and warm-up)`);
   for (const kernels of kernelSets) {
     const t1 = steps / (await concurrentSteps(1, steps, kernels));
     const t2 = (2 * steps) / (await concurrentSteps(2, steps, kernels));
-    console.log(`   ${kernels} kernels: 1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`);
+    SUMMARY.workers_2_vs_1 = round(t2 / t1, 2);
+    console.log(`   ${BACKEND === 'wasm' ? `${kernels} kernels: ` : ''}1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`);
   }
 }
 
@@ -255,7 +274,7 @@ async function mnistNetwork(job: WorkerJob, report: (line: string) => void): Pro
   const axes = { dataset: 'mnist', dropout: job.dropout === true, run: 0 };
   const t = resolveTrainConfig(trainParams.parse(yaml.train), axes);
   const p = resolvePruneConfig(pruneParams.parse(yaml.prune), axes);
-  await initBackend('wasm');
+  await initBackend(job.backend);
   const data = loadMnist(job.mnistDir!);
   const started = performance.now();
   const common = { ...data, batchSize: t.batchSize, adam: t.adam, dropoutRate: t.dropoutRate, shuffle: t.shuffle };
@@ -285,12 +304,13 @@ async function mnistNetwork(job: WorkerJob, report: (line: string) => void): Pro
 async function mnistBenchmark(): Promise<void> {
   const dir = process.argv.includes('--mnist-dir') ? process.argv[process.argv.indexOf('--mnist-dir') + 1] : '/work/shared/datasets/mnist';
   const sequential = flag('sequential');
-  console.log(`\n3. MNIST (${dir}), paper settings from params.yaml, 20 + 20 epochs, wasm, ${sequential ? 'one after the other' : 'two workers in parallel'}`);
-  const jobs = [false, true].map((dropout, i): WorkerJob => ({ kind: 'mnist', seed: 1000 + i, dropout, mnistDir: dir }));
+  console.log(`\n3. MNIST (${dir}), paper settings from params.yaml, 20 + 20 epochs, ${BACKEND}, ${sequential ? 'one after the other' : 'two workers in parallel'}`);
+  const jobs = [false, true].map((dropout, i): WorkerJob => ({ kind: 'mnist', backend: BACKEND, seed: 1000 + i, dropout, mnistDir: dir }));
   const started = performance.now();
   const results: any[] = [];
   if (sequential) for (const j of jobs) results.push(await startWorker(j, (m) => console.log(m.line)).done);
   else results.push(...(await Promise.all(jobs.map((j) => startWorker(j, (m) => console.log(m.line)).done))));
+  SUMMARY.mnist = results.map((r, i) => ({ dropout: jobs[i].dropout, minutes: round(r.seconds / 60, 2), unpruned_test_accuracy: r.unprunedAcc, pruned_test_accuracy: r.prunedAcc }));
   results.forEach((r, i) =>
     console.log(
       `   ${jobs[i].dropout ? 'dropout   ' : 'no dropout'}: ${(r.seconds / 60).toFixed(1)} min, unpruned test acc ${r.unprunedAcc.toFixed(4)}, pruned test acc ${r.prunedAcc.toFixed(4)} (paper ${jobs[i].dropout ? '0.979' : '0.984'}), sparsity ${r.sparsity.toFixed(3)}`,
@@ -301,7 +321,7 @@ async function mnistBenchmark(): Promise<void> {
 
 async function workerMain(job: WorkerJob): Promise<void> {
   if (job.kind === 'steps') {
-    await initBackend('wasm');
+    await initBackend(job.backend);
     await msPerStep(5, 0.5, job.seed, job.kernels); // warm-up
     parentPort!.postMessage({ ready: true });
     await new Promise((resolve) => parentPort!.once('message', resolve));
@@ -313,11 +333,103 @@ async function workerMain(job: WorkerJob): Promise<void> {
   }
 }
 
+const round = (v: number, digits = 3) => Number(v.toFixed(digits));
+/** What --json prints at the end. */
+const SUMMARY: Record<string, unknown> = {};
+const BACKEND: BackendName = isMainThread ? resolveBackend(argString('backend', 'auto') as BackendChoice) : (workerData as WorkerJob).backend;
+
+/** PyTorch's step in a child process (bench/torch_step.py), driven line by line; null with the reason when unavailable. */
+interface TorchSteps {
+  time(dropout: boolean, steps: number): Promise<{ wall: number; cpu: number }>;
+  version: string;
+  close(): void;
+}
+
+async function startTorch(): Promise<TorchSteps | string> {
+  if (flag('skip-torch')) return '--skip-torch';
+  const python = '/usr/bin/python3';
+  if (!existsSync(python)) return `${python} not found`;
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const child = spawn(python, [new URL('./torch_step.py', import.meta.url).pathname], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise<string>((resolve) => child.on('exit', (code) => resolve(`${python} bench/torch_step.py exited with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`)));
+  const next = async () => {
+    const line = await Promise.race([lines.next(), exited]);
+    if (typeof line === 'string') throw new Error(line);
+    return JSON.parse(line.value as string);
+  };
+  try {
+    const ready = await next();
+    return {
+      version: ready.torch,
+      async time(dropout, steps) {
+        child.stdin.write(`${dropout ? 1 : 0} ${steps}\n`);
+        return next();
+      },
+      close: () => child.stdin.end(),
+    };
+  } catch (e) {
+    child.kill();
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** Section 1: the trainer's step on BACKEND (and PyTorch's), interleaved, medians of repeats. */
+async function trainerStepBenchmark(): Promise<void> {
+  const steps = arg('steps', 60);
+  const repeats = arg('repeats', 5);
+  const info = await initBackend(BACKEND);
+  await timePerStep(10, 0.5, 1); // warm-up: JIT, sessions, memory
+  await timePerStep(10, 0, 1);
+  await timePerStep(20, 0, 1, 'fast', true);
+  const torch = await startTorch();
+  console.log(`\n1. the trainer's step on ${info.label}, paper MLP, batch ${BATCH}, Adam (${steps} steps × ${repeats} repeats, median, rotating order)`);
+  if (typeof torch === 'string') console.log(`   PyTorch: skipped (${torch})`);
+  type Variant = 'off' | 'on' | 'prune' | 'torch off' | 'torch on';
+  const variants: Variant[] = typeof torch === 'string' ? ['off', 'on', 'prune'] : ['off', 'torch off', 'on', 'torch on', 'prune'];
+  const wall = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+  const cpu = new Map<Variant, number[]>(variants.map((v) => [v, []]));
+  for (let r = 0; r < repeats; r++)
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(k + r) % variants.length];
+      const t = v.startsWith('torch')
+        ? await (torch as TorchSteps).time(v === 'torch on', steps)
+        : await timePerStep(steps, v === 'on' ? 0.5 : 0, 10 + r, 'fast', v === 'prune');
+      wall.get(v)!.push(t.wall);
+      cpu.get(v)!.push(t.cpu);
+    }
+  const ms = (v: Variant) => median(wall.get(v)!);
+  const fmt = (v: Variant) => `${ms(v).toFixed(2)} ms (cpu ${median(cpu.get(v)!).toFixed(2)})`;
+  console.log(`   no dropout ${fmt('off')}; dropout 0.5 ${fmt('on')}; pruning step (no dropout) ${fmt('prune')} = ${(ms('prune') / ms('off')).toFixed(2)}× a training step (target ≤ 1.1×)`);
+  SUMMARY.step_ms = { dropout_off: round(ms('off')), dropout_on: round(ms('on')) };
+  SUMMARY.prune_step_ms = round(ms('prune'));
+  SUMMARY.prune_vs_train = round(ms('prune') / ms('off'));
+  if (typeof torch === 'string') SUMMARY.pytorch = { skipped: torch };
+  else {
+    torch.close();
+    const ratio = { dropout_off: round(ms('off') / ms('torch off')), dropout_on: round(ms('on') / ms('torch on')) };
+    console.log(`   PyTorch ${torch.version}, 1 thread: no dropout ${fmt('torch off')}; dropout 0.5 ${fmt('torch on')}`);
+    console.log(`   ours / PyTorch: no dropout ${ratio.dropout_off.toFixed(2)}, dropout ${ratio.dropout_on.toFixed(2)} (target ≤ 1.0)`);
+    SUMMARY.pytorch = { version: torch.version, step_ms: { dropout_off: round(ms('torch off')), dropout_on: round(ms('torch on')) }, ratio };
+  }
+}
+
 if (isMainThread) {
-  console.log(`training benchmark — Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  if (!flag('skip-step')) await stepBenchmark();
+  const load = loadavg();
+  console.log(`training benchmark — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load average ${load.map((l) => l.toFixed(2)).join(' ')}, backend ${BACKEND}`);
+  Object.assign(SUMMARY, { bench: 'train', backend: BACKEND, load_average_start: round(load[0], 2) });
+  if (!flag('skip-step')) await trainerStepBenchmark();
+  if (flag('wasm-detail')) await stepBenchmark();
   if (!flag('skip-workers')) await workerBenchmark();
   if (flag('mnist')) await mnistBenchmark();
+  if (BACKEND === 'onnx') SUMMARY.cpu_kernels = (await import('../science/mlp/onnx-runtime.ts')).cpuKernelFamily();
+  SUMMARY.load_average_end = round(loadavg()[0], 2);
+  if (flag('json')) console.log(JSON.stringify(SUMMARY));
+  process.exit(0);
 } else {
   await workerMain(workerData as WorkerJob);
 }

@@ -1,10 +1,12 @@
 /**
- * `npx tsx pipeline.ts ncut FILE --k 4 [--seed S] [--shuffles N --method layer|layer_nonzero] [--json]`
+ * `npx tsx pipeline.ts ncut FILE --k 4 [--seed S] [--shuffles N --method layer|layer_nonzero]
+ *   [--layers NAMES] [--conv-norm l1|l2|successor-l1|successor-l2] [--louvain] [--json]`
  *
- * Clusters any network in the public weights format (science/weights.ts; e.g. an `export`
- * output, or a network trained elsewhere and written with pyarrow) exactly as the `cluster`
- * stage does, and optionally compares its n-cut with N shuffled copies (the `shuffle-sample`
- * statistics). Shuffles run on worker threads (piscina), one per core.
+ * Clusters a network file — the public Arrow weights format (science/weights.ts), ONNX, a
+ * PyTorch state dict, safetensors, Keras HDF5 / .keras or NumPy .npz (science/models,
+ * docs/models.md) — exactly as the `cluster` stage does, reports the modularity Q of the
+ * clusters (and of a Louvain partition with --louvain), and optionally compares the n-cut with N
+ * shuffled copies (the `shuffle-sample` statistics). Shuffles run on worker threads (piscina).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,10 +14,12 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import type { Command } from 'commander';
 import { UserError } from '../engine/errors.ts';
 import type { CommandPlugin } from '../engine/project.ts';
-import { clusterWeights, isShuffleMethod, prepareForShuffles, shuffleSample, SHUFFLE_METHODS, type ShuffleMethod, type WeightMatrix } from '../science/cluster/index.ts';
+import { buildGraph, clusterWeights, isShuffleMethod, prepareForShuffles, shuffleSample, SHUFFLE_METHODS, type ShuffleMethod, type WeightMatrix } from '../science/cluster/index.ts';
 import { deriveSeed } from '../science/random.ts';
 import { summarizeNull, type NullSummary } from '../science/stats.ts';
 import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
+import { louvainPartition, modularity } from '../science/cluster/modularity.ts';
+import { CONV_NORMS, isConvNorm, ModelFormatError, readModel, type ConvNorm, type ModelNetwork, type NodeLayer } from '../science/models/index.ts';
 
 /** Stream tag of the shuffle seeds: shuffle i uses deriveSeed(seed, SHUFFLE_STREAM, i). */
 const SHUFFLE_STREAM = 1;
@@ -30,6 +34,11 @@ export interface NcutOptions {
   nInit?: number;
   /** Worker threads for the shuffles; 0 or 1 = none (in this thread). Default: one per core. */
   threads?: number;
+  /** Layer names or globs for files without topology (state dicts, safetensors, npz, Keras). */
+  layers?: string[];
+  convNorm?: ConvNorm;
+  /** Also report a Louvain partition and its modularity. */
+  louvain?: boolean;
 }
 
 export interface NcutResult {
@@ -41,6 +50,12 @@ export interface NcutResult {
   neurons: number;
   /** One per neuron in node order, −1 for removed neurons. */
   labels: number[];
+  /** The file's format and its node layers (units or channels). */
+  format: string;
+  layers: NodeLayer[];
+  /** Newman's modularity Q of the clusters. */
+  modularity: number;
+  louvain?: { communities: number; modularity: number };
   shuffles?: NullSummary & { method: ShuffleMethod; samples: number[] };
 }
 
@@ -68,6 +83,27 @@ export function readWeightsFile(file: string): DenseLayer[] {
   }
 }
 
+/**
+ * Read any supported network file (science/models). Every failure becomes a one-line UserError
+ * naming the file: a damaged file can make a reader fail in ways no check anticipated.
+ */
+export async function readNetworkFile(file: string, opts: { layers?: string[]; convNorm?: ConvNorm } = {}): Promise<ModelNetwork> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+    throw new UserError(`ncut: cannot read '${file}': ${why}`);
+  }
+  try {
+    return await readModel(bytes, { source: file, layers: opts.layers, convNorm: opts.convNorm });
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw new UserError(`ncut: ${e.message}`);
+    throw new UserError(`ncut: ${file}: cannot read the model (${(e as Error).message}); the file may be truncated or corrupt`);
+  }
+}
+
 async function shuffleNcuts(reduced: WeightMatrix[], opts: NcutOptions): Promise<Float64Array> {
   const seeds = Array.from({ length: opts.shuffles }, (_, i) => deriveSeed(opts.seed, SHUFFLE_STREAM, i));
   const threads = Math.min(opts.threads ?? availableParallelism(), Math.ceil(seeds.length / BATCH));
@@ -88,13 +124,17 @@ async function shuffleNcuts(reduced: WeightMatrix[], opts: NcutOptions): Promise
 
 /** The ncut verb's computation (exported for tests). */
 export async function runNcut(file: string, opts: NcutOptions): Promise<NcutResult> {
-  const layers = readWeightsFile(file);
+  const network = await readNetworkFile(file, opts);
+  const layers = network.graph.layers;
   let clustering;
+  let graph;
   try {
     clustering = clusterWeights(layers, opts.k, opts.seed, { nInit: opts.nInit });
+    graph = buildGraph(layers);
   } catch (e) {
     throw new UserError(`ncut: ${file}: ${(e as Error).message}`);
   }
+  const compact = Int32Array.from(graph.liveNodes, (n) => clustering.labels[n]);
   const result: NcutResult = {
     file,
     k: opts.k,
@@ -103,9 +143,22 @@ export async function runNcut(file: string, opts: NcutOptions): Promise<NcutResu
     live_nodes: clustering.liveNodes,
     neurons: clustering.labels.length,
     labels: Array.from(clustering.labels),
+    format: network.format,
+    layers: network.graph.nodeLayers,
+    modularity: modularity(graph, compact),
   };
+  if (opts.louvain) {
+    const l = louvainPartition(graph, opts.seed);
+    result.louvain = { communities: l.communities, modularity: l.modularity };
+  }
   if (opts.shuffles > 0) {
-    const samples = await shuffleNcuts(prepareForShuffles(layers), opts);
+    let samples: Float64Array;
+    try {
+      samples = await shuffleNcuts(prepareForShuffles(layers), opts);
+    } catch (e) {
+      // E.g. a layer too large to shuffle: say so in one line instead of a stack.
+      throw new UserError(`ncut: ${file}: shuffles failed: ${(e as Error).message}`);
+    }
     result.shuffles = { method: opts.method, ...summarizeNull(clustering.ncut, samples), samples: Array.from(samples) };
   }
   return result;
@@ -121,9 +174,11 @@ function integer(flag: string, min: number): (v: string) => number {
 
 function formatText(r: NcutResult): string {
   const lines = [
-    `${r.file}: ${r.neurons} neurons, ${r.live_nodes} with a non-zero weight`,
-    `n-cut ${r.ncut.toFixed(6)} (k = ${r.k}, seed ${r.seed}); cluster sizes ${sizes(r.labels, r.k)}`,
+    `${r.file} (${r.format}): ${r.layers.map((l) => `${l.name} ${l.units}${l.unit === 'channel' ? 'ch' : ''}`).join(' → ')}`,
+    `${r.neurons} ${r.layers.some((l) => l.unit === 'channel') ? 'nodes (units and channels)' : 'neurons'}, ${r.live_nodes} with a non-zero weight`,
+    `n-cut ${r.ncut.toFixed(6)} (k = ${r.k}, seed ${r.seed}); cluster sizes ${sizes(r.labels, r.k)}; modularity Q ${r.modularity.toFixed(6)}`,
   ];
+  if (r.louvain) lines.push(`Louvain: ${r.louvain.communities} communities, modularity Q ${r.louvain.modularity.toFixed(6)}`);
   const s = r.shuffles;
   if (s) {
     lines.push(
@@ -143,17 +198,22 @@ function sizes(labels: number[], k: number): string {
 export const ncutCommand: CommandPlugin = (program: Command) => {
   program
     .command('ncut')
-    .description('cluster a weights file (export schema) and print its n-cut; with --shuffles, compare it with shuffled copies')
-    .argument('<file>', 'Arrow IPC weights file (layer, fan_in, fan_out, kernel, bias)')
+    .description('cluster a network file and print its n-cut and modularity; with --shuffles, compare it with shuffled copies')
+    .argument('<file>', 'network: Arrow weights (export schema), .onnx, PyTorch state dict (.pt), .safetensors, Keras .h5/.keras, NumPy .npz/.npy')
     .option('--k <k>', 'number of clusters', integer('--k', 2), 4)
     .option('--seed <seed>', 'seed of the clustering and the shuffles (the cluster stage uses cluster.seed, 42)', integer('--seed', 0), 42)
     .option('--shuffles <n>', 'shuffled copies to compare with (0 = none)', integer('--shuffles', 0), 0)
     .option('--method <method>', `shuffle method: ${SHUFFLE_METHODS.join(' | ')}`, 'layer')
     .option('--threads <n>', 'worker threads for the shuffles (default: one per core)', integer('--threads', 0))
-    .option('--json', 'print JSON: ncut, k, labels (and with --shuffles: mean, sd, z, p, n, ...)')
-    .action(async (file: string, o: { k: number; seed: number; shuffles: number; method: string; threads?: number; json?: boolean }) => {
+    .option('--layers <names>', 'files without topology: the weight layers to use, in order (comma-separated names or globs, e.g. "features.*,classifier.*")')
+    .option('--conv-norm <norm>', `edge weight of a conv kernel slice: ${CONV_NORMS.join(' | ')}`, 'l1')
+    .option('--louvain', 'also report a Louvain partition (seeded) and its modularity')
+    .option('--json', 'print JSON: ncut, k, labels, modularity, layers (and with --shuffles: mean, sd, z, p, n, ...)')
+    .action(async (file: string, o: { k: number; seed: number; shuffles: number; method: string; threads?: number; layers?: string; convNorm: string; louvain?: boolean; json?: boolean }) => {
       if (!isShuffleMethod(o.method)) throw new UserError(`ncut: --method must be one of ${SHUFFLE_METHODS.join(', ')}, got '${o.method}'`);
-      const r = await runNcut(file, { k: o.k, seed: o.seed, shuffles: o.shuffles, method: o.method, threads: o.threads });
+      if (!isConvNorm(o.convNorm)) throw new UserError(`ncut: --conv-norm must be one of ${CONV_NORMS.join(', ')}, got '${o.convNorm}'`);
+      const layers = o.layers?.split(',').map((s) => s.trim()).filter(Boolean);
+      const r = await runNcut(file, { k: o.k, seed: o.seed, shuffles: o.shuffles, method: o.method, threads: o.threads, layers, convNorm: o.convNorm, louvain: o.louvain });
       if (o.json) {
         const { shuffles, ...rest } = r;
         process.stdout.write(JSON.stringify(shuffles ? { ...rest, ...shuffles } : rest) + '\n');

@@ -17,6 +17,22 @@ export class GraphError extends UserError {}
 /** A stage run returned something the engine cannot store or its declaration forbids. */
 export class StageOutputError extends UserError {}
 
+/**
+ * A stored object is not what its record says: absent, or its bytes are not the ones its digest
+ * names (flipped bits, truncation). Raised as the object is read, after the bad copy was moved to
+ * quarantine/, so it never reaches a consumer; the scheduler recomputes the producer.
+ */
+export class DamagedObjectError extends UserError {
+  constructor(
+    readonly digest: string,
+    readonly problem: 'missing' | 'corrupt',
+    /** What was found, e.g. "its bytes hash to …" or "1024 bytes, recorded 2048". */
+    readonly detail: string,
+  ) {
+    super(`${problem} object ${digest}${detail ? ` (${detail})` : ''}`);
+  }
+}
+
 /** The run was interrupted by SIGINT/SIGTERM (exit 130 / 143, as shells report signals). */
 export class InterruptedError extends UserError {
   constructor(readonly signal: string) {

@@ -11,16 +11,28 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { executeJob } from './runner.ts';
+import { DamagedObjectError } from './errors.ts';
 import type { Executor, Job, JobResult, ProgressUpdate } from './job.ts';
 import type { StageDef } from './types.ts';
 import type { WorkerReply, WorkerTask } from './worker.ts';
 
-/** An error raised by stage code; `userFacing` errors print without a stack. */
+/** An input object the job found missing or corrupt as it read it (see DamagedObjectError). */
+export interface DamagedObject {
+  digest: string;
+  problem: 'missing' | 'corrupt';
+  detail: string;
+}
+
+/**
+ * An error raised by stage code; `userFacing` errors print without a stack. `damaged` is set
+ * when the job stopped because an object it read was damaged: the producer must be recomputed.
+ */
 export class JobError extends Error {
   constructor(
     message: string,
     readonly stageStack: string | undefined,
     readonly userFacing: boolean,
+    readonly damaged?: DamagedObject,
   ) {
     super(message);
     this.name = 'JobError';
@@ -45,7 +57,7 @@ export class LocalExecutor implements Executor {
     try {
       const task: WorkerTask = { job, port: port2 };
       const reply: WorkerReply = await this.pool.run(task, { transferList: [port2] as any, signal: opts.signal });
-      if (!reply.ok) throw new JobError(reply.error.message, reply.error.stack, reply.error.userFacing);
+      if (!reply.ok) throw new JobError(reply.error.message, reply.error.stack, reply.error.userFacing, reply.error.damaged);
       return reply.result;
     } finally {
       port1.close();
@@ -69,7 +81,8 @@ export class InlineExecutor implements Executor {
     } catch (err) {
       if (opts.signal.aborted) throw err;
       const e = err instanceof Error ? err : new Error(String(err));
-      throw new JobError(e.message, e.stack, typeof (e as { exitCode?: unknown }).exitCode === 'number');
+      const damaged = e instanceof DamagedObjectError ? { digest: e.digest, problem: e.problem, detail: e.detail } : undefined;
+      throw new JobError(e.message, e.stack, typeof (e as { exitCode?: unknown }).exitCode === 'number', damaged);
     }
   }
 

@@ -1,5 +1,6 @@
 /** Small durable-file helpers used by the store, the stat memo and publishing. */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { UserError } from './errors.ts';
 import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +8,38 @@ import { randomBytes } from 'node:crypto';
 /** A temp name that no other process or call will pick. */
 export function tempName(dir: string, hint: string): string {
   return join(dir, `.${basename(hint)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** A write failed for a reason the user must fix (full disk, quota, read-only or failing device). */
+export class WriteError extends UserError {}
+
+const USER_WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the filesystem',
+  EROFS: 'the filesystem is read-only',
+  EIO: 'input/output error (failing device?)',
+};
+
+/**
+ * A write error that names the file being written and the space left where it goes. Errors
+ * other than the ones above (programming errors) are returned unchanged.
+ */
+export function describeWriteError(err: unknown, path: string, dir: string = dirname(path)): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (!code || !(code in USER_WRITE_ERRORS)) return err;
+  let free = 'free space unknown';
+  try {
+    const fs = statfsSync(dir);
+    free = `${formatBytes(Number(fs.bavail) * Number(fs.bsize))} free in ${dir}`;
+  } catch {}
+  return new WriteError(`cannot write ${path}: ${USER_WRITE_ERRORS[code]} (${code}); ${free}. Free some space (\`gc\` removes unused results) and run again; nothing already stored was lost`);
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 /** fsync a directory so a rename into it survives a power loss. */
@@ -30,16 +63,21 @@ export function fsyncDirSync(dir: string): void {
 export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { tmpDir?: string; durable?: boolean } = {}): Promise<void> {
   const durable = opts.durable ?? true;
   const tmp = tempName(opts.tmpDir ?? dirname(path), path);
-  const fh = await open(tmp, 'w');
+  let fh;
+  try {
+    fh = await open(tmp, 'w');
+  } catch (err) {
+    throw describeWriteError(err, path, dirname(tmp));
+  }
   try {
     await fh.writeFile(data);
     if (durable) await fh.sync();
+    await fh.close();
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
-    throw err;
+    throw describeWriteError(err, path, dirname(tmp));
   }
-  await fh.close();
   try {
     await rename(tmp, path);
   } catch (err) {
@@ -59,7 +97,12 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string, opt
   const durable = opts.durable ?? true;
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempName(opts.tmpDir ?? dirname(path), path);
-  const fd = openSync(tmp, 'w');
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'w');
+  } catch (err) {
+    throw describeWriteError(err, path, dirname(tmp));
+  }
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
@@ -68,7 +111,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string, opt
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch {}
-    throw err;
+    throw describeWriteError(err, path, dirname(tmp));
   }
   closeSync(fd);
   renameSync(tmp, path);

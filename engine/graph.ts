@@ -151,7 +151,8 @@ export function buildGraph(stages: readonly StageDef[], params: unknown, only?: 
   return { stages: selected, byName, instances, all };
 }
 
-function expandStage(def: StageDef, params: unknown): Instance[] {
+/** The instances of one stage under a params tree (without their inputs). */
+export function expandStage(def: StageDef, params: unknown): Instance[] {
   const where = `stage '${def.name}'`;
   let matrix: Axes[];
   try {

@@ -62,6 +62,8 @@ export interface JobResult {
 export interface ProgressUpdate {
   fraction?: number;
   message?: string;
+  /** A one-line notice the driver prints as it is (for example a discarded checkpoint). */
+  notice?: string;
 }
 
 /**

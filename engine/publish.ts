@@ -62,7 +62,7 @@ export async function publishOutputs(session: Session, def: StageDef, rec: RunRe
     const o = rec.outputs[output];
     if (!o) continue;
     if (o.kind !== 'files') throw new UserError(`stage '${def.name}' publishes output '${output}', but it is '${o.kind}', not a FileTree`);
-    const manifest = await session.store.readManifest(o.digest);
+    const manifest = await session.store.readManifest(o.digest, o.size);
     const folder = join(session.project.root, publishDir(def, output, params));
     const before = readLedger(folder)?.files ?? [];
     for (const rel of before) {
@@ -78,7 +78,7 @@ export async function publishOutputs(session: Session, def: StageDef, rec: RunRe
         if (digest === f.digest) continue;
       }
       mkdirSync(dirname(target), { recursive: true });
-      await writeFileAtomic(target, await session.store.readBytes(f.digest), { durable: session.store.durable });
+      await writeFileAtomic(target, await session.store.readBytes(f.digest, f.size), { durable: session.store.durable });
       written++;
     }
     const ledger: PublishedLedger = { params: session.paramsName, overrides: [...session.overrides], stage: def.name, output, files: Object.keys(manifest.files).sort() };

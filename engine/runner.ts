@@ -72,7 +72,7 @@ export async function executeJob(job: Job, opts: { signal: AbortSignal; onProgre
   } else {
     const ctx: RunContext = {
       ...base,
-      checkpoint: store.checkpoint(job.key),
+      checkpoint: store.checkpoint(job.key, (notice) => opts.onProgress({ notice })),
       shard: job.shard && {
         index: job.shard.index,
         start: job.shard.start,

@@ -21,11 +21,14 @@ import { tryLock } from './lock.ts';
 import { sleep } from './fsutil.ts';
 import { publishOutputs } from './publish.ts';
 import { runSeed } from './keys.ts';
-import { JobError, InlineExecutor, LocalExecutor } from './executor.ts';
+import { JobError, InlineExecutor, LocalExecutor, type DamagedObject } from './executor.ts';
+import { DamagedObjectError } from './errors.ts';
+import { isPidAlive } from './lock.ts';
+import { describeDamage } from './store.ts';
 import type { Instance } from './graph.ts';
 import type { Session } from './session.ts';
 import type { RunRecord, RunRole } from './store.ts';
-import type { Executor, Job, JobInput } from './job.ts';
+import type { Executor, Job, JobInput, ProgressUpdate } from './job.ts';
 import type { KeyParts } from './keys.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { StageKey } from './types.ts';
@@ -70,6 +73,8 @@ export interface ReproSummary {
   plan: PlannedUnit[];
   /** Instances computed per stage (for messages and tests). */
   ranByStage: Record<string, number>;
+  /** One-line notices printed during the run: damaged objects found and what was done. */
+  notices: string[];
   /** Units computed and served from the cache, per stage (shards counted apart from instances). */
   unitsByStage: Record<string, StageUnits>;
   interrupted: boolean;
@@ -93,7 +98,14 @@ export interface StageUnits {
   cachedShards: number;
 }
 
-type Outcome = { ok: true; record: RunRecord; ran: boolean } | { ok: false; why: 'failed' | 'skipped' | 'planned' };
+type Outcome =
+  | { ok: true; record: RunRecord; ran: boolean }
+  | { ok: false; why: 'failed' | 'skipped' | 'planned' }
+  /** A unit stopped because an object it read was damaged (already quarantined): recompute its producer. */
+  | { ok: false; why: 'damaged'; unitId: string; damaged: DamagedObject };
+
+/** Recomputations of damaged inputs one instance may trigger before it counts as failed. */
+const MAX_REPAIRS = 3;
 
 interface Unit {
   inst: Instance;
@@ -118,7 +130,17 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   const forced = (stage: string) => opts.force === true || (Array.isArray(opts.force) && opts.force.includes(stage));
   let stopping = false;
 
-  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], plan: [], ranByStage: {}, unitsByStage: {}, interrupted: false, ms: 0 };
+  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], plan: [], ranByStage: {}, unitsByStage: {}, notices: [], interrupted: false, ms: 0 };
+  /** Damaged objects already told about (their producer's hit check need not say it again). */
+  const reported = new Set<string>();
+  const notice = (line: string) => {
+    summary.notices.push(line);
+    progress.log(line);
+  };
+  if (!opts.dryRun) {
+    const removed = store.cleanTmp(isPidAlive);
+    if (removed) notice(`removed ${removed} temp file(s) of dead writers from ${store.tmpDir}`);
+  }
 
   // One progress entry per unit: instances, plus each shard of sample stages.
   let total = 0;
@@ -143,9 +165,53 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     return { ok: false, why };
   };
 
+  /**
+   * Settle an instance; when one of its units read a damaged object (quarantined by then), drop
+   * the cached outcome of the upstream that produced it, so that upstream is recomputed, and try
+   * again (its own shards or outputs need nothing: their records are no longer cache hits).
+   */
   async function settleInstance(inst: Instance): Promise<Outcome> {
-    const ups = [...new Set(inst.inputs.map((b) => b.instance))];
-    const results = await Promise.all(ups.map(settle));
+    for (let repairs = 0; ; repairs++) {
+      const ups = [...new Set(inst.inputs.map((b) => b.instance))];
+      const pending = ups.map(settle);
+      const results = await Promise.all(pending);
+      const r = await settleWith(inst, ups, results);
+      if (r.ok || r.why !== 'damaged') return r;
+      const what = `${r.damaged.problem} object ${r.damaged.digest}${r.damaged.detail ? ` (${r.damaged.detail})` : ''}`;
+      if (repairs === MAX_REPAIRS) {
+        return fail(r.unitId, new DamagedObjectError(r.damaged.digest, r.damaged.problem, `${r.damaged.detail}; still damaged after ${MAX_REPAIRS} recomputations of its producer: check the disk`));
+      }
+      const producers: string[] = [];
+      ups.forEach((u, i) => {
+        const o = results[i];
+        const output = o.ok ? outputHolding(o.record, r.damaged.digest) : undefined;
+        if (output === undefined) return;
+        producers.push(`${u.id} output '${output}'`);
+        if (outcomes.get(u) === pending[i]) {
+          outcomes.delete(u);
+          // It will be settled again: do not count its first (cached) settlement as well.
+          if (o.ok && !o.ran) {
+            summary.upToDate--;
+            summary.cached--;
+          }
+          progress.setTotal((total += u.def.samples ? session.shardCount(u) + 1 : 1));
+        }
+      });
+      reported.add(r.damaged.digest);
+      notice(`${r.unitId}: read ${what}${producers.length ? ` from ${producers.join(', ')}` : ''}; it was not used; recomputing ${producers.length ? 'its producer' : 'it'}`);
+    }
+  }
+
+  /** The output (`name` or `name/path`) of a record that is the object `digest`. */
+  function outputHolding(rec: RunRecord, digest: string): string | undefined {
+    for (const [name, o] of Object.entries(rec.outputs)) {
+      if (o.digest === digest) return name;
+      if (o.kind === 'files' && store.referencedObjects({ ...rec, outputs: { [name]: o } }).includes(digest as never)) return `${name} (a file)`;
+    }
+    return undefined;
+  }
+
+  async function settleWith(inst: Instance, ups: Instance[], results: Outcome[]): Promise<Outcome> {
     const upstream = new Map<Instance, RunRecord>();
     for (const [i, r] of results.entries()) {
       if (!r.ok) {
@@ -176,6 +242,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       }),
     );
     const bad = shardResults.find((r) => !r.ok);
+    if (bad && !bad.ok && bad.why === 'damaged') return bad;
     if (bad && !bad.ok) {
       if (bad.why === 'planned') {
         summary.planned.push({ id: inst.id, reasons: ['combine of new shards'] });
@@ -218,6 +285,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       try {
         await publishOutputs(session, unit.inst.def, rec, unit.inst.params);
       } catch (err) {
+        if (err instanceof DamagedObjectError) return damagedOutcome(unit, err);
         return fail(unit.id, err, rec.key);
       }
     }
@@ -230,17 +298,39 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     return { ok: true, record: rec, ran };
   }
 
+  function damagedOutcome(unit: Unit, err: DamagedObjectError | DamagedObject): Outcome {
+    return { ok: false, why: 'damaged', unitId: unit.id, damaged: { digest: err.digest, problem: err.problem, detail: err.detail } };
+  }
+
   async function runUnit(unit: Unit): Promise<Outcome> {
     const def = unit.inst.def;
     const key = session.key(unit.parts);
     const force = forced(def.name);
+    // The cache-hit check (outputs present with their recorded sizes); a damaged hit is a miss.
+    let told = false;
+    const cached = (): RunRecord | undefined => {
+      const { record, damage } = store.checkRun(key);
+      if (damage && !told && !opts.dryRun && !reported.has(damage.digest)) {
+        told = true;
+        reported.add(damage.digest);
+        let moved = '';
+        if (damage.problem === 'corrupt' && !damage.output.includes('/')) {
+          try {
+            moved = `; moved it to ${store.quarantine(damage.digest)}`;
+          } catch {}
+        }
+        notice(`${unit.id}: its cached result has a ${describeDamage(damage)}${moved}; recomputing it`);
+      }
+      return record;
+    };
     if (!force) {
-      const rec = store.getValidRun(key);
+      const rec = cached();
       if (rec) return afterSuccess(unit, rec, false);
     }
     if (opts.dryRun) {
       const prev = store.latestRun(def.name, unit.inst.axes, unit.role, unit.shard?.index);
-      const reasons = force ? ['forced'] : prev ? explainChange(unit.parts, session.code(def), prev) : ['never run'];
+      const damage = store.checkRun(key).damage;
+      const reasons = force ? ['forced'] : damage ? [describeDamage(damage)] : prev ? explainChange(unit.parts, session.code(def), prev) : ['never run'];
       summary.planned.push({ id: unit.id, reasons });
       summary.plan.push({ id: unit.id, inst: unit.inst, role: unit.role, ...(unit.shard ? { shard: { index: unit.shard.index, start: unit.shard.start, end: unit.shard.end } } : {}), reasons });
       progress.finish(unit.id, 'skipped', 'would run');
@@ -256,7 +346,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       const attempt = await limit(async (): Promise<Outcome | 'busy'> => {
         if (signal.aborted || stopping) return 'busy';
         if (!force) {
-          const rec = store.getValidRun(key);
+          const rec = cached();
           if (rec) return afterSuccess(unit, rec, false);
         }
         const lock = tryLock(join(store.locksDir, `${key}.lock`));
@@ -271,7 +361,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
         try {
           // Another process may have finished this key between our check and the lock.
           if (!force) {
-            const rec = store.getValidRun(key);
+            const rec = cached();
             if (rec) return afterSuccess(unit, rec, false);
           }
           return await execute(unit, key);
@@ -290,14 +380,20 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     const executor = def.inline || unit.role === 'combine' ? inline : pool;
     progress.start(unit.id, unit.id);
     let result;
+    const onProgress = (u: ProgressUpdate) => {
+      if (u.notice) notice(`${unit.id}: ${u.notice}`);
+      progress.update(unit.id, u);
+    };
     try {
-      result = await executor.run(job, { signal, onProgress: (u) => progress.update(unit.id, u) });
+      result = await executor.run(job, { signal, onProgress });
     } catch (err) {
       if (signal.aborted) {
         summary.skipped++;
         progress.finish(unit.id, 'skipped', 'interrupted');
         return { ok: false, why: 'skipped' };
       }
+      if (err instanceof DamagedObjectError) return damagedOutcome(unit, err);
+      if (err instanceof JobError && err.damaged) return damagedOutcome(unit, err.damaged);
       return fail(unit.id, err, key);
     }
     // An interrupted run is dropped even if its job managed to finish: nothing is recorded.

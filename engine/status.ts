@@ -7,7 +7,7 @@
 import { explainChange } from './explain.ts';
 import type { Instance } from './graph.ts';
 import type { Session } from './session.ts';
-import type { RunRecord } from './store.ts';
+import { describeDamage, type RunRecord } from './store.ts';
 import type { Axes, StageKey } from './types.ts';
 
 export type InstanceState = 'up-to-date' | 'stale' | 'never-run' | 'upstream-stale';
@@ -43,10 +43,14 @@ export async function computeStatus(session: Session): Promise<InstanceStatus[]>
     const code = session.code(inst.def);
     if (!inst.def.samples) {
       const key = session.key(parts);
-      const rec = store.getValidRun(key);
+      const { record: rec, damage } = store.checkRun(key);
       if (rec) {
         records.set(inst, rec);
         out.push({ ...base, state: 'up-to-date', key, reasons: [], record: rec });
+        continue;
+      }
+      if (damage) {
+        out.push({ ...base, state: 'stale', key, reasons: [describeDamage(damage)] });
         continue;
       }
       const prev = store.latestRun(inst.def.name, inst.axes, 'instance');
@@ -56,18 +60,28 @@ export async function computeStatus(session: Session): Promise<InstanceStatus[]>
     }
     const needed = session.shardCount(inst);
     const shardRecs: (RunRecord | undefined)[] = [];
-    for (let i = 0; i < needed; i++) shardRecs.push(store.getValidRun(session.key(session.shardParts(parts, i, inst.def.samples.shardSize))));
+    const damaged: string[] = [];
+    for (let i = 0; i < needed; i++) {
+      const { record, damage } = store.checkRun(session.key(session.shardParts(parts, i, inst.def.samples.shardSize)));
+      shardRecs.push(record);
+      if (damage) damaged.push(`shard ${i}: ${describeDamage(damage)}`);
+    }
     const stored = shardRecs.filter(Boolean).length;
     const shards = { needed, stored, records: shardRecs };
     const prev = store.latestRun(inst.def.name, inst.axes, 'combine');
     if (stored === needed) {
       const key = session.key(session.combineParts(inst, parts, shardRecs as RunRecord[]));
-      const rec = store.getValidRun(key);
+      const { record: rec, damage } = store.checkRun(key);
       if (rec) {
         records.set(inst, rec);
         out.push({ ...base, state: 'up-to-date', key, reasons: [], record: rec, shards });
         continue;
       }
+      if (damage) damaged.push(describeDamage(damage));
+    }
+    if (damaged.length) {
+      out.push({ ...base, state: 'stale', reasons: damaged, shards });
+      continue;
     }
     const nowParts = { ...parts, params: inst.params as any };
     const earlier = prev ? undefined : removedOrNever(base, undefined, store.latestKey(inst.def.name, inst.axes, 'combine'));

@@ -23,7 +23,7 @@
  * object or a complete one, and never a run record whose objects are missing.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { readFile, rm, mkdir } from 'node:fs/promises';
+import { open, readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 
@@ -32,7 +32,7 @@ let arrowModule: Promise<typeof import('apache-arrow')> | undefined;
 const arrow = () => (arrowModule ??= import('apache-arrow'));
 import { hashBytes, hashJson, canonicalJson } from './hash.ts';
 import { writeFileAtomic, writeFileAtomicSync } from './fsutil.ts';
-import { StageOutputError } from './errors.ts';
+import { DamagedObjectError, StageOutputError } from './errors.ts';
 import type { Axes, CheckpointStore, Digest, FileTree, InputArtifact, Metrics, OutputKind, OutputValue, StageKey } from './types.ts';
 import type { KeyParts } from './keys.ts';
 
@@ -41,6 +41,20 @@ export interface OutputRecord {
   kind: OutputKind;
   digest: Digest;
   size: number;
+}
+
+/** Why a run record is not a cache hit: one of its outputs is missing or has the wrong size. */
+export interface OutputDamage {
+  /** Output name (`name/path` for a file of a `files` output). */
+  output: string;
+  digest: Digest;
+  problem: 'missing' | 'corrupt';
+  detail: string;
+}
+
+/** `missing object <digest> (output 'weights')`, as `status` and `repro` say it. */
+export function describeDamage(d: OutputDamage): string {
+  return `${d.problem} object ${d.digest} (output '${d.output}'${d.detail ? `: ${d.detail}` : ''})`;
 }
 
 /** Instance = the one run of a plain stage; shard/combine = the two kinds of runs of a sample stage. */
@@ -131,14 +145,50 @@ export class Store {
     return { digest, size: bytes.length };
   }
 
-  async readBytes(digest: string): Promise<Uint8Array> {
+  /**
+   * The bytes of an object, checked as they are read: their length against `size` (when the
+   * caller knows it) and their digest against the name. A missing object, or one whose bytes
+   * are not the named ones, throws DamagedObjectError; a bad copy is first moved to
+   * quarantine/, so no reader is ever handed it and recomputing the producer rewrites it.
+   */
+  async readBytes(digest: string, size?: number): Promise<Uint8Array> {
+    const path = this.objectPath(digest);
+    let bytes: Uint8Array;
+    let identity: { dev: number; ino: number };
     try {
-      return new Uint8Array(await readFile(this.objectPath(digest)));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(`artifact ${digest} is missing from ${this.objectsDir} (deleted by hand?); run \`verify\` then \`repro\` to recompute it`);
+      const fh = await open(path, 'r');
+      try {
+        identity = await fh.stat();
+        bytes = new Uint8Array(await fh.readFile());
+      } finally {
+        await fh.close();
       }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DamagedObjectError(digest, 'missing', `not in ${this.objectsDir}`);
       throw err;
+    }
+    let detail: string | undefined;
+    if (size !== undefined && bytes.length !== size) detail = `${bytes.length} bytes, its run record says ${size}`;
+    else {
+      const actual = hashBytes(bytes);
+      if (actual !== digest) detail = `its bytes hash to ${actual}`;
+    }
+    if (detail === undefined) return bytes;
+    const movedTo = this.quarantineIfSame(digest, identity);
+    throw new DamagedObjectError(digest, 'corrupt', detail + (movedTo ? `; moved to ${movedTo}` : ''));
+  }
+
+  /**
+   * Quarantine the object only if the file under its name is still the one that was read: a
+   * producer recomputed meanwhile may have put a good copy there, which must stay.
+   */
+  private quarantineIfSame(digest: string, read: { dev: number; ino: number }): string | undefined {
+    try {
+      const now = statSync(this.objectPath(digest));
+      if (now.dev !== read.dev || now.ino !== read.ino) return undefined;
+      return this.quarantine(digest);
+    } catch {
+      return undefined; // another reader moved it first
     }
   }
 
@@ -173,21 +223,21 @@ export class Store {
       digest: rec.digest,
       async table(): Promise<Table> {
         if (rec.kind !== 'arrow') throw new Error(`artifact ${rec.digest} is '${rec.kind}', not an Arrow table`);
-        return (await arrow()).tableFromIPC(await store.readBytes(rec.digest));
+        return (await arrow()).tableFromIPC(await store.readBytes(rec.digest, rec.size));
       },
-      bytes: () => store.readBytes(rec.digest),
+      bytes: () => store.readBytes(rec.digest, rec.size),
       async files(): Promise<Record<string, Uint8Array>> {
         if (rec.kind !== 'files') throw new Error(`artifact ${rec.digest} is '${rec.kind}', not a file tree`);
-        const manifest = await store.readManifest(rec.digest);
+        const manifest = await store.readManifest(rec.digest, rec.size);
         const out: Record<string, Uint8Array> = {};
-        for (const [path, f] of Object.entries(manifest.files)) out[path] = await store.readBytes(f.digest);
+        for (const [path, f] of Object.entries(manifest.files)) out[path] = await store.readBytes(f.digest, f.size);
         return out;
       },
     };
   }
 
-  async readManifest(digest: string): Promise<FilesManifest> {
-    return JSON.parse(new TextDecoder().decode(await this.readBytes(digest))) as FilesManifest;
+  async readManifest(digest: string, size?: number): Promise<FilesManifest> {
+    return JSON.parse(new TextDecoder().decode(await this.readBytes(digest, size))) as FilesManifest;
   }
 
   /** Digests of every object a record references (outputs and, for `files`, their entries). */
@@ -249,12 +299,45 @@ export class Store {
     }
   }
 
-  /** A record counts as a cache hit only if its output objects are all present. */
+  /** A record counts as a cache hit only if its output objects are all present with their recorded sizes. */
   getValidRun(key: string): RunRecord | undefined {
+    return this.checkRun(key).record;
+  }
+
+  /**
+   * The cache-hit check: the record of `key`, if every output object (and every file of a
+   * `files` output) exists with its recorded size; otherwise the first damaged output. Sizes
+   * only (a stat each): the bytes are checked against their digest when they are read.
+   */
+  checkRun(key: string): { record?: RunRecord; damage?: OutputDamage } {
     const rec = this.getRun(key);
-    if (!rec) return undefined;
-    for (const o of Object.values(rec.outputs)) if (!this.hasObject(o.digest)) return undefined;
-    return rec;
+    if (!rec) return {};
+    for (const [output, o] of Object.entries(rec.outputs)) {
+      const damage = this.checkObject(o.digest, o.size, output);
+      if (damage) return { damage };
+      if (o.kind !== 'files') continue;
+      let manifest: FilesManifest;
+      try {
+        manifest = JSON.parse(readFileSync(this.objectPath(o.digest), 'utf8')) as FilesManifest;
+      } catch {
+        return { damage: { output, digest: o.digest, problem: 'corrupt', detail: 'its file manifest does not parse' } };
+      }
+      for (const [path, f] of Object.entries(manifest.files ?? {})) {
+        const bad = this.checkObject(f.digest, f.size, `${output}/${path}`);
+        if (bad) return { damage: bad };
+      }
+    }
+    return { record: rec };
+  }
+
+  private checkObject(digest: Digest, size: number, output: string): OutputDamage | undefined {
+    let actual: number;
+    try {
+      actual = statSync(this.objectPath(digest)).size;
+    } catch {
+      return { output, digest, problem: 'missing', detail: '' };
+    }
+    return actual === size ? undefined : { output, digest, problem: 'corrupt', detail: `${actual} bytes, recorded ${size}` };
   }
 
   async putRun(rec: RunRecord): Promise<void> {
@@ -293,21 +376,43 @@ export class Store {
 
   // ---- per-instance scratch --------------------------------------------------------------
 
-  checkpoint(key: string): CheckpointStore {
+  /**
+   * The checkpoint store of one instance. Each save is framed with the instance key and the
+   * digest and size of its content (CHECKPOINT_MAGIC, see below), written whole as
+   * checkpoint.next.bin, then renamed into place, the previous save kept as checkpoint.prev.bin.
+   * `load` returns the newest save that passes its check and discards (with `notice`) any that
+   * does not, so a run never resumes from damaged bytes.
+   */
+  checkpoint(key: string, notice: (line: string) => void = () => {}): CheckpointStore {
     const dir = join(this.checkpointsDir, key);
     const file = join(dir, 'checkpoint.bin');
+    const next = join(dir, 'checkpoint.next.bin');
+    const previous = join(dir, 'checkpoint.prev.bin');
     const store = this;
     return {
       async load() {
-        try {
-          return new Uint8Array(await readFile(file));
-        } catch {
-          return undefined;
+        // Newest first: a save interrupted between its renames leaves `next` (complete) in place.
+        for (const path of [next, file, previous]) {
+          let framed: Uint8Array;
+          try {
+            framed = new Uint8Array(await readFile(path));
+          } catch {
+            continue;
+          }
+          const checked = unframeCheckpoint(framed, key);
+          if (typeof checked !== 'string') return checked;
+          notice(`discarded checkpoint ${path}: ${checked}`);
+          await rm(path, { force: true });
         }
+        return undefined;
       },
       async save(bytes: Uint8Array) {
         await mkdir(dir, { recursive: true });
-        await writeFileAtomic(file, bytes, { tmpDir: store.tmpDir, durable: store.durable });
+        await writeFileAtomic(next, frameCheckpoint(bytes, key), { tmpDir: store.tmpDir, durable: store.durable });
+        try {
+          renameSync(file, previous);
+        } catch {}
+        renameSync(next, file);
       },
     };
   }
@@ -340,7 +445,7 @@ export class Store {
     } catch {}
     for (const n of names) {
       const m = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
-      if (m && isAlive(Number(m[1]))) continue;
+      if (!m || isAlive(Number(m[1]))) continue;
       try {
         unlinkSync(join(this.tmpDir, n));
         removed++;
@@ -348,6 +453,40 @@ export class Store {
     }
     return removed;
   }
+}
+
+/**
+ * Checkpoint framing: the 8 bytes CHECKPOINT_MAGIC, a uint32 (little-endian) header length, the
+ * header as JSON {key, size, digest} (digest = XXH128 of the content), then the content.
+ */
+const CHECKPOINT_MAGIC = 'NNCKPT01';
+
+function frameCheckpoint(content: Uint8Array, key: string): Uint8Array {
+  const header = new TextEncoder().encode(JSON.stringify({ key, size: content.length, digest: hashBytes(content) }));
+  const out = new Uint8Array(12 + header.length + content.length);
+  out.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, header.length, true);
+  out.set(header, 12);
+  out.set(content, 12 + header.length);
+  return out;
+}
+
+/** The content of a framed checkpoint, or why it cannot be trusted. */
+function unframeCheckpoint(framed: Uint8Array, key: string): Uint8Array | string {
+  if (framed.length < 12 || new TextDecoder().decode(framed.subarray(0, 8)) !== CHECKPOINT_MAGIC) return 'not a checkpoint of this engine (bad magic)';
+  const headerLength = new DataView(framed.buffer, framed.byteOffset).getUint32(8, true);
+  let header: { key?: unknown; size?: unknown; digest?: unknown };
+  try {
+    header = JSON.parse(new TextDecoder().decode(framed.subarray(12, 12 + headerLength)));
+  } catch {
+    return 'unreadable header';
+  }
+  if (header.key !== key) return `it belongs to instance key ${String(header.key)}`;
+  const content = framed.subarray(12 + headerLength);
+  if (content.length !== header.size) return `${content.length} bytes of content, its header says ${String(header.size)}`;
+  const actual = hashBytes(content);
+  if (actual !== header.digest) return `its content hashes to ${actual}, its header says ${String(header.digest)}`;
+  return content;
 }
 
 /** Identity of "the same instance" across keys: stage, axes, role and shard index. */

@@ -1,7 +1,8 @@
 /** One task in a worker thread: run a job and report progress through the task's MessagePort. */
 import type { MessagePort } from 'node:worker_threads';
 import { executeJob } from './runner.ts';
-import { isUserFacing } from './errors.ts';
+import { DamagedObjectError, isUserFacing } from './errors.ts';
+import type { DamagedObject } from './executor.ts';
 import type { Job, JobResult } from './job.ts';
 
 export interface WorkerTask {
@@ -10,7 +11,9 @@ export interface WorkerTask {
 }
 
 /** Errors cross the thread boundary as plain data so their user-facing nature survives. */
-export type WorkerReply = { ok: true; result: JobResult } | { ok: false; error: { name: string; message: string; stack?: string; userFacing: boolean } };
+export type WorkerReply =
+  | { ok: true; result: JobResult }
+  | { ok: false; error: { name: string; message: string; stack?: string; userFacing: boolean; damaged?: DamagedObject } };
 
 export default async function runTask({ job, port }: WorkerTask): Promise<WorkerReply> {
   const controller = new AbortController();
@@ -21,7 +24,7 @@ export default async function runTask({ job, port }: WorkerTask): Promise<Worker
       onProgress: (u) => {
         // Throttle: a tight loop reporting every step must not flood the main thread.
         const now = performance.now();
-        if (now - last < 100 && u.fraction !== 1) return;
+        if (now - last < 100 && u.fraction !== 1 && !u.notice) return;
         last = now;
         port.postMessage(u);
       },
@@ -29,7 +32,8 @@ export default async function runTask({ job, port }: WorkerTask): Promise<Worker
     return { ok: true, result };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { ok: false, error: { name: e.name, message: e.message, stack: e.stack, userFacing: isUserFacing(e) } };
+    const damaged = e instanceof DamagedObjectError ? { digest: e.digest, problem: e.problem, detail: e.detail } : undefined;
+    return { ok: false, error: { name: e.name, message: e.message, stack: e.stack, userFacing: isUserFacing(e), damaged } };
   } finally {
     port.close();
   }

@@ -37,7 +37,7 @@ export interface Weights {
   meta: WeightsMeta;
 }
 
-function listOfFloat32(arrays: Float32Array[]): Vector {
+export function listOfFloat32(arrays: Float32Array[]): Vector {
   const offsets = new Int32Array(arrays.length + 1);
   for (let i = 0; i < arrays.length; i++) offsets[i + 1] = offsets[i] + arrays[i].length;
   const values = new Float32Array(offsets[arrays.length]);
@@ -47,7 +47,7 @@ function listOfFloat32(arrays: Float32Array[]): Vector {
   return new Vector([makeData({ type, length: arrays.length, nullCount: 0, valueOffsets: offsets, child })]);
 }
 
-function int32Vector(values: number[]): Vector {
+export function int32Vector(values: number[]): Vector {
   return new Vector([makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values) })]);
 }
 

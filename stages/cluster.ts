@@ -7,13 +7,16 @@
  *   neuron  int32   node-order index: the inputs, then each dense layer's neurons in forward order
  *   layer   int32   node layer of the neuron (0 = inputs, 1.. = dense layers)
  *   label   int32   cluster 0..k−1, or −1 for a neuron without any non-zero weight (removed)
- * Metrics: ncut, k, live_nodes, ave_in_out = (1 − ncut/k) / (2·ncut/k) (original run_clustering).
+ * Metrics: ncut, k, live_nodes, ave_in_out = (1 − ncut/k) / (2·ncut/k) (original run_clustering),
+ * modularity (Newman's Q of the same partition).
+ * External network files (params `external.models`, stage `external-model`) are network states too.
  */
 import { tableFromArrays } from 'apache-arrow';
 import { defineStage, type Axes } from '../engine/types.ts';
-import { clusterWeights, nodeLayerOf } from '../science/cluster/index.ts';
+import { buildGraph, clusterWeights, nodeLayerOf } from '../science/cluster/index.ts';
+import { modularity } from '../science/cluster/modularity.ts';
 import { weightsFromTable } from '../science/weights.ts';
-import { networkStates } from './conditions.ts';
+import { externalStates, networkStates, weightsInput, weightsOf } from './conditions.ts';
 import type { ClusterParams } from './params/cluster.ts';
 
 export interface ClusterStageParams {
@@ -40,21 +43,24 @@ export const clusterStage = defineStage<ClusterStageParams>({
   module: import.meta.url,
   name: 'cluster',
   description: 'Spectral clustering and n-cut of every network state (trained, pruned, untrained) for each k',
-  deps: ['export'],
+  deps: ['export', 'external-model'],
   params: ['cluster.k', 'cluster.seed', 'cluster.n_init'],
-  matrix: (params: { cluster: ClusterParams }): Axes[] => networkStates(params).flatMap((state) => params.cluster.k.map((k) => ({ ...state, k }))),
+  matrix: (params: { cluster: ClusterParams }): Axes[] =>
+    [...networkStates(params), ...externalStates(params)].flatMap((state) => params.cluster.k.map((k) => ({ ...state, k }))),
   // The sweep list itself stays out of the key: adding a k must not rerun the others.
   resolve: (subset: { cluster: ClusterParams }, axes) => ({ k: Number(axes.k), seed: subset.cluster.seed, nInit: subset.cluster.n_init }),
-  inputs: (axes) => [{ stage: 'export', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase }, outputs: ['weights'] }],
+  inputs: (axes) => [weightsInput(axes)],
   outputs: ['labels'],
   async run(ctx) {
     const { k, seed, nInit } = ctx.params;
-    const { layers } = weightsFromTable(await ctx.inputs.export[0].outputs.weights.table(), 'export weights');
+    const { layers } = weightsFromTable(await weightsOf(ctx.inputs).outputs.weights.table(), `${ctx.inputs.export ? 'export' : 'external-model'} weights`);
     const result = clusterWeights(layers, k, seed, { nInit });
     const sizes = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
+    const graph = buildGraph(layers);
+    const q = modularity(graph, Int32Array.from(graph.liveNodes, (n) => result.labels[n]));
     return {
       outputs: { labels: labelsTable(result.labels, sizes) },
-      metrics: { ncut: result.ncut, k, live_nodes: result.liveNodes, ave_in_out: aveInOut(result.ncut, k) },
+      metrics: { ncut: result.ncut, k, live_nodes: result.liveNodes, ave_in_out: aveInOut(result.ncut, k), modularity: q },
     };
   },
 });

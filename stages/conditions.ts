@@ -10,10 +10,11 @@
  * It also resolves the settings of one condition (overrides applied), for the train and prune
  * stages.
  */
-import type { Axes } from '../engine/types.ts';
+import type { Axes, InputInstance, InputSpec } from '../engine/types.ts';
 import type { AdamConfig } from '../science/mlp/adam.ts';
 import type { BackendChoice } from '../science/mlp/backend.ts';
 import type { InitParams, PruneOverride, PruneParams, TrainOverride, TrainParams } from './params/train.ts';
+import type { LearningCurveOverride, LearningCurveParams } from './params/learning-curve.ts';
 
 /** The `dataset` axis value of untrained networks. */
 export const INIT_DATASET = 'init';
@@ -125,4 +126,60 @@ export function resolvePruneConfig(prune: PruneParams, axes: Axes): PruneConfig 
     frequency: o.frequency ?? prune.frequency,
     power: o.power ?? prune.power,
   };
+}
+
+/** Snapshot period of one condition's phase: 0 unless its run keeps a learning curve. */
+export function snapshotEvery(curve: LearningCurveParams, axes: Axes, phase: 'unpruned' | 'pruned'): number {
+  if (!curve.runs.includes(Number(axes.run))) return 0;
+  const o: Partial<LearningCurveOverride> = mergedOverrides(curve.overrides, String(axes.dataset), axes.dropout === true);
+  return phase === 'unpruned' ? (o.every ?? curve.every) : (o.prune_every ?? curve.prune_every);
+}
+
+/** The trained networks that keep learning curves (a subset of trainConditions). */
+export function learningCurveConditions(params: any): Axes[] {
+  const curve = section<LearningCurveParams>(params, 'learning_curve');
+  return trainConditions(params).filter((c) => snapshotEvery(curve, c, 'unpruned') > 0 || snapshotEvery(curve, c, 'pruned') > 0);
+}
+
+/** The `phase` axis value of external network files (params `external.models`). */
+export const EXTERNAL_PHASE = 'external';
+const EXTERNAL_PREFIX = 'external:';
+
+/** The `model` name of an external file: its base name ("runs/net.onnx" → "net.onnx"). */
+export const externalModelName = (path: string): string => path.split(/[\\/]/).pop()!;
+
+/** One {model} per external file (params `external.models`); names must be distinct. */
+export function externalModels(params: any): { model: string; path: string }[] {
+  const paths: string[] = params?.external?.models ?? [];
+  const seen = new Map<string, string>();
+  return paths.map((path) => {
+    const model = externalModelName(path);
+    if (seen.has(model)) throw new Error(`params: external.models lists two files named '${model}' ('${seen.get(model)}' and '${path}'); rename one`);
+    seen.set(model, path);
+    return { model, path };
+  });
+}
+
+/**
+ * External files as network states with the study's axes: {dataset: "external:<model>",
+ * dropout: false, run: 0, phase: 'external'}.
+ */
+export function externalStates(params: any): Axes[] {
+  return externalModels(params).map(({ model }) => ({ dataset: `${EXTERNAL_PREFIX}${model}`, dropout: false, run: 0, phase: EXTERNAL_PHASE }));
+}
+
+/** The model name of an external state's axes. */
+export const externalModelOf = (axes: Axes): string => String(axes.dataset).slice(EXTERNAL_PREFIX.length);
+
+/** Where a network state's weights come from: `export` for the study's networks, `external-model` for files. */
+export function weightsInput(axes: Axes): InputSpec {
+  if (axes.phase === EXTERNAL_PHASE) return { stage: 'external-model', where: { model: externalModelOf(axes) }, outputs: ['weights'] };
+  return { stage: 'export', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase }, outputs: ['weights'] };
+}
+
+/** The weights input of an instance whose inputs came from `weightsInput`. */
+export function weightsOf(inputs: Readonly<Record<string, readonly InputInstance[]>>): InputInstance {
+  const inst = inputs['export']?.[0] ?? inputs['external-model']?.[0];
+  if (!inst) throw new Error('no export or external-model input for this network state');
+  return inst;
 }

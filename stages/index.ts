@@ -4,8 +4,10 @@ import { datasetsStage } from './datasets.ts';
 import { trainStage } from './train.ts';
 import { pruneStage } from './prune.ts';
 import { exportStage } from './export.ts';
+import { externalModelStage } from './external-model.ts';
 import { clusterStage } from './cluster.ts';
 import { shuffleSampleStage } from './shuffle-sample.ts';
+import { learningCurveStage } from './learning-curve.ts';
 import { lesionModulesStage } from './lesion-modules.ts';
 import { lesionSingleStage } from './lesion-single.ts';
 import { lesionDoubleStage } from './lesion-double.ts';
@@ -19,8 +21,10 @@ const defined: StageDef[] = [
   trainStage,
   pruneStage,
   exportStage,
+  externalModelStage,
   clusterStage,
   shuffleSampleStage,
+  learningCurveStage,
   lesionModulesStage,
   lesionSingleStage,
   lesionDoubleStage,

@@ -4,7 +4,8 @@
  * TF-MOT's polynomial-decay magnitude pruning (science/mlp/pruning.ts): every kernel, never
  * biases, masks refreshed every `frequency` steps, final weights exactly masked.
  *
- * Outputs: `weights` (public weights file, phase 'pruned') and `history` (per-epoch metrics).
+ * Outputs: `weights` (public weights file, phase 'pruned'), `history` (per-epoch metrics) and
+ * `snapshots` (every `learning_curve.prune_every` epochs for the runs with a learning curve).
  */
 import { defineStage } from '../engine/types.ts';
 import { deriveSeed } from '../science/random.ts';
@@ -14,8 +15,9 @@ import { backendRuntime, initBackend, type BackendChoice } from '../science/mlp/
 import type { AdamConfig } from '../science/mlp/adam.ts';
 import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
 import { phaseResult } from './phase-result.ts';
-import { resolvePruneConfig, resolveTrainConfig, trainConditions, type PruneConfig } from './conditions.ts';
+import { resolvePruneConfig, resolveTrainConfig, snapshotEvery, trainConditions, type PruneConfig } from './conditions.ts';
 import type { PruneParams, TrainParams } from './params/train.ts';
+import type { LearningCurveParams } from './params/learning-curve.ts';
 
 /** What the pruning phase depends on: the training settings it reuses, and the schedule. */
 export interface PruneStageConfig {
@@ -27,6 +29,8 @@ export interface PruneStageConfig {
   shuffle: boolean;
   trainExamples: number | null;
   schedule: PruneConfig;
+  /** Pruning epochs between weight snapshots (0 for runs without a learning curve). */
+  snapshotEvery: number;
 }
 
 /** Child seed of the instance seed. */
@@ -37,9 +41,9 @@ export const pruneStage = defineStage<PruneStageConfig>({
   name: 'prune',
   description: 'Prune each trained network to the target sparsity with TF-MOT polynomial decay (fresh Adam)',
   deps: ['train', 'datasets'],
-  params: ['train', 'prune'],
+  params: ['train', 'prune', 'learning_curve'],
   matrix: trainConditions,
-  resolve: (subset: { train: TrainParams; prune: PruneParams }, axes) => {
+  resolve: (subset: { train: TrainParams; prune: PruneParams; learning_curve: LearningCurveParams }, axes) => {
     const t = resolveTrainConfig(subset.train, axes);
     return {
       backend: t.backend,
@@ -50,19 +54,20 @@ export const pruneStage = defineStage<PruneStageConfig>({
       shuffle: t.shuffle,
       trainExamples: t.trainExamples,
       schedule: resolvePruneConfig(subset.prune, axes),
+      snapshotEvery: snapshotEvery(subset.learning_curve, axes, 'pruned'),
     };
   },
   inputs: (_axes, p) => [
     { stage: 'train', outputs: ['weights'] },
     { stage: 'datasets', where: { dataset: p.source }, outputs: ['table'] },
   ],
-  outputs: ['weights', 'history'],
+  outputs: ['weights', 'history', 'snapshots'],
   runtime: (p) => backendRuntime(p.backend),
   async run(ctx) {
     const p = ctx.params;
     const s = p.schedule;
     const backend = await initBackend(p.backend);
-    ctx.progress({ message: `pruning on TensorFlow.js ${backend.name} ${backend.version}` });
+    ctx.progress({ message: `pruning on ${backend.label}` });
     const unpruned = weightsFromTable(await ctx.inputs.train[0].outputs.weights.table(), 'train weights');
     const data = trainingSplits(datasetFromTable(await ctx.inputs.datasets[0].outputs.table.table()), p.trainExamples);
     const stepsPerEpoch = Math.ceil(data.train.labels.length / p.batchSize);
@@ -76,6 +81,7 @@ export const pruneStage = defineStage<PruneStageConfig>({
       adam: p.adam,
       dropoutRate: p.dropoutRate,
       shuffle: p.shuffle,
+      snapshotEvery: p.snapshotEvery,
       pruning: {
         initialSparsity: s.initialSparsity,
         finalSparsity: s.finalSparsity,
@@ -89,6 +95,6 @@ export const pruneStage = defineStage<PruneStageConfig>({
       onEpoch: (r) => ctx.progress({ fraction: r.metrics.epoch / r.epochs, message: `pruning ${epochMessage(r)}` }),
       onResume: (message) => ctx.progress({ message }),
     });
-    return phaseResult(ctx.axes, result, 'pruned');
+    return phaseResult(ctx.axes, result, 'pruned', p.snapshotEvery);
   },
 });

@@ -16,8 +16,14 @@ import { UserError } from '../engine/errors.ts';
 import { defineStage, type InputInstance, type Metrics, type StageDef } from '../engine/types.ts';
 import { buildReport } from '../science/report/build.ts';
 import type { ReportOptions } from '../science/report/options.ts';
+import { EXTERNAL_PHASE, externalModelOf } from './conditions.ts';
+import { curveFromTable } from '../science/cluster/learning-curve.ts';
+import { weightsFromTable } from '../science/weights.ts';
 import type {
   DependencyEdge,
+  ExternalModelRecord,
+  DrawnNetworkRecord,
+  LearningCurveRecord,
   LesionRecord,
   NetworkRecord,
   PairLesionRow,
@@ -29,7 +35,7 @@ import type {
 } from '../science/report/records.ts';
 
 /** Upstream stages the report reads when they exist (see reportStageFor). */
-export const REPORT_SOURCES = ['export', 'cluster', 'shuffle-sample'] as const;
+export const REPORT_SOURCES = ['export', 'cluster', 'shuffle-sample', 'learning-curve'] as const;
 /** Lesion outputs the report reads, from whichever lesion stage produces them. */
 const LESION_OUTPUTS = ['single', 'double_joint', 'double_conditional', 'dependency_edges'] as const;
 
@@ -72,7 +78,17 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
     const key = stateKey(inst.axes);
     shuffles.set(key, { ...shuffles.get(key), [method]: summary });
   }
-  const networks: NetworkRecord[] = (inputs['cluster'] ?? []).map((inst) => {
+  const clusters = inputs['cluster'] ?? [];
+  const externalModels: ExternalModelRecord[] = clusters
+    .filter((inst) => inst.axes.phase === EXTERNAL_PHASE)
+    .map((inst) => ({
+      model: externalModelOf(inst.axes),
+      k: Number(inst.axes.k),
+      ncut: num(inst.metrics, 'ncut'),
+      modularity: num(inst.metrics, 'modularity'),
+      shuffles: shuffles.get(stateKey(inst.axes)) ?? {},
+    }));
+  const networks: NetworkRecord[] = clusters.filter((inst) => inst.axes.phase !== EXTERNAL_PHASE).map((inst) => {
     const a = inst.axes;
     const acc = accuracy.get(`${networkKey(a)}|${a.phase}`);
     return {
@@ -106,7 +122,30 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
       if (inst.outputs.dependency_edges) rec.edges = edgeRows(await inst.outputs.dependency_edges.table());
     }
   }
-  return { networks, lesions: [...lesions.values()] as LesionRecord[], backends: [...backends].sort() };
+  const curves = await learningCurveRecords(inputs['learning-curve'] ?? []);
+  const drawn = await drawnNetwork(inputs, o);
+  return { networks, externalModels, lesions: [...lesions.values()] as LesionRecord[], backends: [...backends].sort(), curves, drawn };
+}
+
+async function learningCurveRecords(instances: readonly InputInstance[]): Promise<LearningCurveRecord[]> {
+  const out: LearningCurveRecord[] = [];
+  for (const inst of instances) {
+    const points = curveFromTable(await inst.outputs.curve.table(), `learning-curve ${networkKey(inst.axes)} curve`);
+    out.push({ dataset: String(inst.axes.dataset), dropout: inst.axes.dropout === true, run: Number(inst.axes.run), k: Number(inst.metrics.k), points });
+  }
+  return out;
+}
+
+/** Figure 1's network: the pruned export of report.figure_1 and its clustering at main_k, if both exist. */
+async function drawnNetwork(inputs: Readonly<Record<string, readonly InputInstance[]>>, o: ReportOptions): Promise<DrawnNetworkRecord | null> {
+  const want = o.figure_1;
+  const isIt = (a: InputInstance['axes']) => a.dataset === want.dataset && a.dropout === want.dropout && Number(a.run) === want.run && a.phase === 'pruned';
+  const exported = (inputs['export'] ?? []).find((inst) => isIt(inst.axes));
+  const clustered = (inputs['cluster'] ?? []).find((inst) => isIt(inst.axes) && Number(inst.axes.k) === o.main_k);
+  if (!exported?.outputs.weights || !clustered?.outputs.labels) return null;
+  const { layers } = weightsFromTable(await exported.outputs.weights.table(), 'figure 1 weights');
+  const labels = Int32Array.from((await clustered.outputs.labels.table()).getChild('label')!.toArray() as ArrayLike<number>);
+  return { dataset: want.dataset, dropout: want.dropout, run: want.run, k: o.main_k, ncut: num(clustered.metrics, 'ncut'), layers, labels };
 }
 
 function column(t: Table, name: string, what: string): (i: number) => unknown {
@@ -241,7 +280,7 @@ export const reportStage = defineStage<ReportStageParams>({
   async run(ctx) {
     const o = ctx.params.report;
     ctx.progress({ message: 'reading runs' });
-    const { networks, lesions, backends } = await gatherRecords(ctx.inputs, o);
+    const { networks, externalModels, lesions, backends, curves, drawn } = await gatherRecords(ctx.inputs, o);
     const provenance: Provenance = {
       commit: ctx.runtime.commit ?? 'unknown',
       commitDate: ctx.runtime.commit_date ?? 'unknown',
@@ -251,7 +290,7 @@ export const reportStage = defineStage<ReportStageParams>({
     };
     ctx.progress({ fraction: 0.3, message: 'rendering tables and figures' });
     const notes = await readNotes(o.notes);
-    const built = await buildReport({ networks, lesions, provenance, ...(notes ? { notes } : {}) }, o);
+    const built = await buildReport({ networks, externalModels, lesions, curves, drawn, provenance, ...(notes ? { notes } : {}) }, o);
     return {
       outputs: { files: { kind: 'files', files: built.files } },
       metrics: { tables: built.tables.length, figures: built.figures.filter((f) => f.spec).length, missing: built.missing.length, metrics: built.metricCount },

@@ -1,6 +1,6 @@
 /**
  * Stage `shuffle-sample`: the shuffle null distributions of the n-cut (paper §3). For every
- * trained network state (phases unpruned and pruned), every k of `cluster.k` and every method of
+ * trained network state (phases unpruned and pruned) and external network file, every k of `cluster.k` and every method of
  * `shuffle.methods`, `shuffle.samples` independent samples: shuffle the network after removing
  * its degree-0 neurons, rebuild the graph (dropping neurons the shuffle isolated), cluster, n-cut.
  * Sample i draws from the engine's sample seed i, so raising the count computes only new samples.
@@ -19,7 +19,7 @@ import { defineStage, type Axes, type InputInstance, type InputSpec } from '../e
 import { prepareForShuffles, shuffleSample, type ShuffleMethod } from '../science/cluster/index.ts';
 import { summarizeNull } from '../science/stats.ts';
 import { weightsFromTable } from '../science/weights.ts';
-import { networkStates } from './conditions.ts';
+import { externalStates, networkStates, weightsInput, weightsOf } from './conditions.ts';
 import type { ClusterParams, ShuffleParams } from './params/cluster.ts';
 
 export interface ShuffleStageParams {
@@ -65,10 +65,10 @@ export const shuffleSampleStage = defineStage<ShuffleStageParams>({
   module: import.meta.url,
   name: 'shuffle-sample',
   description: 'Shuffle nulls of the n-cut (layer, layer_nonzero) for every trained network state and k',
-  deps: ['export', 'cluster'],
+  deps: ['export', 'external-model', 'cluster'],
   params: ['shuffle.samples', 'cluster.n_init'],
   matrix: (params: { cluster: ClusterParams; shuffle: ShuffleParams }): Axes[] =>
-    networkStates(params)
+    [...networkStates(params), ...externalStates(params)]
       .filter((state) => state.phase !== 'init')
       .flatMap((state) => params.cluster.k.flatMap((k) => params.shuffle.methods.map((method) => ({ ...state, k, method })))),
   resolve: (subset: { shuffle: ShuffleParams; cluster: ClusterParams }, axes) => ({
@@ -78,7 +78,7 @@ export const shuffleSampleStage = defineStage<ShuffleStageParams>({
     nInit: subset.cluster.n_init,
   }),
   inputs: (axes): InputSpec[] => [
-    { stage: 'export', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase }, outputs: ['weights'] },
+    weightsInput(axes),
     // The real network's n-cut (a metric) comes with its labels, which determine it.
     { stage: 'cluster', where: { dataset: axes.dataset, dropout: axes.dropout, run: axes.run, phase: axes.phase, k: axes.k }, outputs: ['labels'] },
   ],
@@ -102,7 +102,7 @@ export const shuffleSampleStage = defineStage<ShuffleStageParams>({
   async run(ctx) {
     const shard = ctx.shard!;
     const { k, method, nInit } = ctx.params;
-    const { layers } = weightsFromTable(await ctx.inputs.export[0].outputs.weights.table(), 'export weights');
+    const { layers } = weightsFromTable(await weightsOf(ctx.inputs).outputs.weights.table(), 'network weights');
     const reduced = prepareForShuffles(layers);
     const n = shard.end - shard.start;
     const samples = new Int32Array(n);

@@ -3,8 +3,10 @@
  * from stages/conditions.ts). Glorot init, data order and dropout masks all derive from the
  * instance seed; checkpoints every epoch, so an interrupted run resumes bit-identically.
  *
- * Outputs: `weights` (the public weights file, science/weights.ts, phase 'unpruned') and
- * `history` (per-epoch metrics, science/mlp/history.ts).
+ * Outputs: `weights` (the public weights file, science/weights.ts, phase 'unpruned'),
+ * `history` (per-epoch metrics, science/mlp/history.ts) and `snapshots` (the weights every
+ * `learning_curve.every` epochs for the runs in `learning_curve.runs`, science/mlp/snapshots.ts;
+ * no rows for other runs).
  */
 import { defineStage } from '../engine/types.ts';
 import { deriveSeed } from '../science/random.ts';
@@ -13,28 +15,35 @@ import { backendRuntime, initBackend } from '../science/mlp/backend.ts';
 import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
 import { phaseResult } from './phase-result.ts';
-import { resolveTrainConfig, trainConditions, type TrainConfig } from './conditions.ts';
+import { resolveTrainConfig, snapshotEvery, trainConditions, type TrainConfig } from './conditions.ts';
 import type { TrainParams } from './params/train.ts';
+import type { LearningCurveParams } from './params/learning-curve.ts';
 
 /** Child seeds of the instance seed. */
 export const INIT_SEED = 1;
 export const PHASE_SEED = 2;
 
-export const trainStage = defineStage<TrainConfig>({
+/** A condition's training settings and its snapshot period (0 for runs without a learning curve). */
+export type TrainStageConfig = TrainConfig & { snapshotEvery: number };
+
+export const trainStage = defineStage<TrainStageConfig>({
   module: import.meta.url,
   name: 'train',
   description: 'Train each network of the sweep for its unpruned epochs (Adam, seeded data order and dropout masks)',
   deps: ['datasets'],
-  params: ['train'],
+  params: ['train', 'learning_curve'],
   matrix: trainConditions,
-  resolve: (subset: { train: TrainParams }, axes) => resolveTrainConfig(subset.train, axes),
+  resolve: (subset: { train: TrainParams; learning_curve: LearningCurveParams }, axes) => ({
+    ...resolveTrainConfig(subset.train, axes),
+    snapshotEvery: snapshotEvery(subset.learning_curve, axes, 'unpruned'),
+  }),
   inputs: (_axes, p) => [{ stage: 'datasets', where: { dataset: p.source }, outputs: ['table'] }],
-  outputs: ['weights', 'history'],
+  outputs: ['weights', 'history', 'snapshots'],
   runtime: (p) => backendRuntime(p.backend),
   async run(ctx) {
     const p = ctx.params;
     const backend = await initBackend(p.backend);
-    ctx.progress({ message: `training on TensorFlow.js ${backend.name} ${backend.version}` });
+    ctx.progress({ message: `training on ${backend.label}` });
     const table = await ctx.inputs.datasets[0].outputs.table.table();
     const data = trainingSplits(datasetFromTable(table), p.trainExamples);
     const result = await trainPhase({
@@ -47,11 +56,12 @@ export const trainStage = defineStage<TrainConfig>({
       adam: p.adam,
       dropoutRate: p.dropoutRate,
       shuffle: p.shuffle,
+      snapshotEvery: p.snapshotEvery,
       checkpoint: ctx.checkpoint,
       signal: ctx.signal,
       onEpoch: (r) => ctx.progress({ fraction: r.metrics.epoch / r.epochs, message: epochMessage(r) }),
       onResume: (message) => ctx.progress({ message }),
     });
-    return phaseResult(ctx.axes, result, 'unpruned', { n_train: data.train.labels.length });
+    return phaseResult(ctx.axes, result, 'unpruned', p.snapshotEvery, { n_train: data.train.labels.length });
   },
 });

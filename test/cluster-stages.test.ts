@@ -14,6 +14,7 @@ import { InlineExecutor } from '../engine/executor.ts';
 import { createProgress } from '../engine/progress.ts';
 import { clusterStage } from '../stages/cluster.ts';
 import { shuffleSampleStage } from '../stages/shuffle-sample.ts';
+import { externalModelStage } from '../stages/external-model.ts';
 import { clusterWeights, reduceNetwork, shuffleSample } from '../science/cluster/index.ts';
 import { Rng, deriveSeed } from '../science/random.ts';
 import { summarizeNull } from '../science/stats.ts';
@@ -190,7 +191,7 @@ test('end to end through the engine: raising shuffle.samples 16 → 32 computes 
         return shuffleSampleStage.run(ctx);
       },
     };
-    const project = { name: 'cluster-e2e', root, paramsFile: 'params.yaml', paramsSchema: z.any(), stages: [fakeExport, clusterStage, shuffles] };
+    const project = { name: 'cluster-e2e', root, paramsFile: 'params.yaml', paramsSchema: z.any(), stages: [fakeExport, externalModelStage, clusterStage, shuffles] };
     const run = async (overrides: string[]) => {
       const session = await Session.open(project, { overrides, durable: false });
       const stream = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,9 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
+/** The shared-cache secret every driver and worker of these tests gets (through the environment). */
+const SECRET = randomBytes(32).toString('hex');
+
 const children = new Set<ChildProcess>();
 let scratch: string;
 let redis: RedisServer;
@@ -35,7 +39,7 @@ let redis: RedisServer;
 /** Start the toy CLI in its own project root (a fresh "machine"). */
 function start(root: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', PIPELINE, ...args], {
-    env: { ...process.env, TOY_ROOT: root, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { ...process.env, TOY_ROOT: root, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', NNMOD_CACHE_SECRET: SECRET, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -253,7 +257,8 @@ describe('distributed runs on BullMQ workers', () => {
 
   test('bad command lines get one clear message', { skip: NEEDS_REDIS }, async () => {
     const root = await machine('cli-errors', SMALL);
-    const session = {} as Session; // not reached: the options are checked first
+    const session = { params: { values: {} } } as unknown as Session; // not used: the options are checked first
+    process.env.NNMOD_CACHE_SECRET = SECRET;
     await assert.rejects(distributedExecutor(session, { executor: 'bullmq', cache: 'x' }, false), /--executor bullmq needs --queue redis:\/\/HOST:PORT/);
     await assert.rejects(distributedExecutor(session, { executor: 'bullmq', queue: redis.url }, false), /needs --cache DIR or --cache s3:\/\/bucket\/prefix/);
     await assert.rejects(distributedExecutor(session, { queue: redis.url }, false), /add --executor bullmq/);
@@ -261,5 +266,6 @@ describe('distributed runs on BullMQ workers', () => {
     const badUrl = await run(root, ['repro', '--executor', 'bullmq', '--queue', 'http://x', '--cache', join(scratch, 'c')]);
     assert.match(badUrl.output, /invalid --queue "http:\/\/x"/);
     assert.doesNotMatch(badUrl.output, /at .*\.ts:\d+/, 'no stack trace');
+    delete process.env.NNMOD_CACHE_SECRET;
   });
 });

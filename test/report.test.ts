@@ -6,6 +6,7 @@ import { buildReport, DEFAULT_REPORT_OPTIONS, type MetricsMap, type NetworkRecor
 import { renderSvg, stableSvgIds } from '../science/report/figures.ts';
 import { histogram, gaussianKde, pooledMoments } from '../science/report/stats.ts';
 import { gatherRecords, reportStage, reportStageFor } from '../stages/report.ts';
+import { curveToTable } from '../science/cluster/learning-curve.ts';
 import type { InputArtifact, InputInstance, RunContext, StageDef } from '../engine/types.ts';
 import { syntheticInput, syntheticLesion, syntheticNetworks } from './report-synthetic.ts';
 import type { LesionRecord } from '../science/report/records.ts';
@@ -219,8 +220,15 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
     category: ['important', 'important'],
   });
   inputs.lesion.push({ stage: 'lesion', axes: { dataset: 'fashion', dropout: true, run: 0 }, outputs: { single: artifact(single, 's') }, metrics: { intact_accuracy: 0.85 } });
+  const curve = curveToTable([
+    { phase: 'unpruned', epoch: 5, epochTotal: 5, ncut: 2.47, testAccuracy: 0.97, sparsity: 0 },
+    { phase: 'pruned', epoch: 5, epochTotal: 25, ncut: 2.2, testAccuracy: 0.98, sparsity: 0.6 },
+  ]);
+  inputs['learning-curve'] = [{ stage: 'learning-curve', axes: { dataset: 'mnist', dropout: false, run: 0 }, outputs: { curve: artifact(curve, 'c') }, metrics: { k: 4 } }];
 
   const g = await gatherRecords(inputs, O);
+  assert.deepEqual(g.curves.map((c) => [c.dataset, c.k, c.points.map((p) => p.epochTotal)]), [['mnist', 4, [5, 25]]]);
+  assert.equal(g.drawn, null, 'no pruned fashion + dropout network: Figure 1 is missing');
   assert.equal(g.networks.length, 2);
   const n1 = g.networks.find((n) => n.run === 1)!;
   assert.equal(n1.testAcc, 0.97);
@@ -243,7 +251,12 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
   assert.match(files.files['tables/table-A18.md'], /\| 1 +\| 0 +\| 50 +\| -0\.0500 +\|/);
   const again = await reportStage.run(ctx);
   assert.deepEqual((again.outputs.files as typeof files).files, files.files, 'same inputs → same bytes');
-  assert.equal(res.metrics!.tables, 8 + 3 + 12 + 2 + 2);
+  assert.equal(res.metrics!.tables, 8 + 3 + 12 + 2 + 2 + 1);
+  // The learning curve with the original code's values beside ours (MNIST, epochs 5 and 25: 2.4757, 2.1881).
+  assert.match(files.files['tables/table-learning-curves.md'], /\| MNIST +\| 0 +\| training +\| 5 +\| 0\.970 +\| 2\.470 +\| 2\.476 +\|/);
+  assert.match(files.files['tables/table-learning-curves.md'], /\| MNIST +\| 0 +\| pruning +\| 25 +\| 0\.980 +\| 2\.200 +\| 2\.188 +\|/);
+  assert.ok(files.files['figures/fig-learning-curves.svg'].startsWith('<svg'));
+  assert.match(files.files['README.md'], /fig-1: pruned Fashion \+ dropout, run 0 clustered at k = 4/);
 });
 
 test('reportStageFor: deps are the report sources and lesion stages that exist', () => {

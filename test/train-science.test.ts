@@ -97,6 +97,29 @@ test('magnitudeMask keeps exactly the k largest |w| (ties aside), signs ignored'
   assert.equal(magnitudeMask(Float32Array.from([1, 2]), 0.9).reduce((n, m) => n + m, 0), 0, 'k = round(0.2) = 0 prunes all');
 });
 
+test('magnitudeMask (radix select) equals |w| ≥ kthLargest(|w|) on kernels with zeros, −0, ties and tiny and huge values', () => {
+  const rng = new Rng(12);
+  for (const n of [1, 7, 1000, 65_537]) {
+    const w = Float32Array.from({ length: n }, () => {
+      const u = rng.float();
+      if (u < 0.2) return u < 0.1 ? 0 : -0; // already pruned weights
+      if (u < 0.3) return [0.5, -0.5, 1e-30, -3e38][rng.int(4)]; // ties and extremes
+      return rng.normal() * 10 ** (rng.int(9) - 6);
+    });
+    for (const s of [0, 0.13, 0.5, 0.9, 0.999]) {
+      const k = weightsToKeep(n, s);
+      const mask = magnitudeMask(w, s);
+      if (k === 0) {
+        assert.ok(mask.every((m) => m === 0));
+        continue;
+      }
+      const abs = Float32Array.from(w, Math.abs);
+      const threshold = kthLargest(abs, k);
+      for (let i = 0; i < n; i++) assert.equal(mask[i], abs[i] >= threshold ? 1 : 0, `n=${n} s=${s} i=${i}`);
+    }
+  }
+});
+
 test('dropout masks: reproducible per (seed, step), different across steps and seeds, rate and scale right', () => {
   const a = dropoutMasks(42, 7, 128, [256, 256], 0.5);
   const b = dropoutMasks(42, 7, 128, [256, 256], 0.5);
@@ -183,9 +206,11 @@ test('checkpoint encode/decode round-trips every array and field; corrupt bytes 
     adamM: [layers[0].kernel.map((x) => x / 2), new Float32Array(12), new Float32Array(4), new Float32Array(3)],
     adamV: [new Float32Array(24).fill(0.25), new Float32Array(12), new Float32Array(4), new Float32Array(3)],
     masks: [new Float32Array(24).fill(1), new Float32Array(12)],
+    snapshots: [{ epoch: 1, layers: glorotUniformInit([6, 4, 3], 2) }],
   };
   const back = decodeCheckpoint(encodeCheckpoint(state));
   assert.deepEqual(back, state);
+  assert.deepEqual(decodeCheckpoint(encodeCheckpoint({ ...state, snapshots: [] })).snapshots, []);
   const noMasks = decodeCheckpoint(encodeCheckpoint({ ...state, masks: null }));
   assert.equal(noMasks.masks, null);
   const bytes = encodeCheckpoint(state);
@@ -259,7 +284,7 @@ test('conditions: dataset × dropout × runs with run overrides; network states 
 
 test('backend resolution: auto picks an installed backend; a missing one is a clear error', () => {
   const auto = resolveBackend('auto');
-  assert.ok(['tensorflow', 'wasm', 'cpu'].includes(auto));
+  assert.ok(['onnx', 'tensorflow', 'wasm', 'cpu'].includes(auto));
   assert.equal(resolveBackend('cpu'), 'cpu');
   const facts = backendRuntime('wasm');
   assert.equal(facts.backend, 'wasm');

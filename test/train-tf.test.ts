@@ -18,10 +18,11 @@ import { loadTfjsModel, toTfjsModel, MODEL_WEIGHTS_FILE } from '../science/mlp/t
 import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
 import { datasetToTable } from '../science/datasets/table.ts';
 import { historyFromTable } from '../science/mlp/history.ts';
-import { trainStage } from '../stages/train.ts';
+import { trainStage, type TrainStageConfig } from '../stages/train.ts';
+import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
+import { decodeCheckpoint } from '../science/mlp/checkpoint.ts';
 import { pruneStage, type PruneStageConfig } from '../stages/prune.ts';
 import { exportStage } from '../stages/export.ts';
-import type { TrainConfig } from '../stages/conditions.ts';
 import type { Axes, InputInstance, RunContext } from '../engine/types.ts';
 
 before(async () => {
@@ -177,6 +178,24 @@ test('killed after epoch 1 of 3 and rerun: final weights identical to an uninter
   assert.deepEqual(resumed.history, uninterrupted.history);
 });
 
+test('learning-curve snapshots: the weights of the epoch checkpoint, every N epochs, kept across a crash and resume', async () => {
+  // Record every checkpoint as it is saved, to compare each snapshot with its epoch's checkpoint.
+  const saved: Uint8Array[] = [];
+  const recording = { load: async () => undefined, save: async (b: Uint8Array) => void saved.push(b.slice()) };
+  const full = await trainPhase(options({ epochs: 4, snapshotEvery: 2, checkpoint: recording }));
+  assert.deepEqual(full.snapshots.map((s) => s.epoch), [2, 4]);
+  for (const snap of full.snapshots) assert.equal(digest(snap.layers), digest(decodeCheckpoint(saved[snap.epoch - 1]).layers), `epoch ${snap.epoch}`);
+  assert.equal(digest(full.snapshots[1].layers), digest(full.layers));
+  // Killed after epoch 3 (one snapshot taken), resumed: the same snapshots, bit for bit.
+  const store = memoryStore(3);
+  await assert.rejects(trainPhase(options({ epochs: 4, snapshotEvery: 2, checkpoint: store })), /simulated crash/);
+  const resumed = await trainPhase(options({ epochs: 4, snapshotEvery: 2, checkpoint: store }));
+  assert.equal(resumed.resumedEpochs, 3);
+  assert.deepEqual(resumed.snapshots.map((s) => [s.epoch, digest(s.layers)]), full.snapshots.map((s) => [s.epoch, digest(s.layers)]));
+  // Without snapshots the trained weights are the same.
+  assert.equal(digest((await trainPhase(options({ epochs: 4 }))).layers), digest(full.layers));
+});
+
 test('an abort signal stops training between steps; the run resumes from the last epoch checkpoint', async () => {
   const uninterrupted = await trainPhase(options());
   const store = memoryStore();
@@ -293,7 +312,7 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
   const table = datasetToTable({ name: 'toy', train: TRAIN, test: TEST });
   const datasets = [{ stage: 'datasets', axes: { dataset: 'toy' }, outputs: { table: artifact(table) }, metrics: {} }];
   const axes = { dataset: 'toy', dropout: true, run: 2 };
-  const trainConfig: TrainConfig = {
+  const trainConfig: TrainStageConfig = {
     backend: 'wasm',
     source: 'toy',
     hidden: HIDDEN,
@@ -303,6 +322,7 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
     dropoutRate: 0.5,
     shuffle: true,
     trainExamples: 150,
+    snapshotEvery: 1,
   };
   const trainCtx = context('train', axes, trainConfig, { datasets });
   const trained = await trainStage.run(trainCtx);
@@ -314,6 +334,14 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
   // Same context → same bytes (the determinism the cache relies on).
   const again = await trainStage.run(context('train', axes, trainConfig, { datasets }));
   assert.deepEqual(tableToIPC(again.outputs.weights as Table), tableToIPC(trained.outputs.weights as Table));
+  // Snapshots after every epoch; the last one is the output network.
+  const trainSnapshots = snapshotsFromTable(trained.outputs.snapshots as Table);
+  assert.deepEqual(trainSnapshots.map((s) => s.epoch), [1, 2]);
+  assert.deepEqual(trainSnapshots[1].layers, unprunedWeights.layers);
+  assert.notDeepEqual(trainSnapshots[0].layers[0].kernel, trainSnapshots[1].layers[0].kernel);
+  const withoutCurve = await trainStage.run(context('train', axes, { ...trainConfig, snapshotEvery: 0 }, { datasets }));
+  assert.equal((withoutCurve.outputs.snapshots as Table).numRows, 0, 'runs without a learning curve emit no snapshot rows');
+  assert.deepEqual(tableToIPC(withoutCurve.outputs.weights as Table), tableToIPC(trained.outputs.weights as Table), 'snapshots do not change training');
 
   const pruneConfig: PruneStageConfig = {
     backend: 'wasm',
@@ -324,11 +352,13 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
     shuffle: true,
     trainExamples: 150,
     schedule: { epochs: 3, initialSparsity: 0.5, finalSparsity: 0.8, beginStep: 0, endStep: 10, frequency: 5, power: 3 },
+    snapshotEvery: 2,
   };
   const trainInput = { stage: 'train', axes, outputs: { weights: artifact(trained.outputs.weights as Table), history: artifact(trained.outputs.history as Table) }, metrics: trained.metrics! };
   const pruned = await pruneStage.run(context('prune', axes, pruneConfig, { train: [trainInput], datasets }));
   assert.ok(Math.abs((pruned.metrics!.sparsity as number) - 0.8) < 0.01, `sparsity ${pruned.metrics!.sparsity}`);
   assert.equal(historyFromTable(pruned.outputs.history as Table).length, 3);
+  assert.deepEqual(snapshotsFromTable(pruned.outputs.snapshots as Table).map((s) => s.epoch), [2]);
 
   const pruneInput = { stage: 'prune', axes, outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) }, metrics: pruned.metrics! };
   const exported = await exportStage.run(context('export', { ...axes, phase: 'pruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0.5 }, { prune: [pruneInput] }));
@@ -363,7 +393,7 @@ test('stage wiring: keys see only what they need', () => {
   assert.deepEqual(unpruned, [{ stage: 'train', where: { dataset: 'mnist', dropout: false, run: 3 }, outputs: ['weights', 'history'] }]);
   const pruned = exportStage.inputs!({ dataset: 'mnist', dropout: false, run: 3, phase: 'pruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0 });
   assert.equal(pruned[0].stage, 'prune');
-  const trainInputs = trainStage.inputs!({ dataset: 'random-kiloepoch', dropout: false, run: 0 }, { source: 'random' } as TrainConfig);
+  const trainInputs = trainStage.inputs!({ dataset: 'random-kiloepoch', dropout: false, run: 0 }, { source: 'random' } as TrainStageConfig);
   assert.deepEqual(trainInputs, [{ stage: 'datasets', where: { dataset: 'random' }, outputs: ['table'] }]);
   for (const stage of [trainStage, pruneStage, exportStage]) assert.ok(stage.runtime, `${stage.name} declares runtime facts`);
 });

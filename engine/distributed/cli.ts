@@ -11,6 +11,7 @@ import type { PipelineProject } from '../project.ts';
 import type { Session } from '../session.ts';
 import { DEFAULT_QUEUE_NAME } from './connection.ts';
 import type { S3Options } from './backend.ts';
+import type { Json } from '../types.ts';
 
 /** Outstanding remote jobs per driver when --jobs is not given: enough to keep a cluster busy. */
 export const DEFAULT_REMOTE_JOBS = 256;
@@ -21,12 +22,14 @@ export interface DistributedOptions {
   queueName?: string;
   cache?: string;
   s3Endpoint?: string;
+  insecureSharedCache?: boolean;
 }
 
 function sharedOptions(cmd: Command): Command {
   return cmd
     .option('--queue-name <name>', 'BullMQ queue name (several projects can share one Redis)', DEFAULT_QUEUE_NAME)
-    .option('--s3-endpoint <url>', 'endpoint of an S3-compatible store (MinIO, Ceph); also $NNMOD_S3_ENDPOINT');
+    .option('--s3-endpoint <url>', 'endpoint of an S3-compatible store (MinIO, Ceph); also $NNMOD_S3_ENDPOINT')
+    .option('--insecure-shared-cache', 'run without $NNMOD_CACHE_SECRET: trust unsigned run records and jobs (anyone who can write to the cache or the queue decides results)');
 }
 
 /** Add the distributed options to `repro`. */
@@ -54,14 +57,25 @@ export async function distributedExecutor(session: Session, o: DistributedOption
   }
   if (!o.queue) throw new UserError('--executor bullmq needs --queue redis://HOST:PORT (the Redis the workers listen on)');
   if (!o.cache) throw new UserError('--executor bullmq needs --cache DIR or --cache s3://bucket/prefix (the cache the workers write to)');
-  const [{ openBackend }, { BullmqExecutor }] = await Promise.all([import('./backend.ts'), import('./executor.ts')]);
+  const [{ openBackend }, { BullmqExecutor }, { cacheTrust }, { checkQueueExposure }] = await Promise.all([
+    import('./backend.ts'),
+    import('./executor.ts'),
+    import('./signing.ts'),
+    import('./connection.ts'),
+  ]);
+  const trust = cacheTrust(o.insecureSharedCache, 'driver');
+  if ('insecure' in trust) process.stderr.write('warning: --insecure-shared-cache: run records and jobs are not signed or checked\n');
   const cache = await openBackend(o.cache, { s3: s3Options(o) });
   const executor = await BullmqExecutor.create({
     queue: o.queue,
     queueName: o.queueName,
     cache,
     fingerprint: (moduleUrl) => session.fingerprinter.fingerprint(moduleUrl),
+    trust,
+    params: session.params.values as Json,
   });
+  const exposed = await checkQueueExposure(o.queue);
+  if (exposed) process.stderr.write(exposed + '\n');
   return { executor, jobs: jobsGiven ? undefined : DEFAULT_REMOTE_JOBS };
 }
 
@@ -79,7 +93,7 @@ export function registerWorkerCommand(program: Command, project: PipelineProject
       .addOption(
         new Option('--lock-duration <ms>', 'how long a silent worker keeps a job before another worker takes it over').default(30_000).argParser(positiveInt('--lock-duration')),
       ),
-  ).action(async (o: { queue: string; cache: string; concurrency: number; store?: string; name?: string; lockDuration: number; queueName: string; s3Endpoint?: string }) => {
+  ).action(async (o: { queue: string; cache: string; concurrency: number; store?: string; name?: string; lockDuration: number; queueName: string; s3Endpoint?: string; insecureSharedCache?: boolean }) => {
     const { startWorker } = await import('./worker.ts');
     const worker = await startWorker(project, {
       queue: o.queue,
@@ -90,6 +104,7 @@ export function registerWorkerCommand(program: Command, project: PipelineProject
       storeDir: o.store,
       name: o.name,
       lockDurationMs: o.lockDuration,
+      insecureSharedCache: o.insecureSharedCache,
     });
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals) => {

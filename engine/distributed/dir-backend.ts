@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Digest, Json, StageKey } from '../types.ts';
 import { digestBytes } from './digest.ts';
+import { describeWriteError } from '../fsutil.ts';
 import {
   CorruptObjectError,
   MissingObjectError,
@@ -120,14 +121,19 @@ export class DirectoryBackend implements ObjectBackend {
   /** Write bytes to a fresh file in tmp/ and fsync it; returns its path. */
   private async writeTemp(bytes: Uint8Array): Promise<string> {
     const temp = join(this.location, 'tmp', `${hostname()}.${process.pid}.${uniqueSuffix()}`);
-    const handle = await open(temp, 'wx');
+    let handle;
+    try {
+      handle = await open(temp, 'wx');
+    } catch (error) {
+      throw describeWriteError(error, temp);
+    }
     try {
       await handle.writeFile(bytes);
       await handle.sync();
     } catch (error) {
       await handle.close();
       await unlink(temp).catch(() => {});
-      throw error;
+      throw describeWriteError(error, temp);
     }
     await handle.close();
     return temp;

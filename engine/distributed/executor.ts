@@ -22,8 +22,11 @@ import { JobError } from '../executor.ts';
 import type { CodeFingerprint } from '../fingerprint.ts';
 import type { Executor, Job, JobResult, ProgressUpdate } from '../job.ts';
 import type { ObjectBackend } from './backend.ts';
+import type { CacheTrust } from './signing.ts';
+import type { Json } from '../types.ts';
 import { DEFAULT_QUEUE_NAME, probeRedis, redactUrl, redisConnection } from './connection.ts';
-import { PROTOCOL_VERSION, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
+import { DamagedObjectError } from '../errors.ts';
+import { INPUT_OBJECT_ERROR, PROTOCOL_VERSION, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
 import { pullRun, pushOutputs } from './transfer.ts';
 
 export interface BullmqExecutorOptions {
@@ -38,6 +41,10 @@ export interface BullmqExecutorOptions {
   checkIntervalMs?: number;
   /** Tries for a job that workers refuse or that fails outside stage code. Default 5. */
   attempts?: number;
+  /** Signs jobs and checks run records (signing.ts), or explicitly trusts everything. */
+  trust: CacheTrust;
+  /** The session's whole params tree (sent with every job for the worker to validate). */
+  params: Json;
 }
 
 /** Submissions of one key within one run before giving up (each Redis restart costs one). */
@@ -116,7 +123,7 @@ export class BullmqExecutor implements Executor {
 
   async run(job: Job, opts: { signal: AbortSignal; onProgress: (u: ProgressUpdate) => void }): Promise<JobResult> {
     const store = new Store(job.artifactsDir, job.durable);
-    const hit = await pullRun(this.options.cache, store, job.key);
+    const hit = await pullRun(this.options.cache, store, job.key, this.options.trust, (notice) => opts.onProgress({ notice }));
     if (hit) {
       opts.onProgress({ fraction: 1, message: `from the shared cache (computed on ${hit.worker})` });
       return hit.result;
@@ -164,7 +171,9 @@ export class BullmqExecutor implements Executor {
     // A failed job of an earlier run would swallow the new submission (same id): clear it.
     if ((await this.queue.getJobState(key)) === 'failed') await this.queue.remove(key).catch(() => {});
     const { module, artifactsDir: _dir, durable: _durable, ...portable } = job;
-    const data: RemoteJobData = { protocol: PROTOCOL_VERSION, job: portable, code: this.options.fingerprint(module), driver: this.driver };
+    const unsigned: RemoteJobData = { protocol: PROTOCOL_VERSION, job: portable, code: this.options.fingerprint(module), driver: this.driver, params: this.options.params };
+    const trust = this.options.trust;
+    const data = 'signer' in trust ? trust.signer.signed('job', unsigned) : unsigned;
     waiter.submitted++;
     await this.queue.add(job.stage, data, {
       jobId: key,
@@ -188,13 +197,26 @@ export class BullmqExecutor implements Executor {
         const failed = await this.queue.getJob(key);
         const reason = failed?.failedReason ?? 'unknown reason';
         const stack = failed?.stacktrace?.at(-1) ?? undefined;
+        if (stack?.startsWith(INPUT_OBJECT_ERROR) && waiter.submitted < MAX_SUBMISSIONS) {
+          // The worker found an input missing or corrupt in the shared cache (and set it aside):
+          // upload our verified copy again and resubmit. A damaged local copy rejects the job with
+          // DamagedObjectError, and the scheduler recomputes its producer.
+          try {
+            await pushOutputs(waiter.store, this.options.cache, jobInputOutputs(waiter.job));
+          } catch (error) {
+            if (error instanceof DamagedObjectError) return this.finish(key, (w) => w.reject(error));
+            throw error;
+          }
+          await this.submit(waiter);
+          return;
+        }
         // Refusals are the user's to fix (same code everywhere); stage failures keep their stack.
         const refused = !stack || stack.startsWith('JobRefusedError');
         this.finish(key, (w) => w.reject(new JobError(reason, refused ? undefined : stack, refused)));
         return;
       }
       if (state !== 'completed' && state !== 'unknown') return; // waiting, delayed, active
-      const record = await pullRun(this.options.cache, waiter.store, key as Job['key']);
+      const record = await pullRun(this.options.cache, waiter.store, key as Job['key'], this.options.trust, (notice) => waiter.onProgress({ notice }));
       if (record) {
         waiter.onProgress({ fraction: 1, message: `done on ${record.worker}` });
         this.finish(key, (w) => w.resolve(record.result));

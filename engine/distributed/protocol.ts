@@ -11,6 +11,7 @@
 import type { Job } from '../job.ts';
 import type { CodeFingerprint } from '../fingerprint.ts';
 import type { OutputRecord } from '../store.ts';
+import type { Json } from '../types.ts';
 import { UserError } from '../errors.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -22,6 +23,13 @@ export interface RemoteJobData {
   code: CodeFingerprint;
   /** `host:pid` of the driver that submitted it. */
   driver: string;
+  /**
+   * The driver's whole (validated) params tree: the worker checks it against the project's
+   * schema, and the job's axes and params against the stage's matrix under it.
+   */
+  params: Json;
+  /** HMAC-SHA256 of the rest (signing.ts, purpose 'job'); absent with --insecure-shared-cache. */
+  signature?: string;
 }
 
 /** Progress a worker publishes with job.updateProgress (BullMQ relays it to the driver). */
@@ -30,6 +38,9 @@ export interface RemoteProgress {
   fraction?: number;
   message?: string;
 }
+
+/** Stack marker of a job a worker failed because an input in the shared cache was missing or corrupt. */
+export const INPUT_OBJECT_ERROR = 'InputObjectError';
 
 /** A worker refuses a job it must not compute (other code, unknown stage, other protocol). */
 export class JobRefusedError extends UserError {}

@@ -21,14 +21,16 @@ import { UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'b
 import { Store } from '../store.ts';
 import { StatMemo } from '../statmemo.ts';
 import { Fingerprinter, initFingerprinting } from '../fingerprint.ts';
-import { initHashing } from '../hash.ts';
+import { canonicalJson, initHashing } from '../hash.ts';
+import { expandStage, type Instance } from '../graph.ts';
+import { cacheTrust, SECRET_ENV, type CacheTrust } from './signing.ts';
 import { InlineExecutor, JobError, LocalExecutor } from '../executor.ts';
 import type { Job } from '../job.ts';
 import type { PipelineProject } from '../project.ts';
 import type { StageDef } from '../types.ts';
-import { openBackend, type ObjectBackend, type S3Options } from './backend.ts';
-import { DEFAULT_QUEUE_NAME, redactUrl, redisConnection } from './connection.ts';
-import { JobRefusedError, PROTOCOL_VERSION, describeCodeDifference, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
+import { CorruptObjectError, MissingObjectError, openBackend, type ObjectBackend, type S3Options } from './backend.ts';
+import { DEFAULT_QUEUE_NAME, checkQueueExposure, redactUrl, redisConnection } from './connection.ts';
+import { INPUT_OBJECT_ERROR, JobRefusedError, PROTOCOL_VERSION, describeCodeDifference, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
 import { fetchOutputs, pushOutputs, readRemoteRecord, writeRemoteRecord } from './transfer.ts';
 
 export interface WorkerOptions {
@@ -49,6 +51,8 @@ export interface WorkerOptions {
   /** Name shown on the driver's progress lines. Default host:pid. */
   name?: string;
   log?: (line: string) => void;
+  /** Trust unsigned jobs and run records (`--insecure-shared-cache`); default: require $NNMOD_CACHE_SECRET. */
+  insecureSharedCache?: boolean;
 }
 
 export interface RunningWorker {
@@ -59,6 +63,7 @@ export interface RunningWorker {
 
 export async function startWorker(project: PipelineProject, options: WorkerOptions): Promise<RunningWorker> {
   await Promise.all([initHashing(), initFingerprinting()]);
+  const trust = cacheTrust(options.insecureSharedCache, 'worker');
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const name = options.name ?? `${hostname()}:${process.pid}`;
   const concurrency = Math.max(1, options.concurrency ?? 1);
@@ -85,6 +90,17 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
     if (data?.protocol !== PROTOCOL_VERSION) {
       throw refuse(`worker ${name} refused job ${bullJob.id}: it speaks job protocol ${PROTOCOL_VERSION}, the job has ${data?.protocol}; run the same code on every host`);
     }
+    if ('signer' in trust) {
+      const problem = trust.signer.problem('job', data);
+      if (problem) {
+        throw refuse(
+          `worker ${name} refused job ${label} from ${String(data.driver)}: ` +
+            (problem === 'it has no signature'
+              ? 'the job is not signed, but this worker has the shared-cache secret (the driver runs without it, with --insecure-shared-cache)'
+              : `${problem}: the driver and this worker were given different secrets ($${SECRET_ENV}), or the job was not submitted by a driver that holds it`),
+        );
+      }
+    }
     const def = defs.get(data.job.stage);
     if (!def) {
       throw refuse(`worker ${name} refused job ${label}: this worker's project has no stage '${data.job.stage}'; run the same code on every host`);
@@ -96,15 +112,26 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
           `(${describeCodeDifference(mine, data.code)}); run the same code on every host`,
       );
     }
+    const invalid = validateJob(def, project, data);
+    if (invalid) throw refuse(`worker ${name} refused job ${label} from ${String(data.driver)}: ${invalid}`);
     const key = data.job.key;
     const progress = throttle((update: Omit<RemoteProgress, 'worker'>) => bullJob.updateProgress({ worker: name, ...update } satisfies RemoteProgress));
-    if (await isDone(backend, key)) {
+    if (await isDone(backend, key, trust, log)) {
       progress({ fraction: 1, message: 'already in the shared cache' }, true);
       return { key, worker: name, reused: true };
     }
     log(`▶ ${label} (${data.job.role}${Object.keys(data.job.axes).length ? ' ' + JSON.stringify(data.job.axes) : ''})`);
     progress({ fraction: 0, message: 'started' }, true);
-    await fetchOutputs(store, backend, jobInputOutputs(data.job));
+    try {
+      await fetchOutputs(store, backend, jobInputOutputs(data.job));
+    } catch (error) {
+      if (!(error instanceof MissingObjectError || error instanceof CorruptObjectError)) throw error;
+      // Not retried here: the driver uploads its own (verified) copy of the input and resubmits.
+      const failure = new UnrecoverableError(`worker ${name} cannot run job ${label}: an input is unusable: ${error.message}`);
+      failure.stack = `${INPUT_OBJECT_ERROR}: ${failure.message}`;
+      log(`✗ ${failure.message}`);
+      throw failure;
+    }
 
     const job: Job = { ...data.job, module: def.module, artifactsDir: store.root, durable: store.durable };
     const executor = def.inline || job.role === 'combine' ? inline : threads;
@@ -131,17 +158,21 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
     }
     await pushOutputs(store, backend, Object.values(result.outputs));
     // The record goes last: once it exists, the key is done for every driver and worker.
-    await writeRemoteRecord(backend, {
+    await writeRemoteRecord(
+      backend,
+      {
       format: 1,
       kind: 'remote-run',
       key,
       stage: job.stage,
       role: job.role,
       axes: job.axes,
-      code: mine.digest,
-      result,
-      worker: name,
-    });
+        code: mine.digest,
+        result,
+        worker: name,
+      },
+      trust,
+    );
     log(`✓ ${label} ${result.ms} ms`);
     return { key, worker: name, reused: false };
 
@@ -176,6 +207,9 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
   await worker.waitUntilReady();
   clearTimeout(slow);
   void worker.run().catch((error) => log(`! worker loop stopped: ${(error as Error).message}`));
+  if ('insecure' in trust) log('warning: --insecure-shared-cache: jobs and run records are not signed or checked');
+  const exposed = await checkQueueExposure(options.queue);
+  if (exposed) log(exposed);
   log(`worker ${name}: queue ${redactUrl(options.queue)} (${options.queueName ?? DEFAULT_QUEUE_NAME}), cache ${backend.location}, concurrency ${concurrency}`);
 
   return {
@@ -193,12 +227,47 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
   };
 }
 
-/** A usable record exists: written, and every output object still there (a corrupt one was set aside). */
-async function isDone(backend: ObjectBackend, key: Job['key']): Promise<boolean> {
-  const record = await readRemoteRecord(backend, key);
+/** A usable record exists: written, signed, and every output object still there (a corrupt one was set aside). */
+async function isDone(backend: ObjectBackend, key: Job['key'], trust: CacheTrust, log: (line: string) => void): Promise<boolean> {
+  const record = await readRemoteRecord(backend, key, trust, log);
   if (!record) return false;
   for (const output of Object.values(record.result.outputs)) if (!(await backend.has(output.digest))) return false;
   return true;
+}
+
+/**
+ * Why a job must not run here, or undefined: its params tree must parse against this project's
+ * schema, its axes must be a point of the stage's matrix under those params, and its resolved
+ * params (and sample count) must be what the stage declares for that point.
+ */
+export function validateJob(def: StageDef, project: PipelineProject, data: RemoteJobData): string | undefined {
+  const parsed = project.paramsSchema.safeParse(data.params);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return `its params do not parse against this project's schema: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+  }
+  let instances: Instance[];
+  try {
+    instances = expandStage(def, parsed.data);
+  } catch (error) {
+    return `its params do not give stage '${def.name}' a matrix: ${(error as Error).message}`;
+  }
+  const axes = canonicalJsonOrUndefined(data.job.axes);
+  const inst = instances.find((i) => canonicalJson(i.axes) === axes);
+  if (!inst) return `its axes ${JSON.stringify(data.job.axes)} are not a point of the matrix of stage '${def.name}' under its params`;
+  if (canonicalJsonOrUndefined(data.job.params) !== canonicalJson(inst.params)) {
+    return `its resolved params are not what stage '${def.name}' declares for ${inst.id} under its params`;
+  }
+  if (data.job.combine && data.job.combine.count !== inst.count) return `its sample count ${data.job.combine.count} is not the ${inst.count} its params ask for`;
+  return undefined;
+}
+
+function canonicalJsonOrUndefined(value: unknown): string | undefined {
+  try {
+    return canonicalJson(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Rate-limit progress messages to the queue (each is a Redis round trip); `force` always sends. */

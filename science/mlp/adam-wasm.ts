@@ -67,7 +67,8 @@ export class WasmAdam {
   readonly params: Float32Array[];
   readonly m: Float32Array[];
   readonly v: Float32Array[];
-  private readonly grads: Float32Array[];
+  /** The gradient buffer (views like `params`): a producer may write gradients here and call stepOnGradients, saving the copy. */
+  readonly grads: Float32Array[];
   private readonly constants: Float64Array;
   private readonly regionBytes: number;
 
@@ -112,6 +113,11 @@ export class WasmAdam {
       if (grads[p].length !== this.params[p].length) throw new Error(`Adam: gradient ${p} has ${grads[p].length} values, parameter has ${this.params[p].length}`);
       this.grads[p].set(grads[p]);
     }
+    this.stepOnGradients();
+  }
+
+  /** One update of `params` in place from the values already in `grads`. */
+  stepOnGradients(): void {
     this.iterations++;
     const c = adamConstants(this.config, this.iterations);
     CONSTANTS.forEach((name, k) => (this.constants[k] = c[name]));

@@ -1,10 +1,13 @@
 /**
- * Which TensorFlow.js backend trains the networks, and its one-time initialisation.
+ * Which backend trains the networks, and its one-time initialisation.
  *
- * Order of preference for `auto`: `@tensorflow/tfjs-node` (an optional dependency: native
- * TensorFlow, fastest, often not installable), then `@tensorflow/tfjs-backend-wasm` (XNNPACK,
- * single-threaded in Node), then the pure-JS `cpu` backend. Backends are imported dynamically,
- * so loading this module never initialises anything; `initBackend` does it once per thread.
+ * Order of preference for `auto`: `onnx` (ONNX Runtime's native CPU runtime from the
+ * onnxruntime-node package: the trainer's step as one graph, onnx-trainer.ts), then the
+ * TensorFlow.js backends: `@tensorflow/tfjs-node` (an optional dependency: native TensorFlow,
+ * often not installable), `@tensorflow/tfjs-backend-wasm` (XNNPACK, single-threaded in Node),
+ * the pure-JS `cpu` backend. When ONNX Runtime cannot load, `auto` says so in one line and
+ * goes on with the next. Backends are imported dynamically, so loading this module never
+ * initialises anything; `initBackend` does it once per thread.
  *
  * On wasm the BatchMatMul gradient is replaced (see matmul-grad.ts): the stock one calls the
  * transposed matMul kernels, which XNNPACK runs several times slower than explicit transposes.
@@ -12,23 +15,28 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { installFastMatMulGradient, restoreStockMatMulGradient } from './matmul-grad.ts';
+import { cpuKernelFamily, loadOnnxRuntime, setNativeTraining, SESSION_OPTIONS, type OnnxAvailability } from './onnx-runtime.ts';
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'onnx' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = Exclude<BackendChoice, 'auto'>;
+/** The TensorFlow.js backends (tfjs also serves the onnx backend's TF.js export, on wasm or cpu). */
+type TfjsBackendName = Exclude<BackendName, 'onnx'>;
 
 const require = createRequire(import.meta.url);
 
 /** npm package that provides each backend. */
 const BACKEND_PACKAGES: Record<BackendName, string> = {
+  onnx: 'onnxruntime-node',
   tensorflow: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
 
 /** tfjs' own name for each backend. */
-const TFJS_NAMES: Record<BackendName, string> = { tensorflow: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+const TFJS_NAMES: Record<TfjsBackendName, string> = { tensorflow: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
 export class BackendUnavailableError extends Error {
   override name = 'BackendUnavailableError';
@@ -48,8 +56,17 @@ export function backendInstalled(name: BackendName): boolean {
   return packageVersion(BACKEND_PACKAGES[name]) !== undefined;
 }
 
-/** The backend `choice` stands for on this machine (without loading it). */
-export function resolveBackend(choice: BackendChoice): BackendName {
+let fallbackReported = false;
+
+/**
+ * The backend `choice` stands for on this machine (loads nothing but ONNX Runtime's binding, to
+ * know whether it works here). `onnx` stands in for tests of the fallback.
+ */
+export function resolveBackend(choice: BackendChoice, onnx: OnnxAvailability = loadOnnxRuntime()): BackendName {
+  if (choice === 'onnx' || (choice === 'auto' && onnx.ok)) {
+    if (onnx.ok) return 'onnx';
+    throw new BackendUnavailableError(`train.backend is 'onnx' but ONNX Runtime (onnxruntime-node) cannot load here: ${onnx.reason}; set train.backend to auto or wasm in params.yaml`);
+  }
   if (choice !== 'auto') {
     if (!backendInstalled(choice))
       throw new BackendUnavailableError(
@@ -57,6 +74,15 @@ export function resolveBackend(choice: BackendChoice): BackendName {
       );
     return choice;
   }
+  const name = firstTfjsBackend();
+  if (!onnx.ok && !fallbackReported && isMainThread) {
+    fallbackReported = true;
+    console.warn(`train.backend auto: training on TensorFlow.js ${name}, because ONNX Runtime (onnxruntime-node) cannot load here: ${onnx.reason}`);
+  }
+  return name;
+}
+
+function firstTfjsBackend(): TfjsBackendName {
   for (const name of ['tensorflow', 'wasm', 'cpu'] as const) if (backendInstalled(name)) return name;
   throw new BackendUnavailableError('no TensorFlow.js backend is installed (expected @tensorflow/tfjs-backend-wasm or -cpu)');
 }
@@ -67,6 +93,7 @@ export function resolveBackend(choice: BackendChoice): BackendName {
  */
 export function backendRuntime(choice: BackendChoice): Record<string, string> {
   const backend = resolveBackend(choice);
+  if (backend === 'onnx') return onnxRuntimeFacts();
   const facts: Record<string, string> = {
     backend,
     backend_version: packageVersion(BACKEND_PACKAGES[backend]) ?? 'unknown',
@@ -79,14 +106,30 @@ export function backendRuntime(choice: BackendChoice): Record<string, string> {
   return facts;
 }
 
+/**
+ * The onnx backend's identity: ONNX Runtime's version, the CPU kernel family MLAS dispatches to,
+ * the session settings that change bits (threads, denormal flushing), and the step's formulation.
+ */
+function onnxRuntimeFacts(): Record<string, string> {
+  return {
+    backend: 'onnx',
+    backend_version: packageVersion(BACKEND_PACKAGES.onnx) ?? 'unknown',
+    cpu_kernels: cpuKernelFamily(),
+    session: `intra_op_threads=${SESSION_OPTIONS.intraOpNumThreads} denormal_as_zero=${SESSION_OPTIONS.extra.session.set_denormal_as_zero} optimization=${SESSION_OPTIONS.graphOptimizationLevel}`,
+    train_step: 'onnx-graph(forward+manual-backward, gemm bias gradients)+wasm-adam-f64',
+  };
+}
+
 export interface BackendInfo {
   name: BackendName;
   version: string;
+  /** For progress lines: 'ONNX Runtime 1.31.1 (x64 avx512f)', 'TensorFlow.js wasm 4.22.0'. */
+  label: string;
 }
 
-const initialised = new Map<BackendName, Promise<void>>();
+const initialised = new Map<TfjsBackendName, Promise<void>>();
 
-async function loadBackend(name: BackendName): Promise<void> {
+async function loadBackend(name: TfjsBackendName): Promise<void> {
   // tfjs-core's Node bundle ships no gradient configs; tfjs-layers' bundle registers them all
   // into the same (shared) registry, as the @tensorflow/tfjs union package does.
   await import('@tensorflow/tfjs-layers');
@@ -114,7 +157,10 @@ async function loadBackend(name: BackendName): Promise<void> {
  * Call inside a stage's run (once per worker is memoised), never at module import time.
  */
 export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
-  const name = resolveBackend(choice);
+  const resolved = resolveBackend(choice);
+  setNativeTraining(resolved === 'onnx');
+  // The onnx backend still uses tfjs for the TF.js export: the fastest TensorFlow.js backend there is.
+  const name = resolved === 'onnx' ? firstTfjsBackend() : resolved;
   let ready = initialised.get(name);
   if (!ready) {
     ready = loadBackend(name);
@@ -126,5 +172,7 @@ export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
   // The gradient registry is global, so switch the fix with the backend it belongs to.
   if (name === 'wasm') installFastMatMulGradient();
   else restoreStockMatMulGradient();
-  return { name, version: packageVersion(BACKEND_PACKAGES[name]) ?? 'unknown' };
+  const version = packageVersion(BACKEND_PACKAGES[resolved]) ?? 'unknown';
+  const label = resolved === 'onnx' ? `ONNX Runtime ${version} (${cpuKernelFamily()})` : `TensorFlow.js ${name} ${version}`;
+  return { name: resolved, version, label };
 }

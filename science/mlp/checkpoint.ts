@@ -9,6 +9,7 @@
  */
 import type { DenseLayer } from '../weights.ts';
 import type { EpochMetrics } from './history.ts';
+import type { WeightSnapshot } from './snapshots.ts';
 
 const MAGIC = 'MLPCKPT1';
 
@@ -25,6 +26,8 @@ export interface TrainerState {
   adamV: Float32Array[];
   /** Pruning masks, one per kernel (pruning phase only). */
   masks: Float32Array[] | null;
+  /** Weight snapshots taken so far (learning curves; empty when the phase keeps none). */
+  snapshots: WeightSnapshot[];
 }
 
 interface Header {
@@ -35,6 +38,8 @@ interface Header {
   history: EpochMetrics[];
   shapes: { fanIn: number; fanOut: number }[];
   hasMasks: boolean;
+  /** Epochs of the snapshots whose kernels and biases follow the masks (absent in older checkpoints). */
+  snapshotEpochs?: number[];
   arrays: number[];
 }
 
@@ -48,6 +53,7 @@ export function encodeCheckpoint(s: TrainerState): Uint8Array {
     ...s.adamM,
     ...s.adamV,
     ...(s.masks ?? []),
+    ...s.snapshots.flatMap((snap) => snap.layers.flatMap((l) => [l.kernel, l.bias])),
   ];
   const header: Header = {
     fingerprint: s.fingerprint,
@@ -57,6 +63,7 @@ export function encodeCheckpoint(s: TrainerState): Uint8Array {
     history: s.history,
     shapes: s.layers.map((l) => ({ fanIn: l.fanIn, fanOut: l.fanOut })),
     hasMasks: s.masks !== null,
+    snapshotEpochs: s.snapshots.map((snap) => snap.epoch),
     arrays: arrays.map((a) => a.length),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -100,7 +107,14 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
   const n = header.shapes.length;
   const layers: DenseLayer[] = header.shapes.map((s, i) => ({ fanIn: s.fanIn, fanOut: s.fanOut, kernel: arrays[2 * i], bias: arrays[2 * i + 1] }));
   const params = 2 * n;
-  if (arrays.length !== params * 3 + (header.hasMasks ? n : 0)) throw new CheckpointFormatError('checkpoint array count does not match its layers');
+  const maskCount = header.hasMasks ? n : 0;
+  const snapshotEpochs = header.snapshotEpochs ?? [];
+  if (arrays.length !== params * 3 + maskCount + params * snapshotEpochs.length) throw new CheckpointFormatError('checkpoint array count does not match its layers');
+  const snapshotsStart = 3 * params + maskCount;
+  const snapshots = snapshotEpochs.map((epoch, s) => ({
+    epoch,
+    layers: header.shapes.map((shape, i) => ({ ...shape, kernel: arrays[snapshotsStart + s * params + 2 * i], bias: arrays[snapshotsStart + s * params + 2 * i + 1] })),
+  }));
   return {
     fingerprint: header.fingerprint,
     epochsDone: header.epochsDone,
@@ -111,5 +125,6 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
     adamM: arrays.slice(params, 2 * params),
     adamV: arrays.slice(2 * params, 3 * params),
     masks: header.hasMasks ? arrays.slice(3 * params, 3 * params + n) : null,
+    snapshots,
   };
 }

@@ -28,6 +28,9 @@ import { applyMask, isMaskUpdateStep, magnitudeMask, scheduledSparsity, validate
 import { cloneLayers, kernelSparsity, INPUT_SIZE, NUM_CLASSES } from './model.ts';
 import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type TrainerState } from './checkpoint.ts';
 import type { EpochMetrics } from './history.ts';
+import { isSnapshotEpoch, type WeightSnapshot } from './snapshots.ts';
+import { nativeTrainingActive } from './onnx-runtime.ts';
+import { OnnxStep, onnxLogits } from './onnx-trainer.ts';
 
 /** Images (n × 784, values in [0, 255]) and their labels 0..9. */
 export interface LabelledImages {
@@ -71,6 +74,8 @@ export interface PhaseOptions {
   signal?: AbortSignal;
   /** Test examples per forward pass during evaluation. */
   evalBatchSize?: number;
+  /** Keep a copy of the weights after every this many epochs (learning curves); 0 or absent = none. */
+  snapshotEvery?: number;
 }
 
 export interface PhaseResult {
@@ -78,6 +83,8 @@ export interface PhaseResult {
   history: EpochMetrics[];
   /** Epochs restored from a checkpoint (0 for a fresh run). */
   resumedEpochs: number;
+  /** The weights after every `snapshotEvery`-th epoch, in epoch order (empty when none were asked for). */
+  snapshots: WeightSnapshot[];
 }
 
 /** Stream tag that separates data order draws from dropout draws of the same seed. */
@@ -302,6 +309,25 @@ export function evaluate(layers: readonly DenseLayer[], d: LabelledImages, batch
   return { loss: lossSum / n, accuracy: correct / n };
 }
 
+/** evaluate() on ONNX Runtime's forward graph (the `onnx` backend). */
+export async function evaluateOnnx(layers: readonly DenseLayer[], d: LabelledImages, batchSize = 1000): Promise<{ loss: number; accuracy: number }> {
+  const n = d.labels.length;
+  let lossSum = 0;
+  let correct = 0;
+  const x = new Float32Array(Math.min(batchSize, n) * INPUT_SIZE);
+  const y = new Uint8Array(Math.min(batchSize, n));
+  const logits = new Float32Array(Math.min(batchSize, n) * NUM_CLASSES);
+  for (let from = 0; from < n; from += batchSize) {
+    const to = Math.min(n, from + batchSize);
+    fillBatch(d, null, from, to, x, y);
+    await onnxLogits(layers, x, to - from, logits);
+    const r = crossEntropyRows(logits, y, to - from);
+    lossSum += r.lossSum;
+    correct += r.correct;
+  }
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
 export interface BatchLoss {
   /** Summed cross-entropy of the batch's rows. */
   lossSum: number;
@@ -416,6 +442,7 @@ function fingerprintOf(o: PhaseOptions, nTrain: number): string {
     shapes: o.initial.map((l) => [l.fanIn, l.fanOut]),
     nTrain,
     nTest: o.test.labels.length,
+    snapshotEvery: o.snapshotEvery ?? 0,
   });
 }
 
@@ -423,7 +450,7 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('training aborted');
 }
 
-/** Train one phase. The caller must have initialised a tfjs backend (backend.ts initBackend). */
+/** Train one phase. The caller must have initialised a backend (backend.ts initBackend): tfjs, or onnx (onnx-trainer.ts). */
 export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const nTrain = validateImages(o.train, `${o.phase} training data`);
   validateImages(o.test, `${o.phase} test data`);
@@ -437,6 +464,8 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   let adamState: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null = null;
   let masks: Float32Array[] | null = o.pruning ? layers.map((l) => new Float32Array(l.kernel.length).fill(1)) : null;
   let history: EpochMetrics[] = [];
+  let snapshots: WeightSnapshot[] = [];
+  const snapshotEvery = o.snapshotEvery ?? 0;
   let epochsDone = 0;
   let step = 0;
 
@@ -452,6 +481,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       adamState = { m: state.adamM, v: state.adamV, iterations: state.adamIterations };
       masks = state.masks;
       history = state.history;
+      snapshots = state.snapshots;
       epochsDone = state.epochsDone;
       step = state.step;
       o.onResume?.(`resuming ${o.phase} phase after epoch ${epochsDone}/${o.epochs}`);
@@ -461,13 +491,14 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     }
   }
   const resumedEpochs = epochsDone;
-  const optimiser = createOptimiser(o.adam, layers, adamState);
-  layers = optimiser.layers;
-
   const useDropout = o.dropoutRate > 0;
   const dropoutScale = Math.fround(1 / (1 - o.dropoutRate));
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
   const y = new Uint8Array(o.batchSize);
+  const native = nativeTrainingActive();
+  const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, x) : createOptimiser(o.adam, layers, adamState);
+  layers = optimiser.layers;
+  const hiddenWidths = layers.slice(0, -1).map((l) => l.fanOut);
   const batches = Math.ceil(nTrain / o.batchSize);
   const sessionStart = performance.now();
 
@@ -492,13 +523,17 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
       }
       const dropout = useDropout ? { seed: o.seed, step, rate: o.dropoutRate } : null;
 
-      const batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
+      let batch: BatchLoss;
+      if (optimiser instanceof OnnxStep) {
+        const masks = dropout ? dropoutMasks(dropout.seed, dropout.step, rows, hiddenWidths, dropout.rate) : null;
+        batch = crossEntropyRows(await optimiser.step(y, rows, masks), y, rows);
+      } else batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
       lossSum += batch.lossSum;
       correct += batch.correct;
     }
     if (masks) layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
 
-    const test = evaluate(layers, o.test, o.evalBatchSize);
+    const test = native ? await evaluateOnnx(layers, o.test, o.evalBatchSize) : evaluate(layers, o.test, o.evalBatchSize);
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / nTrain,
@@ -509,6 +544,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     };
     history.push(metrics);
     epochsDone = epoch + 1;
+    if (isSnapshotEpoch(epochsDone, snapshotEvery)) snapshots.push({ epoch: epochsDone, layers: cloneLayers(layers) });
     if (o.checkpoint) {
       const state: TrainerState = {
         fingerprint,
@@ -520,6 +556,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
         adamM: optimiser.m,
         adamV: optimiser.v,
         masks,
+        snapshots,
       };
       await o.checkpoint.save(encodeCheckpoint(state));
     }
@@ -527,7 +564,7 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
     o.onEpoch?.({ metrics, epochs: o.epochs, secondsPerEpoch: (performance.now() - sessionStart) / 1000 / sessionEpochs });
   }
   // Copies: the optimiser's arrays may be views of its WebAssembly memory.
-  return { layers: cloneLayers(layers), history, resumedEpochs };
+  return { layers: cloneLayers(layers), history, resumedEpochs, snapshots };
 }
 
 /** Adam over the layers' kernels then biases, whichever implementation runs it. */

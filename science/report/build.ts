@@ -3,12 +3,15 @@
  * metrics.json and README.md. Pure apart from rendering; the same input gives the same bytes.
  */
 import { comparisonSection } from './comparison.ts';
+import { externalModelsTable } from './external.ts';
 import { markdownTable, renderTable, type ReportTable } from './format.ts';
 import { MetricsCollector } from './metrics.ts';
 import type { ReportOptions } from './options.ts';
 import { PAPER_PER_NETWORK } from './paper.ts';
 import type { ReportInput } from './records.ts';
 import { figure2, figure3, figure4, figure5, figure6a, figure6b, figureA1, renderSvg, violinFigures, type ReportFigure } from './figures.ts';
+import { figure1 } from './figure-1.ts';
+import { learningCurveFigure, learningCurveTable } from './learning-curves.ts';
 import { clusterabilityTable, conditionKey, dependencyTable, findLesion, mixturesTable, NetworkIndex, networkCohenD, perNetworkTable, randomDataTable, singleLesionTable } from './tables.ts';
 
 export interface BuiltReport {
@@ -43,9 +46,13 @@ export async function buildReport(input: ReportInput, o: ReportOptions): Promise
   const lesion = findLesion(input.lesions, o);
   if (groups.has('lesion_single')) tables.push(singleLesionTable(lesion, o, metrics));
   if (groups.has('lesion_dependencies')) tables.push(dependencyTable(lesion, o, metrics));
+  if (groups.has('learning_curves')) tables.push(learningCurveTable(input.curves ?? [], metrics));
+  // Only when params list external networks, so reports of the study alone are unchanged.
+  if (input.externalModels?.length) tables.push(externalModelsTable(input.externalModels, metrics));
 
   const figures: ReportFigure[] = [];
   const want = new Set(o.figures);
+  if (want.has('fig-1')) figures.push(figure1(input.drawn, o));
   if (want.has('fig-2')) figures.push(figure2(input.networks, o));
   if (want.has('fig-3')) figures.push(figure3(input.networks, o));
   if (want.has('fig-4')) figures.push(figure4(index, o));
@@ -54,6 +61,7 @@ export async function buildReport(input: ReportInput, o: ReportOptions): Promise
   if (want.has('fig-5')) figures.push(figure5(lesion, o));
   if (want.has('fig-6a')) figures.push(figure6a(lesion, o));
   if (want.has('fig-6b')) figures.push(figure6b(lesion, o));
+  if (want.has('fig-learning-curves')) figures.push(learningCurveFigure(input.curves ?? [], o));
   figureMetrics(input, o, metrics);
   const comparison = comparisonSection(index, o, metrics);
 

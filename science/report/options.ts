@@ -8,10 +8,11 @@ export const TABLE_GROUPS = [
   'mixtures',
   'lesion_single',
   'lesion_dependencies',
+  'learning_curves',
 ] as const;
 export type TableGroup = (typeof TABLE_GROUPS)[number];
 
-export const FIGURES = ['fig-2', 'fig-3', 'fig-4', 'fig-A1', 'fig-A2-A5', 'fig-5', 'fig-6a', 'fig-6b'] as const;
+export const FIGURES = ['fig-1', 'fig-2', 'fig-3', 'fig-4', 'fig-A1', 'fig-A2-A5', 'fig-5', 'fig-6a', 'fig-6b', 'fig-learning-curves'] as const;
 export type FigureId = (typeof FIGURES)[number];
 
 export const TAXONOMY = ['important', 'sig-but-not-diff', 'diff-but-not-sig', 'small', 'complete', 'prunable', 'least_important', 'other'] as const;
@@ -33,6 +34,8 @@ export interface ReportOptions {
   readonly violin_dataset: string;
   /** The lesioned network of Tables A.18–A.19 and Figures 5–6. */
   readonly lesion_network: { readonly dataset: string; readonly dropout: boolean; readonly run: number };
+  /** The pruned network drawn in Figure 1 (clustered at main_k) and the share of each layer's heaviest edges drawn. */
+  readonly figure_1: { readonly dataset: string; readonly dropout: boolean; readonly run: number; readonly edge_share: number };
   readonly colors: {
     readonly unpruned: string;
     readonly unpruned_dropout: string;
@@ -58,6 +61,7 @@ export const DEFAULT_REPORT_OPTIONS: ReportOptions = {
   representative_run: 0,
   violin_dataset: 'mnist',
   lesion_network: { dataset: 'fashion', dropout: true, run: 0 },
+  figure_1: { dataset: 'fashion', dropout: true, run: 0, edge_share: 0.02 },
   colors: {
     unpruned: '#08306b',
     unpruned_dropout: '#1b7837',

@@ -235,6 +235,23 @@ export const PAPER_INIT_NCUT_SUPPORT = { source: 'Section 3 (Figure 3)', min: 2.
 /** The paper's lesioned network (Tables A.18–A.19, Figures 5–6): Fashion-MNIST, dropout, k = 10. */
 export const PAPER_LESION_NETWORK = { dataset: 'fashion', dropout: true, k: 10 } as const;
 
+/**
+ * The original code's learning curves (notebook `mlp-learning-curve`, reference §11.3): one network
+ * per dataset, without dropout, the n-cut at k = 4 after every 5th epoch; pruning epochs offset by
+ * the 20 training epochs (CIFAR-10: 40 pruning epochs). Not in the paper itself: the paper's code.
+ */
+export const PAPER_LEARNING_CURVES: { readonly source: string; readonly k: number; readonly curves: Readonly<Record<string, readonly (readonly [epoch: number, ncut: number])[]>> } = {
+  source: 'the original code (notebook mlp-learning-curve, reference §11.3)',
+  k: 4,
+  curves: {
+    mnist: [[5, 2.4757], [10, 2.4776], [15, 2.4562], [20, 2.4573], [25, 2.1881], [30, 2.04], [35, 2.0086], [40, 2.0161]],
+    fashion: [[5, 2.3907], [10, 2.2095], [15, 2.1963], [20, 2.1793], [25, 2.062], [30, 1.972], [35, 1.932], [40, 1.9238]],
+    cifar10: [[5, 2.4785], [10, 2.4401], [15, 2.4066], [20, 2.3902], [25, 2.148], [30, 2.0537], [35, 2.0215], [40, 2.5522], [45, 2.5564], [50, 1.9733], [55, 1.9603], [60, 1.9852]],
+    line: [[5, 2.3603], [10, 2.3364], [15, 2.3117], [20, 2.2425], [25, 2.0221], [30, 1.8525], [35, 1.6872], [40, 1.6386]],
+    random: [[5, 2.3068], [10, 2.3329], [15, 2.3214], [20, 2.3214], [25, 2.2343], [30, 2.1511], [35, 2.1035], [40, 2.0895]],
+  },
+};
+
 /** Paper names of this project's dataset axis values, for table rows. */
 export const DATASET_LABELS: Readonly<Record<string, string>> = {
   mnist: 'MNIST',

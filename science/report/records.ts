@@ -110,9 +110,44 @@ export interface Provenance {
   readonly backends: readonly string[];
 }
 
+/** One network's learning curve (stage `learning-curve`): n-cut after every N-th epoch. */
+export interface LearningCurveRecord {
+  readonly dataset: string;
+  readonly dropout: boolean;
+  readonly run: number;
+  readonly k: number;
+  readonly points: readonly { readonly phase: 'unpruned' | 'pruned'; readonly epoch: number; readonly epochTotal: number; readonly ncut: number; readonly testAccuracy: number }[];
+}
+
+/** The network drawn in Figure 1: its dense kernels and its clustering at the main k. */
+export interface DrawnNetworkRecord {
+  readonly dataset: string;
+  readonly dropout: boolean;
+  readonly run: number;
+  readonly k: number;
+  readonly ncut: number | null;
+  readonly layers: readonly { readonly fanIn: number; readonly fanOut: number; readonly kernel: Float32Array }[];
+  readonly labels: Int32Array;
+}
+
+/** A network file of params `external.models` clustered at one k (stages external-model, cluster, shuffle-sample). */
+export interface ExternalModelRecord {
+  readonly model: string;
+  readonly k: number;
+  readonly ncut: number | null;
+  readonly modularity: number | null;
+  readonly shuffles: Partial<Record<ShuffleMethod, ShuffleSummary>>;
+}
+
 export interface ReportInput {
   readonly networks: readonly NetworkRecord[];
+  /** External network files (absent or empty: no "External models" table). */
+  readonly externalModels?: readonly ExternalModelRecord[];
   readonly lesions: readonly LesionRecord[];
+  /** Learning curves, when the pipeline has the learning-curve stage. */
+  readonly curves?: readonly LearningCurveRecord[];
+  /** The network of Figure 1, when it has been pruned and clustered. */
+  readonly drawn?: DrawnNetworkRecord | null;
   readonly provenance: Provenance;
   /** The run's own notes (report.notes), embedded in README.md. */
   readonly notes?: { readonly path: string; readonly markdown: string };

@@ -8,6 +8,8 @@ import { initParams, pruneParams, trainParams } from './train.ts';
 import { lesionParams } from './lesion.ts';
 import { reportParams } from './report.ts';
 import { clusterParams, shuffleParams } from './cluster.ts';
+import { externalParams } from './external.ts';
+import { learningCurveParams } from './learning-curve.ts';
 
 export const paramsSchema = z
   .object({
@@ -18,8 +20,10 @@ export const paramsSchema = z
     init: initParams,
     cluster: clusterParams,
     shuffle: shuffleParams,
+    learning_curve: learningCurveParams,
     lesion: lesionParams,
     report: reportParams,
+    external: externalParams,
   })
   .strict();
 

@@ -47,6 +47,15 @@ export const reportParams = z
       })
       .strict()
       .describe('The lesioned network of Tables A.18–A.19 and Figures 5–6 (the paper: fashion, dropout; must be one of lesion.networks).'),
+    figure_1: z
+      .object({
+        dataset: z.string().describe('Dataset of the network drawn.'),
+        dropout: z.boolean().describe('Whether it was trained with dropout.'),
+        run: z.number().int().min(0).describe('Its run.'),
+        edge_share: z.number().gt(0).max(1).describe("Share of each layer's non-zero weights drawn, the heaviest first (e.g. 0.02)."),
+      })
+      .strict()
+      .describe('Figure 1: the pruned network drawn split into its modules at main_k (the paper: a Fashion-MNIST network trained with dropout).'),
     colors: z
       .object({
         unpruned: colour.describe('Figure 2: networks before pruning, without dropout.'),

@@ -36,9 +36,9 @@ export const trainOverride = z
 export const trainParams = z
   .object({
     backend: z
-      .enum(['auto', 'tensorflow', 'wasm', 'cpu'])
+      .enum(['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'])
       .describe(
-        'TensorFlow.js backend: tensorflow (@tensorflow/tfjs-node, if installed), wasm (@tensorflow/tfjs-backend-wasm), cpu (pure JS), or auto = the first of these that is installed. Part of every training key.',
+        'Training backend: onnx (ONNX Runtime, native CPU, from onnxruntime-node), tensorflow (@tensorflow/tfjs-node, if installed), wasm (@tensorflow/tfjs-backend-wasm), cpu (pure JS), or auto = the first of these that works here (one line says so when ONNX Runtime cannot load). Part of every training key.',
       ),
     datasets: z.array(z.string().min(1)).min(1).describe('Conditions to train: dataset names (the `dataset` axis), or extra names given a `source` in overrides.'),
     dropout: z.array(z.boolean()).min(1).describe('Dropout settings to train for every dataset: [false, true] = both.'),

@@ -1,0 +1,78 @@
+/**
+ * Stage `external-model`: one network file of params `external.models` (ONNX, PyTorch state dict,
+ * safetensors, Keras, NumPy, Arrow; docs/models.md) read into its weight graph. Axis {model}
+ * (the file's base name). The file's content digest is part of the key, so editing the file
+ * reruns everything downstream and nothing else.
+ *
+ * Output `weights`: the graph's edge-weight matrices in the public weights schema
+ * (science/weights.ts; zero biases): a dense layer's kernel as it is, a convolution's per-channel
+ * kernel norms, so `cluster` and `shuffle-sample` treat it like an exported network.
+ * Metrics: format, digest, nodes (all node layers), node_layers ("name:units" list).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../engine/errors.ts';
+import { defineStage, type Axes } from '../engine/types.ts';
+import { ModelFormatError, readModel, type ConvNorm } from '../science/models/index.ts';
+import { weightsToTable } from '../science/weights.ts';
+import { externalModels } from './conditions.ts';
+import type { ExternalParams } from './params/external.ts';
+
+export interface ExternalModelParams {
+  path: string;
+  /** sha256 of the file's bytes. */
+  digest: string;
+  layers: string[];
+  convNorm: ConvNorm;
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UserError(`external.models: cannot read '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+export const externalModelStage = defineStage<ExternalModelParams>({
+  module: import.meta.url,
+  name: 'external-model',
+  description: 'Read a network file of external.models (ONNX, PyTorch, safetensors, Keras, NumPy) into its weight graph',
+  deps: [],
+  params: ['external.models', 'external.layers', 'external.conv_norm'],
+  matrix: (params): Axes[] => externalModels(params).map(({ model }) => ({ model })),
+  // Only this file's path, content digest and options enter its key.
+  resolve: (subset: { external: ExternalParams }, axes) => {
+    const { path } = externalModels(subset).find((m) => m.model === axes.model)!;
+    return { path, digest: sha256(readBytes(path)), layers: subset.external.layers[path] ?? [], convNorm: subset.external.conv_norm };
+  },
+  outputs: ['weights'],
+  async run(ctx) {
+    const { path, digest, layers, convNorm } = ctx.params;
+    const bytes = readBytes(path);
+    if (sha256(bytes) !== digest) throw new UserError(`external.models: '${path}' changed while the pipeline ran; run again`);
+    let network;
+    try {
+      network = await readModel(bytes, { source: path, layers, convNorm });
+    } catch (e) {
+      if (e instanceof ModelFormatError) throw new UserError(`external.models: ${e.message}`);
+      throw new UserError(`external.models: ${path}: cannot read the model (${(e as Error).message}); the file may be truncated or corrupt`);
+    }
+    const { graph } = network;
+    const table = weightsToTable({
+      layers: graph.layers.map((l) => ({ fanIn: l.fanIn, fanOut: l.fanOut, kernel: Float32Array.from(l.kernel), bias: new Float32Array(l.fanOut) })),
+      meta: { dataset: String(ctx.axes.model), dropout: false, run: 0, phase: 'unpruned' },
+    });
+    return {
+      outputs: { weights: table },
+      metrics: {
+        format: network.format,
+        digest,
+        nodes: graph.nodeLayers.reduce((a, n) => a + n.units, 0),
+        node_layers: graph.nodeLayers.map((n) => `${n.name}:${n.units}${n.unit === 'channel' ? 'ch' : ''}`).join(' '),
+      },
+    };
+  },
+});
