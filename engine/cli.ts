@@ -19,7 +19,7 @@ import { createProgress, type ProgressReporter } from './progress.ts';
 import { releaseAllLocks } from './lock.ts';
 import { InterruptedError, UserError, isUserFacing } from './errors.ts';
 import { chooseParams, describeChoice, readProfiles, rememberProfile, type ParamsChoice } from './profiles.ts';
-import { estimatePlan, ratesFromRecords, storeRecords, type RunEstimate } from './estimate.ts';
+import { calibrateMissing, estimatePlan, ratesFromRecords, storeRecords, type RunEstimate } from './estimate.ts';
 import { formatEstimate, formatPlanSummary, formatStatusSummary, formatRanSummary } from './summaries.ts';
 import type { PipelineProject } from './project.ts';
 import { withDistributedOptions, distributedExecutor, registerWorkerCommand, type DistributedOptions } from './distributed/cli.ts';
@@ -90,16 +90,21 @@ export function buildProgram(project: PipelineProject): Command {
     if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
     const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
     const jobs = remote?.jobs ?? o.jobs;
-    // The plan and its estimate first (a dry pass: keys and record look-ups only).
-    const plan = await repro(session, { force, dryRun: true, jobs, progress: SILENT });
-    const estimate = estimateRun(session, plan, jobs);
+    // The plan and its estimate first: a dry pass (keys and record look-ups only) that also
+    // publishes cache hits, so when nothing is to run it is the whole run.
+    const plan = await repro(session, { force, dryRun: true, publishCached: !o.dryRun, jobs, progress: SILENT });
+    const estimate = await estimateRun(session, plan, jobs);
     if (o.dryRun) {
       process.stdout.write(formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }));
       return;
     }
     rememberProfile(stateDirOf(project), session.paramsName);
-    if (plan.plan.length > 0) console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
-    const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs });
+    if (plan.plan.length === 0 && plan.failed.length === 0) {
+      console.log(formatRanSummary(plan));
+      return;
+    }
+    console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
+    const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs, planned: plan.plan.length });
     const controller = new AbortController();
     let signalName = '';
     const onSignal = (sig: NodeJS.Signals) => {
@@ -266,9 +271,11 @@ function positiveInt(flag: string) {
   };
 }
 
-/** Rates from this store's run records, applied to a dry run's plan. */
-function estimateRun(session: Session, plan: ReproSummary, jobs: number): RunEstimate {
-  return estimatePlan(plan.plan, ratesFromRecords(storeRecords(session.store), session.graph.byName), jobs);
+/** Rates from this store's run records (or a short calibration of stages that have none), applied to a dry run's plan. */
+async function estimateRun(session: Session, plan: ReproSummary, jobs: number): Promise<RunEstimate> {
+  const rates = ratesFromRecords(storeRecords(session.store), session.graph.byName);
+  await calibrateMissing(plan.plan, rates);
+  return estimatePlan(plan.plan, rates, jobs);
 }
 
 /** Record keys the given remembered params files use (so gc keeps them). */

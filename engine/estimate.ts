@@ -16,6 +16,7 @@
  * an estimate take no time there, so the wall time is then a lower bound.
  */
 import { availableParallelism } from 'node:os';
+import { GraphError } from './errors.ts';
 import type { Instance } from './graph.ts';
 import type { PlannedUnit } from './scheduler.ts';
 import type { RunRecord, RunRole, Store } from './store.ts';
@@ -29,14 +30,36 @@ type RateClass = 'run' | 'combine';
 export interface Rate {
   /** ms per unit of work. */
   msPerWork: number;
-  /** How many records it came from. */
+  /** How many records it came from (0 for a calibration). */
   records: number;
+  /** Set when the rate comes from a calibration run instead of records: what ran. */
+  calibrated?: string;
+}
+
+/**
+ * Rates for the stages of a plan that have no recorded rate but a `calibrate` function: run each
+ * (once per stage, with the params of its first planned unit) and add its rate to `rates`.
+ */
+export async function calibrateMissing(plan: readonly PlannedUnit[], rates: Map<string, Rate>): Promise<void> {
+  const first = new Map<string, PlannedUnit>();
+  for (const u of plan) if (u.role !== 'combine' && !first.has(u.inst.def.name)) first.set(u.inst.def.name, u);
+  for (const [name, u] of first) {
+    const def = u.inst.def;
+    if (rates.has(`${name}\0run`) || !def.calibrate) continue;
+    const c = await def.calibrate(u.inst.params);
+    if (c.work > 0 && c.ms >= 0) rates.set(`${name}\0run`, { msPerWork: c.ms / c.work, records: 0, calibrated: c.what });
+  }
 }
 
 /** Work of one unit: an instance's work, a shard's samples × work per sample, a combine's 1. */
 export function unitWork(def: StageDef, axes: Instance['axes'], params: unknown, role: RunRole, shard?: { start: number; end: number }): number {
   if (role === 'combine') return 1;
-  const w = def.work ? def.work(axes, params) : 1;
+  let w: number;
+  try {
+    w = def.work ? def.work(axes, params) : 1;
+  } catch (err) {
+    throw new GraphError(`stage '${def.name}': work() failed for ${JSON.stringify(axes)}: ${(err as Error).message}`);
+  }
   const perUnit = Number.isFinite(w) && w > 0 ? w : 1;
   return role === 'shard' && shard ? perUnit * (shard.end - shard.start) : perUnit;
 }
@@ -87,8 +110,10 @@ export interface StageEstimate {
   computeMs?: number;
   /** First start → last finish of its units in the simulated schedule. */
   wallMs?: number;
-  /** Records behind the rate (0: no estimate). */
+  /** Records behind the rate (0: no estimate, or a calibration). */
   records: number;
+  /** What a calibration ran, when the rate comes from one. */
+  calibrated?: string;
 }
 
 export interface RunEstimate {
@@ -124,6 +149,7 @@ export function estimatePlan(plan: readonly PlannedUnit[], rates: ReadonlyMap<st
       continue;
     }
     s.records = Math.max(s.records, rate.records);
+    if (rate.calibrated) s.calibrated = rate.calibrated;
     const ms = rate.msPerWork * unitWork(u.inst.def, u.inst.axes, u.inst.params, u.role, u.shard) * contention;
     unitMs.set(u.id, ms);
     s.computeMs = (s.computeMs ?? 0) + ms;

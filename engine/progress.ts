@@ -14,8 +14,9 @@
  *
  * The ETA covers every remaining unit: those the run's cost model estimated (engine/estimate.ts,
  * the same numbers `repro --dry-run` prints) at their estimate, corrected by how far the model
- * has been off for the units computed so far; the others at the mean duration of the computed
- * units; running units by their own fractions (see estimateRemainingMs).
+ * has been off for the units computed so far; planned units without an estimate at the mean
+ * duration of the computed units; units the plan did not have (cache hits) at nothing; running
+ * units by their own fractions (see estimateRemainingMs).
  */
 import { createLogUpdate } from 'log-update';
 
@@ -46,6 +47,8 @@ export interface ProgressOptions {
   estimates?: ReadonlyMap<string, number>;
   /** Slots of the run (--jobs): the ETA's parallelism before any is observed. */
   jobs?: number;
+  /** How many units the plan has (with or without an estimate); the others are expected to be cache hits. */
+  planned?: number;
 }
 
 /** The live area is redrawn at most this often. */
@@ -78,10 +81,17 @@ export interface EtaInput {
   parallelism: number;
   /** Units not started yet that the cost model estimated: how many, and their estimated ms. */
   pendingEstimated?: { count: number; ms: number };
+  /**
+   * With a plan: how many units not started yet are planned but have no estimate (they count at
+   * the mean). The other pending units were not planned (cache hits at planning time): no time.
+   */
+  pendingUnestimated?: number;
   /** Σ actual / Σ estimated over the computed units that had an estimate (1 when none has finished). */
   modelRatio?: number;
 }
 
+/** Weight, in average units, of the prior "the model is right" in the actual / estimated correction. */
+const PRIOR_UNITS = 3;
 /** Below this fraction a running unit's own projection is too noisy; its estimate is used instead. */
 const TRUST_FRACTION = 0.2;
 
@@ -121,9 +131,10 @@ export function estimateRemainingMs(input: EtaInput): number | undefined {
   const pending = Math.max(0, input.total - input.finished - running.length);
   const estimated = Math.min(pending, pendingEstimated.count);
   if (estimated > 0) work += pendingEstimated.ms * ratio * (estimated / pendingEstimated.count);
-  if (pending > estimated) {
+  const unestimated = input.pendingUnestimated === undefined ? pending - estimated : Math.min(pending - estimated, input.pendingUnestimated);
+  if (unestimated > 0) {
     if (mean === undefined) return undefined;
-    work += (pending - estimated) * mean;
+    work += unestimated * mean;
   }
   return Math.max(longest, work / Math.max(1, input.parallelism));
 }
@@ -152,7 +163,11 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
   // The cost model: estimates of units not started yet, and actual vs estimated of finished ones.
   const estimates = opts.estimates ?? new Map<string, number>();
   const pendingEstimated = { count: estimates.size, ms: [...estimates.values()].reduce((a, b) => a + b, 0) };
-  const model = { actual: 0, estimated: 0 };
+  // actual / estimated starts from PRIOR_UNITS average units at ratio 1, so that the first unit or
+  // two (which also pay for worker start-up) do not swing the whole ETA.
+  const priorMs = pendingEstimated.count > 0 ? (PRIOR_UNITS * pendingEstimated.ms) / pendingEstimated.count : 0;
+  const model = { actual: priorMs, estimated: priorMs };
+  let unestimatedPlanned = opts.planned === undefined ? undefined : Math.max(0, opts.planned - estimates.size);
   const unstarted = new Set(estimates.keys());
   const takeEstimate = (id: string): number | undefined => {
     if (!unstarted.delete(id)) return undefined;
@@ -204,6 +219,7 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       parallelism,
       pendingEstimated,
       modelRatio: model.estimated > 0 ? model.actual / model.estimated : 1,
+      pendingUnestimated: unestimatedPlanned,
     });
 
   // ---- TTY live area -------------------------------------------------------------------------
@@ -347,7 +363,9 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       if (closed) return;
       markEvent();
       const t = now();
-      running.set(id, { label, startedAt: t, lastPlainAt: -Infinity, estimateMs: takeEstimate(id) });
+      const estimateMs = takeEstimate(id);
+      if (estimateMs === undefined && unestimatedPlanned) unestimatedPlanned--;
+      running.set(id, { label, startedAt: t, lastPlainAt: -Infinity, estimateMs });
       parallelism = Math.max(parallelism, running.size);
       if (live) scheduleRender();
       else flushCachedGroup();

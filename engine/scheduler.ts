@@ -38,6 +38,8 @@ export interface ReproOptions {
   /** Recompute even when cached: `true` for every selected stage, or a list of stage names. */
   force?: boolean | string[];
   dryRun?: boolean;
+  /** With dryRun: still publish the outputs of cache hits (the planning pass of a real run, which may be all it needs). */
+  publishCached?: boolean;
   jobs: number;
   keepGoing?: boolean;
   signal?: AbortSignal;
@@ -279,7 +281,7 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   }
 
   async function afterSuccess(unit: Unit, rec: RunRecord, ran: boolean): Promise<Outcome> {
-    if (unit.role !== 'shard' && unit.inst.def.publish && !opts.dryRun) {
+    if (unit.role !== 'shard' && unit.inst.def.publish && (!opts.dryRun || opts.publishCached)) {
       try {
         await publishOutputs(session, unit.inst.def, rec, unit.inst.params);
       } catch (err) {

@@ -41,12 +41,16 @@ const ms = (v: number | undefined) => (v === undefined ? '?' : formatDuration(v)
 /** Where the estimate came from, and what it could not cover (one or two lines). */
 export function estimateBasis(e: RunEstimate): string {
   const known = e.stages.filter((s) => s.records > 0);
+  const calibrated = e.stages.filter((s) => s.calibrated);
   const lines: string[] = [];
   if (known.length) {
     lines.push(
       `estimated from this machine's run records (per stage: recorded time per unit of work over its ${known.map((s) => `${s.stage} ${s.records}`).join(', ')} most recent runs)` +
         (e.contention > 1 ? `, each unit slowed ${e.contention.toFixed(1)}× because --jobs ${e.jobs} exceeds the cores` : ''),
     );
+  }
+  if (calibrated.length) {
+    lines.push(`no run records of ${calibrated.map((s) => s.stage).join(', ')} yet: calibrated by a short run here (${calibrated.map((s) => `${s.stage}: ${s.calibrated}`).join('; ')})`);
   }
   if (e.unknown.length) {
     lines.push(`cannot estimate ${e.unknown.join(', ')}: no run records of ${e.unknown.length === 1 ? 'it' : 'them'} here yet (run a smaller params file first to give this machine's rates); the totals leave ${e.unknown.length === 1 ? 'it' : 'them'} out`);
@@ -56,7 +60,7 @@ export function estimateBasis(e: RunEstimate): string {
 
 /** The one line `repro` prints before it starts. */
 export function formatEstimate(e: RunEstimate, params: string, units: number): string {
-  if (e.unknown.length && !e.stages.some((s) => s.records > 0)) return `${params}: ${plural(units, 'job')} to run, no time estimate\n${estimateBasis(e)}`;
+  if (e.unknown.length && !e.stages.some((s) => s.records > 0 || s.calibrated)) return `${params}: ${plural(units, 'job')} to run, no time estimate\n${estimateBasis(e)}`;
   const total = e.unknown.length ? `at least ${ms(e.computeMs)} of compute, at least ${ms(e.wallMs)}` : `about ${ms(e.computeMs)} of compute, ${ms(e.wallMs)}`;
   return `${params}: ${plural(units, 'job')} to run, ${total} wall time with --jobs ${e.jobs}\n${estimateBasis(e)}`;
 }
@@ -82,7 +86,7 @@ export function formatPlanSummary(s: ReproSummary, e: RunEstimate, o: { params: 
   }
   const toRun = e.stages.reduce((a, x) => a + x.instances, 0);
   const shards = e.stages.reduce((a, x) => a + x.shards, 0);
-  const none = e.unknown.length > 0 && !e.stages.some((x) => x.records > 0);
+  const none = e.unknown.length > 0 && !e.stages.some((x) => x.records > 0 || x.calibrated);
   const atLeast = (v: number) => (none ? '?' : (e.unknown.length ? '≥ ' : '') + ms(v));
   rows.push(['total', withShards(toRun, shards), String(s.upToDate), atLeast(e.computeMs), atLeast(e.wallMs), '']);
   const head = `dry run of ${o.params} with --jobs ${e.jobs}: ${plural(toRun, 'instance')}${shards ? ` and ${plural(shards, 'shard')}` : ''} to run, ${s.upToDate} up to date\n`;

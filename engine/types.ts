@@ -187,9 +187,22 @@ export interface StageDef<P = any> {
    * (for example epochs × examples): the time estimate scales recorded durations by it. Default 1.
    */
   work?(axes: Axes, params: P): number;
+  /**
+   * A short measurement of this machine's speed for the time estimate when the store has no run
+   * records of the stage yet: a few seconds of the stage's real arithmetic, as ms for `work` units
+   * (in the unit `work` uses) and what was run, for the message.
+   */
+  calibrate?(params: P): Promise<Calibration>;
   /** Run in the main thread instead of a worker (only for trivial, I/O-bound stages). */
   readonly inline?: boolean;
   run(ctx: RunContext<P>): Promise<StageResult>;
+}
+
+export interface Calibration {
+  ms: number;
+  work: number;
+  /** What ran, e.g. "one epoch of 2,048 random examples". */
+  what: string;
 }
 
 export interface SampleSpec<P = any> {

@@ -104,10 +104,14 @@ function distributed(queueName: string, cache: string, extra: string[] = []): st
   return ['repro', '--executor', 'bullmq', '--queue', redis.url, '--queue-name', queueName, '--cache', cache, ...extra];
 }
 
-describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'redis-server is not installed (CI installs it: .ci/run)' }, () => {
+/** Why the Redis tests are skipped (false: they run). Each test carries it, so `npm test` counts them as skipped. */
+const NEEDS_REDIS = !redisAvailable() && 'redis-server is not installed (sudo apt-get install redis-server; CI installs it: .ci/run)';
+
+describe('distributed runs on BullMQ workers', () => {
   const local = new Map<string, Map<string, unknown>>();
 
   before(async () => {
+    if (NEEDS_REDIS) return;
     scratch = await mkdtemp(join(tmpdir(), 'nnmod-distributed-'));
     redis = await startRedis();
     // Local reference runs of both param sets.
@@ -128,7 +132,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  test('40 instances on 3 worker processes: the same run records and digests as a local run; a second driver only gets hits', async () => {
+  test('40 instances on 3 worker processes: the same run records and digests as a local run; a second driver only gets hits', { skip: NEEDS_REDIS }, async () => {
     const cache = join(scratch, 'cache-all');
     const workers = await startWorkers(3, 'q-all', cache);
     try {
@@ -155,7 +159,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     }
   });
 
-  test('a worker killed with SIGKILL mid-job: another worker takes the job over and the digests are identical', async () => {
+  test('a worker killed with SIGKILL mid-job: another worker takes the job over and the digests are identical', { skip: NEEDS_REDIS }, async () => {
     const cache = join(scratch, 'cache-kill');
     const workers = await startWorkers(2, 'q-kill', cache, ['--lock-duration', '1500'], { TOY_SLEEP_MS: '400' });
     try {
@@ -173,7 +177,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     }
   });
 
-  test('Redis stopped for 2 s mid-run and restarted: driver and workers reconnect and the run completes', async () => {
+  test('Redis stopped for 2 s mid-run and restarted: driver and workers reconnect and the run completes', { skip: NEEDS_REDIS }, async () => {
     const cache = join(scratch, 'cache-redis');
     const workers = await startWorkers(2, 'q-redis', cache, [], { TOY_SLEEP_MS: '500' });
     try {
@@ -194,7 +198,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     }
   });
 
-  test('a driver killed mid-run and restarted re-submits only what is missing', async () => {
+  test('a driver killed mid-run and restarted re-submits only what is missing', { skip: NEEDS_REDIS }, async () => {
     const cache = join(scratch, 'cache-driver');
     const workers = await startWorkers(1, 'q-driver', cache, [], { TOY_SLEEP_MS: '150' });
     try {
@@ -212,7 +216,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     }
   });
 
-  test('a worker running other code refuses every job with a clear message; nothing enters the cache', async () => {
+  test('a worker running other code refuses every job with a clear message; nothing enters the cache', { skip: NEEDS_REDIS }, async () => {
     const cache = join(scratch, 'cache-other');
     const workers = await startWorkers(1, 'q-other', cache, [], { TOY_VARIANT: 'other' });
     try {
@@ -230,7 +234,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     }
   });
 
-  test('s3 cache mode: a run through s3rver matches the local run, and another driver machine gets hits from the bucket', async () => {
+  test('s3 cache mode: a run through s3rver matches the local run, and another driver machine gets hits from the bucket', { skip: NEEDS_REDIS }, async () => {
     const s3: S3Server = await startS3('nnmod-runs');
     const env = { NNMOD_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
     const cache = `s3://${s3.bucket}/team/cache`;
@@ -251,7 +255,7 @@ describe('distributed runs on BullMQ workers', { skip: !redisAvailable() && 'red
     }
   });
 
-  test('bad command lines get one clear message', async () => {
+  test('bad command lines get one clear message', { skip: NEEDS_REDIS }, async () => {
     const root = await machine('cli-errors', SMALL);
     const session = { params: { values: {} } } as unknown as Session; // not used: the options are checked first
     process.env.NNMOD_CACHE_SECRET = SECRET;

@@ -134,16 +134,18 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   // Two 240 s trainings, then ten 2 s shards and a 3 s report: what a quick run looks like.
   const estimates = new Map<string, number>([['train-a', 240_000], ['train-b', 240_000], ['report', 3000]]);
   for (let i = 0; i < 10; i++) estimates.set(`shard-${i}`, 2000);
-  const p = createProgress({ stream, now: () => t, estimates, jobs: 2 });
+  // 20 cached units the plan did not have: they cost nothing even before they are reported.
+  const p = createProgress({ stream, now: () => t, estimates, jobs: 2, planned: 13 });
   const eta = () => {
     const text = chunks.join('');
     const all = [...text.matchAll(/ETA ([0-9hms.]+)/g)];
     return all[all.length - 1]?.[1];
   };
-  p.setTotal(13);
+  p.setTotal(33);
   p.start('train-a', 'train a');
   p.start('train-b', 'train b');
-  // 240 + 240 running, 23 s pending, over 2 slots: 251.5 s.
+  for (let i = 0; i < 19; i++) p.finish(`cached-${i}`, 'cached');
+  // One cache hit still to come; 240 + 240 running, 23 s pending, over 2 slots: 251.5 s.
   assert.equal(eta(), '4m11s');
   t = 120_000;
   p.update('train-a', { fraction: 0.5 });
@@ -166,7 +168,30 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   p.start('shard-1', 'shard 1');
   t = 244_100;
   p.update('shard-1', {});
-  const ratio = (480_000 + 4000) / (480_000 + 2000);
+  // The correction starts from 3 average units at ratio 1 (503 s / 13 units each), so one slow unit does not swing it.
+  const prior = (3 * 503_000) / 13;
+  const ratio = (prior + 480_000 + 4000) / (prior + 480_000 + 2000);
   assert.equal(eta(), `${Math.floor(((2000 * ratio - 100) + 19_000 * ratio) / 2 / 1000)}s`);
   p.close();
+});
+
+test('estimate: a stage with no records but a calibration is estimated from it, and the message says a calibration ran', async () => {
+  const { calibrateMissing } = await import('../engine/estimate.ts');
+  const { formatEstimate } = await import('../engine/summaries.ts');
+  let calls = 0;
+  const calibrated = { ...trainDef, calibrate: async () => (calls++, { ms: 500, work: 1000, what: 'one tiny epoch: 0.5 s' }) } as unknown as StageDef;
+  const t = inst(calibrated, 'train', { epochs: 4, n: 1000 });
+  const rates = ratesFromRecords([], defs);
+  await calibrateMissing([unit(t), unit(inst(calibrated, 'train2', { epochs: 1, n: 10 }))], rates);
+  assert.equal(calls, 1, 'one calibration per stage');
+  const e = estimatePlan([unit(t)], rates, 1, 2);
+  assert.equal(e.computeMs, 2000); // 4000 units × 0.5 ms
+  assert.deepEqual(e.unknown, []);
+  const line = formatEstimate(e, 'params.yaml', 1);
+  assert.match(line, /^params\.yaml: 1 job to run, about 2\.0s of compute, 2\.0s wall time with --jobs 1$/m);
+  assert.match(line, /no run records of train yet: calibrated by a short run here \(train: one tiny epoch: 0\.5 s\)/);
+  // With records, no calibration runs.
+  const recorded = ratesFromRecords([record('train', 1000, { epochs: 1, n: 1000 })], new Map([['train', calibrated]]));
+  await calibrateMissing([unit(t)], recorded);
+  assert.equal(calls, 1);
 });

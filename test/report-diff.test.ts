@@ -173,13 +173,13 @@ test('diff verb in a git repo: params and metrics between two commits, working t
     'table-1/mnist/ncut_sd': { table: 'table-1', value: 3.16 },
   });
   const dirty = await runDiff({ root: dir, paramsFile: 'params.yaml', format: 'md' });
-  assert.match(dirty, /`HEAD` → `working tree`/);
+  assert.match(dirty, /`HEAD: reports\/ from params\.yaml, assumed: reports\/\.published\.json records none` → `working tree: reports\/ from params\.yaml, assumed/);
   assert.match(dirty, /\| `train\.epochs` \| `30` +\| `40` +\|/);
   assert.match(dirty, /table-1\/mnist\/ncut +\| 6\.0000 \| 6\.5000 \| \+0\.5000/);
 
   // An older revision without reports: every metric of the newer one is listed as added.
   const added = JSON.parse(await runDiff({ root: dir, paramsFile: 'params.yaml', revA: 'HEAD~2', revB: 'HEAD', format: 'json' }));
-  assert.match(added.a, /HEAD~2 \(no reports\)/);
+  assert.match(added.a, /HEAD~2 \(no reports in reports\/\)/);
   assert.ok(added.metrics.length > 0, 'every metric of HEAD is new');
   assert.ok(added.metrics.every((m: { old?: unknown }) => m.old === null || m.old === undefined), 'added metrics have no old value');
   // A newer revision without reports is an error (nothing to compare), and so is a revision that does not exist.
@@ -203,4 +203,39 @@ test('diff verb in a git repo: params and metrics between two commits, working t
     process.stdout.write = write;
   }
   assert.equal((JSON.parse(out) as DiffResult).metrics.length, 2);
+});
+
+test('diff compares each report with the params file recorded in its folder: a quick report against the full one names both', async (t) => {
+  const { dir, git } = makeRepo();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const publish = (folder: string, params: string, metrics: Record<string, unknown>) => {
+    mkdirSync(join(dir, folder), { recursive: true });
+    writeFileSync(join(dir, folder, 'metrics.json'), JSON.stringify(metrics));
+    writeFileSync(join(dir, folder, '.published.json'), JSON.stringify({ params, overrides: [], stage: 'report', output: 'files', files: ['metrics.json'] }));
+  };
+  writeFileSync(join(dir, 'params.yaml'), 'train:\n  runs: 10\n');
+  writeFileSync(join(dir, 'params.full.yaml'), 'train:\n  runs: 5\n  datasets: [mnist, fashion]\n');
+  writeFileSync(join(dir, 'params.quick.yaml'), 'train:\n  runs: 1\n  datasets: [mnist]\n');
+  publish('reports', 'params.full.yaml', { 'table-1/mnist/ncut': { table: 'table-1', value: 2.0 } });
+  publish('reports/quick', 'params.quick.yaml', { 'table-1/mnist/ncut': { table: 'table-1', value: 1.9 } });
+  git('add', '-A');
+  git('commit', '-q', '-m', 'two reports');
+
+  // Each folder against itself: its own params file, unchanged.
+  const same = await runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/quick', format: 'text' });
+  assert.match(same, /HEAD: reports\/quick\/ from params\.quick\.yaml/);
+  assert.match(same, /no params changed/);
+  assert.match(same, /no metrics changed/);
+
+  // The quick report against the full one: both params files named, their differences listed.
+  const r = JSON.parse(await runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/quick', againstDir: 'reports', format: 'json' })) as DiffResult;
+  assert.equal(r.a, 'HEAD: reports/ from params.full.yaml');
+  assert.equal(r.b, 'working tree: reports/quick/ from params.quick.yaml');
+  assert.deepEqual(r.params, [
+    { path: 'train.datasets', old: ['mnist', 'fashion'], new: ['mnist'] },
+    { path: 'train.runs', old: 5, new: 1 },
+  ]);
+  assert.equal(r.metrics.find((m) => m.name === 'table-1/mnist/ncut')!.delta!.toFixed(2), '-0.10');
+  // A folder with no report yet (params.yaml's, before it ran): the message offers the folders that have one.
+  await assert.rejects(runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/paper', format: 'text' }), /no reports\/paper\/metrics\.json.*Report folders here: reports \(params\.full\.yaml\), reports\/quick \(params\.quick\.yaml\); choose one with --report DIR/);
 });

@@ -9,6 +9,7 @@ import { gatherRecords, reportStage, reportStageFor } from '../stages/report.ts'
 import { curveToTable } from '../science/cluster/learning-curve.ts';
 import type { InputArtifact, InputInstance, RunContext, StageDef } from '../engine/types.ts';
 import { syntheticInput, syntheticLesion, syntheticNetworks } from './report-synthetic.ts';
+import type { LesionRecord } from '../science/report/records.ts';
 
 const O = DEFAULT_REPORT_OPTIONS;
 const provenance = { commit: 'c0ffee', commitDate: '2024-01-01T00:00:00Z', paramsDigest: 'p', inputs: [], backends: [] };
@@ -241,7 +242,9 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
   const res = await reportStage.run(ctx);
   const files = res.outputs.files as { kind: 'files'; files: Record<string, string> };
   assert.equal(files.kind, 'files');
-  assert.deepEqual(reportStage.publish, { files: 'reports' });
+  // Each params file publishes to its own report.dir.
+  const publishTo = reportStage.publish!.files as (p: unknown) => string;
+  assert.equal(publishTo({ report: { ...O, dir: 'reports/quick' } }), 'reports/quick');
   assert.match(files.files['README.md'], /\| Commit \(newest change outside reports\/\) \| abc123 +\|/);
   assert.match(files.files['README.md'], /\| shuffle-sample \| 4 +\| [0-9a-f]{16} \|/);
   assert.match(files.files['tables/table-1.md'], /\| MNIST +\| × +\| 2 +\| 0\.50 +\| 0\.7 /);
@@ -284,8 +287,12 @@ test('params.yaml `report:` validates against the schema and equals the science 
   const { parse } = await import('yaml');
   const { reportParams } = await import('../stages/params/report.ts');
   const section = (parse(readFileSync(new URL('../params.yaml', import.meta.url), 'utf8')) as { report: unknown }).report;
-  assert.deepEqual(JSON.parse(JSON.stringify(reportParams.parse(section))), JSON.parse(JSON.stringify(O)));
+  // `dir` is where the engine publishes the report; the science never sees it.
+  const { dir, ...science } = reportParams.parse(section) as { dir: string };
+  assert.equal(dir, 'reports/paper');
+  assert.deepEqual(JSON.parse(JSON.stringify(science)), JSON.parse(JSON.stringify(O)));
   assert.throws(() => reportParams.parse({ ...(section as object), alpha: 2 }));
+  assert.throws(() => reportParams.parse({ ...(section as object), dir: '../elsewhere' }), /"dir"/);
 });
 
 test('provenance commit: the newest commit outside reports/, "unknown" outside git', async (t) => {
@@ -311,4 +318,28 @@ test('provenance commit: the newest commit outside reports/, "unknown" outside g
   const p = await gitProvenance(dir);
   assert.equal(p.commit, code);
   assert.match(p.commit_date, /^\d{4}-\d\d-\d\dT/);
+});
+
+test('figure 6b: an arrowhead at the later end of every edge, turned along it; full legend labels; nodes inside the frame', async () => {
+  const { figure6b } = await import('../science/report/figures.ts');
+  const single = [[1, 0], [1, 1], [2, 3], [3, 2]].map(([layer, cluster]) => ({ layer, cluster, category: 'important' }));
+  const edges = [
+    { fromLayer: 1, fromCluster: 0, toLayer: 2, toCluster: 3, kind: 'from-unimportant-given-to' },
+    { fromLayer: 2, fromCluster: 3, toLayer: 3, toCluster: 2, kind: 'both' },
+  ];
+  const fig = figure6b({ dataset: 'fashion', dropout: true, run: 0, intactAccuracy: 0.9, single, joint: null, conditional: null, edges } as unknown as LesionRecord, DEFAULT_REPORT_OPTIONS);
+  const spec = fig.spec as { data: { values: Record<string, number | string>[] }; layer: { mark: { shape?: string }; encoding: { color?: { legend?: { labelLimit?: number } | null }; y?: { scale?: { domain?: number[] } } } }[] };
+  const rows = spec.data.values;
+  const arrows = rows.filter((r) => r.kind === 'arrow');
+  assert.equal(arrows.length, edges.length);
+  // 2-3 → 3-2: both in slot 0, so the arrow points right (90°) and stops short of 3-2's centre.
+  const flat = arrows.find((a) => a.edge_kind === 'each unimportant given the other')!;
+  assert.equal(flat.angle, 90);
+  assert.ok((flat.layer as number) < 3 && (flat.layer as number) > 2.8, String(flat.layer));
+  // 1-0 (slot 0) → 2-3 (slot 0 of layer 2): also to the right; a downward edge would turn > 90°.
+  assert.ok(spec.layer.some((l) => l.mark.shape === 'triangle-up'));
+  assert.equal(spec.layer[0].encoding.color!.legend!.labelLimit, 0, 'legend labels are never cut');
+  assert.match(String(rows.find((r) => r.kind === 'edge')!.edge_kind), /earlier unimportant given later/);
+  // The y domain has half a slot of margin beyond the first and last node.
+  assert.deepEqual(spec.layer[0].encoding.y!.scale!.domain, [-0.5, 1.5]);
 });

@@ -99,8 +99,9 @@ export function figure2(networks: readonly NetworkRecord[], o: ReportOptions): R
       spec: {
         mark: { type: 'point', filled: true, size: 40, opacity: 0.85 },
         encoding: {
-          x: { field: 'test_accuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false } },
-          y: { field: 'ncut', type: 'quantitative', title: 'n-cut', scale: { zero: false } },
+          // padding (px): the extreme points sit inside the frame, not on an axis
+          x: { field: 'test_accuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false, padding: 10 } },
+          y: { field: 'ncut', type: 'quantitative', title: 'n-cut', scale: { zero: false, padding: 10 } },
           color: { field: 'condition', type: 'nominal', title: 'network', scale: conditionScale(o) },
           tooltip: [{ field: 'run' }, { field: 'condition' }, { field: 'ncut' }, { field: 'test_accuracy' }],
         },
@@ -126,6 +127,7 @@ export function figure3(networks: readonly NetworkRecord[], o: ReportOptions): R
     title,
     spec: {
       ...base(title, o, [...bins, ...kde, ...paper]),
+      ...(paper.length ? { title: { text: title, subtitle: `dashed lines: the paper's range of init n-cuts (${PAPER_INIT_NCUT_SUPPORT.min}–${PAPER_INIT_NCUT_SUPPORT.max}, Fig. 3)` } } : {}),
       width: o.panel.width * 2,
       height: o.panel.height,
       layer: [
@@ -195,6 +197,7 @@ export function figure4(index: NetworkIndex, o: ReportOptions): ReportFigure {
     title,
     spec: {
       ...base(title, o, rows),
+      title: { text: title, subtitle: "vertical line: the network's own n-cut" },
       facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
       columns: 2,
       resolve: { scale: { x: 'independent', y: 'independent' } },
@@ -302,9 +305,10 @@ export function figureA1(networks: readonly NetworkRecord[], o: ReportOptions): 
     title,
     spec: {
       ...base(title, o, pts),
-      facet: { column: { field: 'method', type: 'nominal', title: null, sort: ['unpruned', 'unpruned + dropout', 'pruned', 'pruned + dropout'] } },
+      facet: { column: { field: 'method', type: 'nominal', title: null, sort: ['unpruned', 'unpruned + dropout', 'pruned', 'pruned + dropout'], header: { labelLimit: 0 } } },
+      // At least the width of the longest column title ("pruned + dropout"), so titles never overlap.
       spec: {
-        width: 40 * datasetOrder.length,
+        width: Math.max(110, 40 * datasetOrder.length),
         height: o.panel.height,
         layer: [
           {
@@ -360,7 +364,7 @@ export function figure5(lesion: LesionRecord | undefined, o: ReportOptions): Rep
           mark: { type: 'point', filled: true, size: 60 },
           encoding: {
             x: { field: 'proportion', type: 'quantitative', title: "proportion of the layer's neurons" },
-            y: { field: 'drop_pp', type: 'quantitative', title: 'accuracy drop (percentage points)' },
+            y: { field: 'drop_pp', type: 'quantitative', title: 'accuracy drop (percentage points)', scale: { padding: 14 } },
             color: { field: 'category', type: 'nominal', title: 'type', scale: { domain, range: domain.map((c) => o.colors.taxonomy[c] ?? '#999999') } },
             tooltip: [{ field: 'submodule' }, { field: 'category' }, { field: 'drop_pp' }],
           },
@@ -379,6 +383,7 @@ export function figure5(lesion: LesionRecord | undefined, o: ReportOptions): Rep
 /** Figure 6a: conditional importance of pairs of important sub-modules, δ in percentage points. */
 export function figure6a(lesion: LesionRecord | undefined, o: ReportOptions): ReportFigure {
   const title = 'Figure 6a: conditional importance of important sub-modules — δ(row, column) in pp; ✓ = row important given column';
+  const subtitle = 'diagonal (outlined): the drop of the single lesion of that sub-module';
   const important = (lesion?.single ?? []).filter((r) => r.category === 'important').sort((a, b) => a.layer - b.layer || a.cluster - b.cluster);
   if (!lesion?.conditional?.length || !important.length) {
     return { id: 'fig-6a', title, spec: null, reading: 'No conditional double-lesion results yet.', missing: ['conditional double lesions of important sub-modules'] };
@@ -398,6 +403,7 @@ export function figure6a(lesion: LesionRecord | undefined, o: ReportOptions): Re
     title,
     spec: {
       ...base(title, o, cells),
+      title: { text: title, subtitle },
       width: Math.max(120, 28 * names.length),
       height: Math.max(120, 28 * names.length),
       encoding: {
@@ -406,6 +412,7 @@ export function figure6a(lesion: LesionRecord | undefined, o: ReportOptions): Re
       },
       layer: [
         { mark: 'rect', encoding: { color: { field: 'delta_pp', type: 'quantitative', title: 'δ (pp)', scale: { scheme: 'reds' } } } },
+        { transform: [{ filter: "datum.mark === 'single'" }], mark: { type: 'rect', fill: null, stroke: 'black', strokeWidth: 1.5 } },
         { mark: { type: 'text', fontSize: 8 }, encoding: { text: { field: 'text' }, color: { value: 'black' } } },
       ],
     },
@@ -414,7 +421,18 @@ export function figure6a(lesion: LesionRecord | undefined, o: ReportOptions): Re
   };
 }
 
-/** Figure 6b: the sub-module dependency graph (nodes by layer, edges from the lesion stage). */
+/** What each dependency-edge kind means (docs/lesion.md), as the legend says it. */
+const EDGE_KIND_LABEL: Readonly<Record<string, string>> = {
+  'from-unimportant-given-to': 'earlier unimportant given later (all its information goes to the later)',
+  'to-unimportant-given-from': 'later unimportant given earlier (all its information comes from the earlier)',
+  both: 'each unimportant given the other',
+};
+
+/** Node marks of Figure 6b: area in px² (radius ≈ 12.6 px) and how far before a node centre an arrow's tip stops. */
+const NODE_AREA = 500;
+const ARROW_TIP_GAP = Math.sqrt(NODE_AREA / Math.PI) + 3;
+
+/** Figure 6b: the sub-module dependency graph (nodes by layer, edges from the lesion stage, arrows earlier → later). */
 export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): ReportFigure {
   const title = 'Figure 6b: sub-module dependency graph (layer-cluster; arrows from earlier to later layer)';
   if (!lesion?.edges) return { id: 'fig-6b', title, spec: null, reading: 'No dependency edges yet.', missing: ['dependency edges'] };
@@ -432,43 +450,65 @@ export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): Re
     byLayer.set(n.layer, list);
     rank.set(name, list.length - 1);
   }
+  const layers = [...byLayer.keys()];
+  const [minLayer, maxLayer] = [Math.min(1, ...layers), Math.max(4, ...layers)];
+  const maxSlot = Math.max(0, ...rank.values());
+  // Fixed domains with half a slot of margin: no node is cut at the frame, and data → pixels is
+  // known here, so each arrowhead can be placed and turned in pixel space.
+  const xDomain = [minLayer - 0.5, maxLayer + 0.5];
+  const yDomain = [-0.5, maxSlot + 0.5];
+  const width = o.panel.width * 2;
+  const height = Math.max(o.panel.height, 60 * (maxSlot + 1));
+  const px = (layer: number, slot: number) => ({ x: ((layer - xDomain[0]) / (xDomain[1] - xDomain[0])) * width, y: ((slot - yDomain[0]) / (yDomain[1] - yDomain[0])) * height });
+  const fromPx = (p: { x: number; y: number }) => ({ layer: xDomain[0] + (p.x / width) * (xDomain[1] - xDomain[0]), slot: yDomain[0] + (p.y / height) * (yDomain[1] - yDomain[0]) });
   const pos = (name: string) => ({ layer: nodes.get(name)!.layer, slot: rank.get(name)! });
+  const edges = lesion.edges.map((e) => {
+    const a = pos(`${e.fromLayer}-${e.fromCluster}`);
+    const b = pos(`${e.toLayer}-${e.toCluster}`);
+    const [pa, pb] = [px(a.layer, a.slot), px(b.layer, b.slot)];
+    const [dx, dy] = [pb.x - pa.x, pb.y - pa.y];
+    const len = Math.hypot(dx, dy) || 1;
+    const tip = fromPx({ x: pb.x - (dx / len) * ARROW_TIP_GAP, y: pb.y - (dy / len) * ARROW_TIP_GAP });
+    // Vega turns a shape clockwise by `angle` degrees; 'triangle-up' points to −y (screen up).
+    const angle = r6((Math.atan2(dx, -dy) * 180) / Math.PI);
+    return { a, b, tip, angle, kind: EDGE_KIND_LABEL[e.kind] ?? e.kind };
+  });
   const rows: Record<string, unknown>[] = [
     ...[...nodes.keys()].map((name) => ({ kind: 'node', name, ...pos(name) })),
-    ...lesion.edges.map((e) => {
-      const a = pos(`${e.fromLayer}-${e.fromCluster}`);
-      const b = pos(`${e.toLayer}-${e.toCluster}`);
-      return { kind: 'edge', edge_kind: e.kind, layer: a.layer, slot: a.slot, layer2: b.layer, slot2: b.slot };
-    }),
+    ...edges.map((e) => ({ kind: 'edge', edge_kind: e.kind, layer: e.a.layer, slot: e.a.slot, layer2: e.b.layer, slot2: e.b.slot })),
+    ...edges.map((e) => ({ kind: 'arrow', edge_kind: e.kind, layer: r6(e.tip.layer), slot: r6(e.tip.slot), angle: e.angle })),
   ];
+  const x = { field: 'layer', type: 'quantitative', scale: { domain: xDomain, nice: false, zero: false } };
+  const y = { field: 'slot', type: 'quantitative', axis: null, scale: { domain: yDomain, reverse: true, nice: false, zero: false } };
+  const color = { field: 'edge_kind', type: 'nominal', title: 'edge', scale: { domain: Object.values(EDGE_KIND_LABEL) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 } };
   return {
     id: 'fig-6b',
     title,
     spec: {
       ...base(title, o, rows),
-      width: o.panel.width * 2,
-      height: o.panel.height * 1.5,
+      width,
+      height,
       layer: [
         {
           transform: [{ filter: "datum.kind === 'edge'" }],
-          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7 },
-          encoding: {
-            x: { field: 'layer', type: 'quantitative', title: 'hidden layer', scale: { domain: [0.5, 4.5] }, axis: { tickMinStep: 1 } },
-            y: { field: 'slot', type: 'quantitative', axis: null, scale: { reverse: true } },
-            x2: { field: 'layer2' },
-            y2: { field: 'slot2' },
-            color: { field: 'edge_kind', type: 'nominal', title: 'edge' },
-          },
+          mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.8 },
+          encoding: { x: { ...x, title: 'hidden layer', axis: { format: 'd', values: Array.from({ length: maxLayer - minLayer + 1 }, (_, i) => minLayer + i) } }, y, x2: { field: 'layer2' }, y2: { field: 'slot2' }, color },
         },
         {
+          transform: [{ filter: "datum.kind === 'arrow'" }],
+          mark: { type: 'point', shape: 'triangle-up', filled: true, size: 90, opacity: 1 },
+          encoding: { x, y, angle: { field: 'angle', type: 'quantitative', scale: null }, color: { ...color, legend: null } },
+        },
+        {
+          // Opaque nodes over the edges, so a line never runs through a label.
           transform: [{ filter: "datum.kind === 'node'" }],
-          mark: { type: 'circle', size: 500, color: '#dddddd', stroke: 'black' },
-          encoding: { x: { field: 'layer', type: 'quantitative' }, y: { field: 'slot', type: 'quantitative' } },
+          mark: { type: 'circle', size: NODE_AREA, color: '#eeeeee', stroke: '#444444', strokeWidth: 1.5, opacity: 1 },
+          encoding: { x, y },
         },
         {
           transform: [{ filter: "datum.kind === 'node'" }],
           mark: { type: 'text', fontSize: 10 },
-          encoding: { x: { field: 'layer', type: 'quantitative' }, y: { field: 'slot', type: 'quantitative' }, text: { field: 'name' } },
+          encoding: { x, y, text: { field: 'name' } },
         },
       ],
     },
