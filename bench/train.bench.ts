@@ -352,6 +352,10 @@ async function startTorch(): Promise<TorchSteps | string> {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  // torch.set_num_threads(1) does not reach Debian torch's OpenBLAS pool, which otherwise uses
+  // every core (CPU time ≈ 2× wall time): pin it, so "one thread" means one core.
+  env.OPENBLAS_NUM_THREADS = '1';
+  env.OMP_NUM_THREADS = '1';
   const child = spawn(python, [new URL('./torch_step.py', import.meta.url).pathname], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
