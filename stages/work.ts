@@ -104,7 +104,7 @@ async function calibrateTraining(p: TrainLike & { backend?: BackendChoice; batch
   return {
     ms: ends[1] - ends[0],
     work: CALIBRATION_EXAMPLES * mlpWeights('mnist', hidden),
-    what: `one epoch of ${CALIBRATION_EXAMPLES.toLocaleString('en')} random examples on TensorFlow.js ${backend.name}: ${((ends[1] - ends[0]) / 1000).toFixed(1)} s`,
+    what: `one epoch of ${CALIBRATION_EXAMPLES.toLocaleString('en')} random examples on the ${backend.name} backend: ${((ends[1] - ends[0]) / 1000).toFixed(1)} s`,
   };
 }
 

@@ -50,7 +50,7 @@ export function learningCurveTable(curves: readonly LearningCurveRecord[], metri
     title: 'Learning curves: n-cut during training and pruning',
     caption:
       `The n-cut (k = ${curves[0]?.k ?? PAPER_LEARNING_CURVES.k}) of each network's weights after every N-th epoch (learning_curve.every / prune_every), ` +
-      `pruning epochs counted on from the end of training. "Original code" is ${PAPER_LEARNING_CURVES.source}: one network per dataset without dropout, k = 4.`,
+      `pruning epochs counted on from the end of training. "Original code": ${PAPER_LEARNING_CURVES.source}, one network per dataset without dropout, k = 4.`,
     columns: ['Network', 'Run', 'Phase', 'Epoch', 'Test acc.', 'n-cut', 'Original code'],
     rows,
     reading: readings.length ? readings.join('; ') + '.' : MISSING,
