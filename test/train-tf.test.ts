@@ -4,18 +4,17 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../science/random.ts';
 import { initBackend } from '../science/mlp/backend.ts';
 import { fastBatchMatMulGradConfig, stockBatchMatMulGradConfig } from '../science/mlp/matmul-grad.ts';
-import { evaluate, meanCrossEntropyOp, trainPhase, type LabelledImages, type PhaseOptions } from '../science/mlp/trainer.ts';
+import { evaluate, meanCrossEntropyOp, trainPhase, type PhaseOptions } from '../science/mlp/trainer.ts';
 import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { KERAS_ADAM } from '../science/mlp/adam.ts';
 import { weightsToKeep, type PruningSchedule } from '../science/mlp/pruning.ts';
 import { loadTfjsModel, toTfjsModel, MODEL_WEIGHTS_FILE } from '../science/mlp/tfjs-model.ts';
-import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
+import { weightsFromTable } from '../science/weights.ts';
 import { datasetToTable } from '../science/datasets/table.ts';
 import { historyFromTable } from '../science/mlp/history.ts';
 import { trainStage, type TrainStageConfig } from '../stages/train.ts';
@@ -23,25 +22,12 @@ import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
 import { decodeCheckpoint } from '../science/mlp/checkpoint.ts';
 import { pruneStage, type PruneStageConfig } from '../stages/prune.ts';
 import { exportStage } from '../stages/export.ts';
+import { digest, toyData } from './fixtures/train/data.ts';
 import type { Axes, InputInstance, RunContext } from '../engine/types.ts';
 
 before(async () => {
   await initBackend('wasm');
 });
-
-/** A learnable toy problem: class c lights up pixel band c (plus noise), in [0, 255]. */
-function toyData(n: number, seed: number): LabelledImages {
-  const rng = new Rng(seed);
-  const labels = new Uint8Array(n);
-  const images = new Uint8Array(n * 784);
-  for (let i = 0; i < n; i++) {
-    const c = rng.int(10);
-    labels[i] = c;
-    for (let j = 0; j < 784; j++) images[i * 784 + j] = rng.int(40);
-    for (let j = 0; j < 78; j++) images[i * 784 + c * 78 + j] = 150 + rng.int(106);
-  }
-  return { images, labels };
-}
 
 const TRAIN = toyData(200, 1);
 const TEST = toyData(60, 2);
@@ -61,15 +47,6 @@ function options(over: Partial<PhaseOptions> = {}): PhaseOptions {
     shuffle: true,
     ...over,
   };
-}
-
-function digest(layers: readonly DenseLayer[]): string {
-  const h = createHash('sha256');
-  for (const l of layers) {
-    h.update(new Uint8Array(l.kernel.buffer, l.kernel.byteOffset, l.kernel.byteLength));
-    h.update(new Uint8Array(l.bias.buffer, l.bias.byteOffset, l.bias.byteLength));
-  }
-  return h.digest('hex');
 }
 
 /** An in-memory checkpoint store that can "crash" the run after a given number of saves. */
