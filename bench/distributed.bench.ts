@@ -29,7 +29,7 @@ import { randomBytes } from 'node:crypto';
 // Driver and workers (child processes inherit it) share one throw-away secret.
 process.env.NNMOD_CACHE_SECRET ??= randomBytes(32).toString('hex');
 import { toyParams, toyProject } from '../test/fixtures/distributed/project/project.ts';
-import { redisAvailable, startRedis, waitFor, type RedisServer } from '../test/fixtures/distributed/servers.ts';
+import { redisAvailable, startRedis, waitFor, } from '../test/fixtures/distributed/servers.ts';
 
 const PIPELINE = fileURLToPath(new URL('../test/fixtures/distributed/project/pipeline.ts', import.meta.url));
 const TRIVIAL_JOBS = Number(process.env.BENCH_JOBS ?? 100);

@@ -24,7 +24,7 @@ import { isBuiltin } from 'node:module';
 import { transformSync } from 'esbuild';
 import { init as initLexer, parse } from 'es-module-lexer';
 import { hashBytes, hashJson } from './hash.ts';
-import { StatMemo } from './statmemo.ts';
+import type { StatMemo } from './statmemo.ts';
 import { UserError } from './errors.ts';
 import type { Digest } from './types.ts';
 

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  Document,
+  type Document,
   LineCounter,
   YAMLMap,
   isAlias,
@@ -121,7 +121,7 @@ export function getPath(tree: any, keyPath: string): unknown {
   let node = tree;
   for (const part of keyPath.split('.')) {
     if (node === null || typeof node !== 'object') return undefined;
-    if (!Object.prototype.hasOwnProperty.call(node, part)) return undefined;
+    if (!Object.hasOwn(node, part)) return undefined;
     node = node[part];
   }
   return node;
@@ -295,7 +295,7 @@ function checkOverridePath(schema: ZodType, override: Override): void {
     if (!def) return;
     if (def.type === 'object') {
       const shape = def.shape as Record<string, ZodType>;
-      if (Object.prototype.hasOwnProperty.call(shape, segment)) {
+      if (Object.hasOwn(shape, segment)) {
         current = shape[segment];
         continue;
       }
@@ -522,7 +522,7 @@ function nodeOffset(doc: Document, path: Segment[], isKey: boolean): number {
 function valueAt(tree: unknown, path: Segment[]): { missing: boolean; value?: unknown } {
   let node: any = tree;
   for (const segment of path) {
-    if (node === null || typeof node !== 'object' || !Object.prototype.hasOwnProperty.call(node, segment)) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) {
       return { missing: true };
     }
     node = node[segment];

@@ -22,7 +22,6 @@ import { Signer, cacheTrust } from '../engine/distributed/signing.ts';
 import { checkQueueExposure, exposureWarning, redisConnection } from '../engine/distributed/connection.ts';
 import { validateJob } from '../engine/distributed/worker.ts';
 import type { RemoteJobData } from '../engine/distributed/protocol.ts';
-import type { StageKey } from '../engine/types.ts';
 import { toyParams, toyProject } from './fixtures/distributed/project/project.ts';
 import { redisAvailable, startRedis, startS3, waitFor, type RedisServer, type S3Server } from './fixtures/distributed/servers.ts';
 

@@ -4,7 +4,7 @@
  *   worker --queue redis://HOST:PORT --cache DIR|s3://bucket/prefix [--concurrency N]
  * (see docs/distributed.md).
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { UserError } from '../errors.ts';
 import type { Executor } from '../job.ts';
 import type { PipelineProject } from '../project.ts';

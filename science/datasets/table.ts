@@ -11,7 +11,7 @@
  *
  * Python: `pyarrow.ipc.open_file(p).read_all().to_pandas()`; pixels as `np.stack(df.pixels)`.
  */
-import { Field, FixedSizeList, Float32, RecordBatch, Schema, Struct, Table, Uint8, Utf8, Vector, makeData, vectorFromArray } from 'apache-arrow';
+import { Field, FixedSizeList, Float32, RecordBatch, Schema, Struct, Table, Uint8, Utf8, type Vector, makeData, vectorFromArray } from 'apache-arrow';
 
 export const IMAGE_SIZE = 784;
 

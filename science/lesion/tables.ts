@@ -33,7 +33,7 @@
  *                      edges of Fig. 6b (kind: see experiments.ts EdgeKind)
  * Schema metadata of the result tables: intact_accuracy, trials (random trials per row).
  */
-import { Bool, Field, Float64, Int32, List, RecordBatch, Schema, Table, Utf8, Vector, makeVector, vectorFromArray, type DataType } from 'apache-arrow';
+import { Bool, Field, Float64, Int32, List, RecordBatch, Schema, Table, Utf8, type Vector, makeVector, vectorFromArray, type DataType } from 'apache-arrow';
 import type { Submodule, SubmoduleSet } from './submodules.ts';
 import type { DependencyPair, PairRow, PlanRow, SingleRow, SinglePerClassRow } from './experiments.ts';
 

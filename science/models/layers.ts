@@ -100,7 +100,7 @@ function transpose(data: Float64Array, rows: number, cols: number): Float64Array
 
 function weightOp(m: Module, w: NamedTensor, kerasOrder: boolean, prevOut: number | null, source: string): LayerOp {
   if (w.shape.length === 2) {
-    let [rows, cols] = w.shape;
+    const [rows, cols] = w.shape;
     // "kernel" is [in, out]; "weight" is [out, in]; an unnamed matrix takes the orientation that chains.
     let inOut = kerasOrder;
     if (!kerasOrder && w.name === m.name && prevOut !== null && cols !== prevOut && rows === prevOut) inOut = true;

@@ -19,18 +19,10 @@ import type { ReportOptions } from './options.ts';
 import { datasetLabel, PAPER_CLUSTERABILITY, PAPER_CLUSTERABILITY_NONZERO, PAPER_INIT_NCUT_SUPPORT, PAPER_PER_NETWORK, type PaperConditionRow, type PaperNetworkRow } from './paper.ts';
 import type { NetworkRecord, ShuffleMethod } from './records.ts';
 import { welchTTest } from './stats.ts';
-import { clusterabilityId, clusterabilityName, conditionKey, conditionLabel, conditionStats, meanOrNull, networkCohenD, NetworkIndex, sdOrNull } from './tables.ts';
+import { clusterabilityId, clusterabilityName, conditionKey, conditionLabel, conditionStats, meanOrNull, networkCohenD, type NetworkIndex, sdOrNull } from './tables.ts';
 
 /** The paper's clusterability tables in the order it prints them (Table 1, A.1, A.2, A.3). */
 const PAPER_KS = [4, 7, 10, 2] as const;
-/** Shuffles per network in the paper (its notebooks' N_SHUFFLES). */
-const PAPER_SHUFFLES = 320;
-/**
- * The paper prints p to 3 decimals, so "below every shuffle", p = 1/321, appears as 0.003: a
- * printed p counts as significant up to half a printed unit above that (the next value, 2/321,
- * prints as 0.006).
- */
-const PAPER_SIGNIFICANT_P = Math.round(1000 / (PAPER_SHUFFLES + 1)) / 1000 + 0.0005;
 
 export type Verdict =
   | {

@@ -39,8 +39,6 @@ const VACC = (d: number) => 37 + d;
 const VT = (d: number) => 38 + d;
 const XV = (d: number, f: number) => 39 + d + f;
 
-const ifF64 = [0x04, F64];
-
 /**
  * ‖x − p‖² for x in the f64 locals xf(0..d−1) and p the d float64s at the address in local `ptr`,
  * summed left to right from the first coordinate (as kmeans-kernels.ts); `t` is a scratch f64 local.

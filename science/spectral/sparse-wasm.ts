@@ -17,7 +17,7 @@
  * Pointers are byte offsets into the memory the module imports; indptr and indices are int32,
  * values, x and y float64.
  */
-import { F64, I32, WasmArena, add, fAdd, fMul, geU, get, i32, loadF64, loadI32, set, shl, storeF64, wasmModule, zeroF64, compileOnce } from '../wasm-asm.ts';
+import { F64, I32, type WasmArena, add, fAdd, fMul, geU, get, i32, loadF64, loadI32, set, shl, storeF64, wasmModule, zeroF64, compileOnce } from '../wasm-asm.ts';
 
 /** `block loop br_if(exit) body br 0 end end`: repeat `body` until `exit` (an i32 condition) holds. */
 const until = (exit: number[], body: number[]) => [0x02, 0x40, 0x03, 0x40, ...exit, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
