@@ -26,11 +26,13 @@
  */
 import {
   I32, V128, add, geU, get, i32, leb, mul, set, shl, storeF64, tee, v128Load, wasmModule, zeroF64, compileOnce, maxF64,
-  f64x2Splat, f64x2Extract, f64x2Add, f64x2Mul, f64x2Sub, f64x2Replace,
+  f64x2Splat, f64x2Extract, f64x2Add, f64x2Mul, f64x2Sub, f64x2Replace, v128Store, simd,
 } from '../wasm-asm.ts';
 
 
 
+/** Lane-wise f64.max (§5.4.8; NaN-propagating, max(−0, +0) = +0), the SIMD twin of maxF64. */
+const f64x2Max = simd(0xf5);
 const load32 = (offset = 0) => [0x28, 2, ...leb(offset)];
 const loadF64 = [0x2b, 3, 0];
 /** `while (local[i] < local[n]) { body; local[i]++ }` (unsigned compare). */
@@ -106,11 +108,70 @@ function gather8sub(): number[] {
   return [2, 5, I32, 5, V128, ...body, 0x0b];
 }
 
+/** Rows per chunk of the chunked layout (gatherT, gatherSubT): 8 f64x2 accumulators per column. */
+export const CHUNK_ROWS = 8;
+
+/**
+ * The chunked-layout kernels (evaluate.ts stores every level as chunks of CHUNK_ROWS rows,
+ * neuron-major: value (row t, neuron k) of a chunk at k · CHUNK_ROWS + t, so the rows of one
+ * neuron are contiguous). They read the ReLU'd copy of their input level in place (no
+ * transpose) and store each output column as whole vectors, twice: the pre-activations and
+ * their ReLU (f64x2.max with 0: the lane-wise f64.max of transposeIdx8, so the same bits).
+ * One call does `chunks` consecutive chunks. ri[e] is the byte offset of entry e's input
+ * neuron within a chunk (k · CHUNK_ROWS · 8).
+ *
+ *   (func (export "gatherT") (param $h $colStart $ri $w $bias $outPre $outRelu $fanOut $fanIn $chunks i32)
+ *     ;; per chunk, for j < fanOut: acc[0..15] = bias[j]; acc[t] += h[ri[e] + t] · w[e] over j's edges;
+ *     ;; outPre[j·16 + t] = acc[t]; outRelu[j·16 + t] = max(acc[t], 0)
+ *   (func (export "gatherSubT") (param $h $colStart $ri $w $parent $outPre $outRelu $fanOut $fanIn $chunks i32)
+ *     ;; the same from acc[t] = parent[j·16 + t], subtracting (the rank-|G| update)
+ */
+function gatherChunk(sub: boolean): number[] {
+  const R = CHUNK_ROWS;
+  const nAcc = R / 2;
+  const colShift = Math.log2(R * 8);
+  // params 0 h, 1 colStart, 2 ri, 3 w, 4 bias | parent, 5 outPre, 6 outRelu, 7 fanOut, 8 fanIn, 9 chunks
+  // locals i32: 10 j, 11 e, 12 end, 13 hp, 14 p (= j · R · 8), 15 c; v128: 16.. accumulators, then the splatted weight
+  const A = 16;
+  const W = A + nAcc;
+  const accs = Array.from({ length: nAcc }, (_, q) => q);
+  const acc = (q: number) => [...get(A + q), ...get(13), ...v128Load(16 * q), ...get(W), ...f64x2Mul, ...(sub ? f64x2Sub : f64x2Add), ...set(A + q)];
+  const edge = [
+    ...get(0), ...get(2), ...get(11), ...i32(2), ...shl, ...add, ...load32(), ...add, ...set(13),
+    ...get(3), ...get(11), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...set(W),
+    ...accs.flatMap(acc),
+  ];
+  const init = sub
+    ? accs.flatMap((q) => [...get(4), ...get(14), ...add, ...v128Load(16 * q), ...set(A + q)])
+    : [...get(4), ...get(10), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...accs.flatMap((q) => (q < nAcc - 1 ? tee(A + q) : set(A + q)))];
+  const stores = accs.flatMap((q) => [
+    ...get(5), ...get(14), ...add, ...get(A + q), ...v128Store(16 * q),
+    ...get(6), ...get(14), ...add, ...get(A + q), ...zeroF64, ...f64x2Splat, ...f64x2Max, ...v128Store(16 * q),
+  ]);
+  const column = [
+    ...get(10), ...i32(colShift), ...shl, ...set(14),
+    ...init,
+    ...get(1), ...get(10), ...i32(2), ...shl, ...add, ...tee(13), ...load32(0), ...set(11),
+    ...get(13), ...load32(4), ...set(12),
+    ...forLoop(11, 12, edge),
+    ...stores,
+  ];
+  const advance = (param: number, width: number) => [...get(param), ...get(width), ...i32(colShift), ...shl, ...add, ...set(param)];
+  const chunk = [
+    ...i32(0), ...set(10), ...forLoop(10, 7, column),
+    ...advance(0, 8), ...advance(5, 7), ...advance(6, 7), ...(sub ? advance(4, 7) : []),
+  ];
+  const body = [...i32(0), ...set(15), ...forLoop(15, 9, chunk)];
+  return [2, 6, I32, nAcc + 1, V128, ...body, 0x0b];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   return wasmModule([
     { name: 'transposeIdx8', params: 6, body: transposeIdx8() },
     { name: 'gather8', params: 8, body: gather8() },
     { name: 'gather8sub', params: 8, body: gather8sub() },
+    { name: 'gatherT', params: 10, body: gatherChunk(false) },
+    { name: 'gatherSubT', params: 10, body: gatherChunk(true) },
   ]);
 }
 
@@ -119,6 +180,10 @@ export interface WasmKernel {
   gather8(h: number, colStart: number, ri: number, w: number, bias: number, out: number, fanOut: number, stride: number): void;
   transposeIdx8(inp: number, h: number, fanIn: number, m: number, idx: number, nIdx: number): void;
   gather8sub(h: number, colStart: number, ri: number, w: number, parent: number, out: number, fanOut: number, stride: number): void;
+  /** `chunks` chunks of CHUNK_ROWS rows, chunked layout: outPre = bias + Σ h·w, outRelu = max(outPre, 0). */
+  gatherT(h: number, colStart: number, ri: number, w: number, bias: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
+  /** The same from the parent's pre-activations: outPre = parent − Σ h·w (the rank-|G| update). */
+  gatherSubT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
 }
 
 const compiled = compileOnce(moduleBytes);
@@ -129,6 +194,6 @@ export function createWasmKernel(bytes: number): WasmKernel | null {
   if (!module) return null;
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Omit<WasmKernel, 'memory'>;
-  const { transposeIdx8, gather8, gather8sub } = exports;
-  return { memory, transposeIdx8, gather8, gather8sub };
+  const { transposeIdx8, gather8, gather8sub, gatherT, gatherSubT } = exports;
+  return { memory, transposeIdx8, gather8, gather8sub, gatherT, gatherSubT };
 }
