@@ -443,7 +443,10 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, r
       if (node.needTo > a) {
         const at = deltas.get(node)!;
         const { fanIn, fanOut } = layers[a];
-        wasm.gatherSubT(parent[a].relu.byteOffset, at.colStart, at.ri, at.w, parent[a + 1].pre.byteOffset, own[a + 1].pre.byteOffset, own[a + 1].relu.byteOffset, fanOut, fanIn, chunks(rows));
+        // A lesioned level's pre-activations are read only by children lesioning it (never: a
+        // child lesions a deeper level) and by the scoring of the logits.
+        const update = a + 1 === depth ? wasm.gatherSubT : wasm.gatherSubReluT;
+        update(parent[a].relu.byteOffset, at.colStart, at.ri, at.w, parent[a + 1].pre.byteOffset, own[a + 1].pre.byteOffset, own[a + 1].relu.byteOffset, fanOut, fanIn, chunks(rows));
         state[a + 1] = own[a + 1];
         for (let l = a + 2; l <= node.needTo; l++) forward(l - 1, state[l - 1], (state[l] = own[l]), rows);
       }

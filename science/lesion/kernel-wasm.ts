@@ -126,7 +126,7 @@ export const CHUNK_ROWS = 8;
  *   (func (export "gatherSubT") (param $h $colStart $ri $w $parent $outPre $outRelu $fanOut $fanIn $chunks i32)
  *     ;; the same from acc[t] = parent[j·16 + t], subtracting (the rank-|G| update)
  */
-function gatherChunk(sub: boolean): number[] {
+function gatherChunk(sub: boolean, storePre = true): number[] {
   const R = CHUNK_ROWS;
   const nAcc = R / 2;
   const colShift = Math.log2(R * 8);
@@ -145,7 +145,7 @@ function gatherChunk(sub: boolean): number[] {
     ? accs.flatMap((q) => [...get(4), ...get(14), ...add, ...v128Load(16 * q), ...set(A + q)])
     : [...get(4), ...get(10), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...accs.flatMap((q) => (q < nAcc - 1 ? tee(A + q) : set(A + q)))];
   const stores = accs.flatMap((q) => [
-    ...get(5), ...get(14), ...add, ...get(A + q), ...v128Store(16 * q),
+    ...(storePre ? [...get(5), ...get(14), ...add, ...get(A + q), ...v128Store(16 * q)] : []),
     ...get(6), ...get(14), ...add, ...get(A + q), ...zeroF64, ...f64x2Splat, ...f64x2Max, ...v128Store(16 * q),
   ]);
   const column = [
@@ -172,6 +172,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     { name: 'gather8sub', params: 8, body: gather8sub() },
     { name: 'gatherT', params: 10, body: gatherChunk(false) },
     { name: 'gatherSubT', params: 10, body: gatherChunk(true) },
+    { name: 'gatherSubReluT', params: 10, body: gatherChunk(true, false) },
   ]);
 }
 
@@ -184,6 +185,8 @@ export interface WasmKernel {
   gatherT(h: number, colStart: number, ri: number, w: number, bias: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
   /** The same from the parent's pre-activations: outPre = parent − Σ h·w (the rank-|G| update). */
   gatherSubT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
+  /** gatherSubT storing only the ReLU (outPre unused): below the logits nothing reads a lesioned level's pre-activations. */
+  gatherSubReluT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
 }
 
 const compiled = compileOnce(moduleBytes);
@@ -194,6 +197,6 @@ export function createWasmKernel(bytes: number): WasmKernel | null {
   if (!module) return null;
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Omit<WasmKernel, 'memory'>;
-  const { transposeIdx8, gather8, gather8sub, gatherT, gatherSubT } = exports;
-  return { memory, transposeIdx8, gather8, gather8sub, gatherT, gatherSubT };
+  const { transposeIdx8, gather8, gather8sub, gatherT, gatherSubT, gatherSubReluT } = exports;
+  return { memory, transposeIdx8, gather8, gather8sub, gatherT, gatherSubT, gatherSubReluT };
 }
