@@ -6,6 +6,8 @@
  * - Sparse weights: pruned kernels (≈ 10 % density) are stored by column and each output
  *   gathers its few incoming edges, for 8 images at a time held in SIMD registers — in a
  *   small WebAssembly module (kernel-wasm.ts), with a JavaScript fallback giving the same bits.
+ *   The WebAssembly backend keeps every level in chunks of 8 rows, neuron-major, and twice
+ *   (pre-activations and ReLU), so a pass reads its input in place: no transpose per pass.
  * - Reuse below the lesion: lesioning neurons G of level a leaves levels < a unchanged and
  *   zeroes exactly G's activations at level a, so the pre-activations of level a+1 are the
  *   parent's minus G's contributions (Σ_{n∈G} relu(z_a[n])·W_a[n,:]) — a rank-|G| update —
@@ -132,8 +134,6 @@ interface TrieNode {
   terminals: number[];
   /** Highest level this node must compute (its own output or what its children read). */
   needTo: number;
-  /** WebAssembly path: arena offsets of the lesioned neurons' outgoing edges, by target column. */
-  delta?: { idx: number; colStart: number; ri: number; w: number };
 }
 
 /** Merge a plan's groups per level (sorted, unique neurons) and sort them by level. */
@@ -348,13 +348,13 @@ interface ChunkedLevel {
 
 /**
  * The WebAssembly backend (kernel-wasm.ts gatherT / gatherSubT). Every level is stored in
- * chunks of GATHER_ROWS rows, neuron-major within a chunk (row t, neuron k of chunk c at
+ * chunks of CHUNK_ROWS rows, neuron-major within a chunk (row t, neuron k of chunk c at
  * c · width · 8 + k · 8 + t), twice: pre-activations (what a rank-|G| update starts from and
  * what is scored) and their ReLU (what the next layer reads). The kernels then load the eight
  * rows of an input neuron as whole vectors, with no transpose per pass, and store whole vectors.
  * The products and sums are those of the JavaScript backend, in the same order (same bits).
  */
-function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, root: TrieNode, nodes: TrieNode[]): Walker<ChunkedLevel[]> | null {
+function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, nodes: readonly TrieNode[]): Walker<ChunkedLevel[]> | null {
   const { widths, layers } = prepared;
   const depth = layers.length;
   let bytes = 0;
@@ -416,7 +416,6 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, r
     wasm.gatherT(inp.relu.byteOffset, at.colStart, at.ri, at.w, at.bias, out.pre.byteOffset, out.relu.byteOffset, fanOut, fanIn, chunks(rows));
   };
   const nClasses = widths[depth];
-  void root;
   return {
     intact(rows) {
       // Level 1 from the pixels (mostly 0: scattered row by row), then into the chunked layout.
@@ -480,7 +479,7 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
   collect(root);
   const input = new Float64Array(B * nIn);
   const walker: Walker<unknown> =
-    (opts.kernel === 'js' ? null : (wasmWalker(prepared, input, B, root, nodes) as Walker<unknown> | null)) ?? (jsWalker(prepared, input, B) as Walker<unknown>);
+    (opts.kernel === 'js' ? null : (wasmWalker(prepared, input, B, nodes) as Walker<unknown> | null)) ?? (jsWalker(prepared, input, B) as Walker<unknown>);
 
   const work = { nodes: 0, deltaPasses: 0, layerPasses: 0 };
   let counting = true;
