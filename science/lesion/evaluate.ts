@@ -352,7 +352,8 @@ interface ChunkedLevel {
  * c · width · 8 + k · 8 + t), twice: pre-activations (what a rank-|G| update starts from and
  * what is scored) and their ReLU (what the next layer reads). The kernels then load the eight
  * rows of an input neuron as whole vectors, with no transpose per pass, and store whole vectors.
- * The products and sums are those of the JavaScript backend, in the same order (same bits).
+ * Neurons without outgoing edges are not computed (nothing reads them; their entries stay
+ * stale). The products and sums are those of the JavaScript backend, in the same order (same bits).
  */
 function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, nodes: readonly TrieNode[]): Walker<ChunkedLevel[]> | null {
   const { widths, layers } = prepared;
@@ -364,6 +365,14 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
     return at;
   };
   // Gathered layers (all but the pixels): per column entry, the byte offset of its input neuron in a chunk.
+  // The output columns of each layer that anything reads: all logits; of a hidden level, the
+  // neurons with outgoing edges (the others feed nothing, so the kernels skip them).
+  const readCols = layers.map((l, i) => {
+    const next = layers[i + 1];
+    const cols: number[] = [];
+    for (let j = 0; j < l.fanOut; j++) if (!next || next.rowStart[j + 1] > next.rowStart[j]) cols.push(j);
+    return { cols: Int32Array.from(cols), at: reserve(cols.length * 4) };
+  });
   const layerAt = layers.map((l) => ({ colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * F64), bias: reserve(l.fanOut * F64) }));
   // Per trie node, its lesioned neurons' outgoing edges grouped by target column (neurons
   // ascending within a column, the order removeContributions subtracts them in).
@@ -379,6 +388,7 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
   const wasm = createWasmKernel(bytes);
   if (!wasm) return null;
   const arena = wasm.memory.buffer;
+  for (const { cols, at } of readCols) new Int32Array(arena, at, cols.length).set(cols);
   layers.forEach((l, i) => {
     const at = layerAt[i];
     new Int32Array(arena, at.colStart, l.fanOut + 1).set(l.colStart);
@@ -413,7 +423,7 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
   const forward = (level: number, inp: ChunkedLevel, out: ChunkedLevel, rows: number): void => {
     const at = layerAt[level];
     const { fanIn, fanOut } = layers[level];
-    wasm.gatherT(inp.relu.byteOffset, at.colStart, at.ri, at.w, at.bias, out.pre.byteOffset, out.relu.byteOffset, fanOut, fanIn, chunks(rows));
+    wasm.gatherT(inp.relu.byteOffset, at.colStart, at.ri, at.w, at.bias, out.pre.byteOffset, out.relu.byteOffset, fanOut, fanIn, chunks(rows), readCols[level].at, readCols[level].cols.length);
   };
   const nClasses = widths[depth];
   return {
@@ -445,7 +455,7 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
         // A lesioned level's pre-activations are read only by children lesioning it (never: a
         // child lesions a deeper level) and by the scoring of the logits.
         const update = a + 1 === depth ? wasm.gatherSubT : wasm.gatherSubReluT;
-        update(parent[a].relu.byteOffset, at.colStart, at.ri, at.w, parent[a + 1].pre.byteOffset, own[a + 1].pre.byteOffset, own[a + 1].relu.byteOffset, fanOut, fanIn, chunks(rows));
+        update(parent[a].relu.byteOffset, at.colStart, at.ri, at.w, parent[a + 1].pre.byteOffset, own[a + 1].pre.byteOffset, own[a + 1].relu.byteOffset, fanOut, fanIn, chunks(rows), readCols[a].at, readCols[a].cols.length);
         state[a + 1] = own[a + 1];
         for (let l = a + 2; l <= node.needTo; l++) forward(l - 1, state[l - 1], (state[l] = own[l]), rows);
       }

@@ -34,11 +34,11 @@ export const CHUNK_ROWS = 8;
  * Text form (one call does `chunks` consecutive chunks; ri[e] is the byte offset of column
  * entry e's input neuron within a chunk, k · 64):
  *
- *   (func (export "gatherT") (param $h $colStart $ri $w $bias $outPre $outRelu $fanOut $fanIn $chunks i32)
- *     ;; per chunk, for j < fanOut: acc[0..7] = bias[j]; acc[t] += h[ri[e] + t] · w[e] over j's
+ *   (func (export "gatherT") (param $h $colStart $ri $w $bias $outPre $outRelu $fanOut $fanIn $chunks $cols $nCols i32)
+ *     ;; per chunk, for j in cols[0 .. nCols) (the output columns anything reads, ascending): acc[0..7] = bias[j]; acc[t] += h[ri[e] + t] · w[e] over j's
  *     ;; edges in order; outPre[j·8 + t] = acc[t]; outRelu[j·8 + t] = max(acc[t], 0)
  *     ;; then h += fanIn·64, outPre/outRelu += fanOut·64
- *   (func (export "gatherSubT") (param $h $colStart $ri $w $parent $outPre $outRelu $fanOut $fanIn $chunks i32)
+ *   (func (export "gatherSubT") (param $h $colStart $ri $w $parent $outPre $outRelu $fanOut $fanIn $chunks $cols $nCols i32)
  *     ;; the rank-|G| update: the same from acc[t] = parent[j·8 + t], subtracting; the column
  *     ;; entries are the lesioned neurons' outgoing edges, neurons ascending within a column
  *   (func (export "gatherSubReluT") ...) ;; gatherSubT without the outPre stores
@@ -50,57 +50,60 @@ function gatherChunk(sub: boolean, storePre = true): number[] {
   const R = CHUNK_ROWS;
   const nAcc = R / 2;
   const colShift = Math.log2(R * 8);
-  // params 0 h, 1 colStart, 2 ri, 3 w, 4 bias | parent, 5 outPre, 6 outRelu, 7 fanOut, 8 fanIn, 9 chunks
-  // locals i32: 10 j, 11 e, 12 end, 13 hp, 14 p (= j · R · 8), 15 c; v128: 16.. accumulators, then the splatted weight
-  const A = 16;
+  // params: h, colStart, ri, w, bias | parent, outPre, outRelu, fanOut, fanIn, chunks, cols, nCols
+  const [H, COLSTART, RI, WS, BIAS, OUTPRE, OUTRELU, FANOUT, FANIN, CHUNKS, COLS, NCOLS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  // locals i32: j, e, end, hp, p (= j · R · 8), c, i (index into cols); v128: accumulators, then the splatted weight
+  const [J, E, END, HP, P, C, I] = [12, 13, 14, 15, 16, 17, 18];
+  const A = 19;
   const W = A + nAcc;
   const accs = Array.from({ length: nAcc }, (_, q) => q);
-  const acc = (q: number) => [...get(A + q), ...get(13), ...v128Load(16 * q), ...get(W), ...f64x2Mul, ...(sub ? f64x2Sub : f64x2Add), ...set(A + q)];
+  const acc = (q: number) => [...get(A + q), ...get(HP), ...v128Load(16 * q), ...get(W), ...f64x2Mul, ...(sub ? f64x2Sub : f64x2Add), ...set(A + q)];
   const edge = [
-    ...get(0), ...get(2), ...get(11), ...i32(2), ...shl, ...add, ...load32(), ...add, ...set(13),
-    ...get(3), ...get(11), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...set(W),
+    ...get(H), ...get(RI), ...get(E), ...i32(2), ...shl, ...add, ...load32(), ...add, ...set(HP),
+    ...get(WS), ...get(E), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...set(W),
     ...accs.flatMap(acc),
   ];
   const init = sub
-    ? accs.flatMap((q) => [...get(4), ...get(14), ...add, ...v128Load(16 * q), ...set(A + q)])
-    : [...get(4), ...get(10), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...accs.flatMap((q) => (q < nAcc - 1 ? tee(A + q) : set(A + q)))];
+    ? accs.flatMap((q) => [...get(BIAS), ...get(P), ...add, ...v128Load(16 * q), ...set(A + q)])
+    : [...get(BIAS), ...get(J), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...accs.flatMap((q) => (q < nAcc - 1 ? tee(A + q) : set(A + q)))];
   const stores = accs.flatMap((q) => [
-    ...(storePre ? [...get(5), ...get(14), ...add, ...get(A + q), ...v128Store(16 * q)] : []),
-    ...get(6), ...get(14), ...add, ...get(A + q), ...zeroF64, ...f64x2Splat, ...f64x2Max, ...v128Store(16 * q),
+    ...(storePre ? [...get(OUTPRE), ...get(P), ...add, ...get(A + q), ...v128Store(16 * q)] : []),
+    ...get(OUTRELU), ...get(P), ...add, ...get(A + q), ...zeroF64, ...f64x2Splat, ...f64x2Max, ...v128Store(16 * q),
   ]);
   const column = [
-    ...get(10), ...i32(colShift), ...shl, ...set(14),
+    ...get(COLS), ...get(I), ...i32(2), ...shl, ...add, ...load32(0), ...set(J),
+    ...get(J), ...i32(colShift), ...shl, ...set(P),
     ...init,
-    ...get(1), ...get(10), ...i32(2), ...shl, ...add, ...tee(13), ...load32(0), ...set(11),
-    ...get(13), ...load32(4), ...set(12),
-    ...forLoop(11, 12, edge),
+    ...get(COLSTART), ...get(J), ...i32(2), ...shl, ...add, ...tee(HP), ...load32(0), ...set(E),
+    ...get(HP), ...load32(4), ...set(END),
+    ...forLoop(E, END, edge),
     ...stores,
   ];
   const advance = (param: number, width: number) => [...get(param), ...get(width), ...i32(colShift), ...shl, ...add, ...set(param)];
   const chunk = [
-    ...i32(0), ...set(10), ...forLoop(10, 7, column),
-    ...advance(0, 8), ...advance(5, 7), ...advance(6, 7), ...(sub ? advance(4, 7) : []),
+    ...i32(0), ...set(I), ...forLoop(I, NCOLS, column),
+    ...advance(H, FANIN), ...advance(OUTPRE, FANOUT), ...advance(OUTRELU, FANOUT), ...(sub ? advance(BIAS, FANOUT) : []),
   ];
-  const body = [...i32(0), ...set(15), ...forLoop(15, 9, chunk)];
-  return [2, 6, I32, nAcc + 1, V128, ...body, 0x0b];
+  const body = [...i32(0), ...set(C), ...forLoop(C, CHUNKS, chunk)];
+  return [2, 7, I32, nAcc + 1, V128, ...body, 0x0b];
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   return wasmModule([
-    { name: 'gatherT', params: 10, body: gatherChunk(false) },
-    { name: 'gatherSubT', params: 10, body: gatherChunk(true) },
-    { name: 'gatherSubReluT', params: 10, body: gatherChunk(true, false) },
+    { name: 'gatherT', params: 12, body: gatherChunk(false) },
+    { name: 'gatherSubT', params: 12, body: gatherChunk(true) },
+    { name: 'gatherSubReluT', params: 12, body: gatherChunk(true, false) },
   ]);
 }
 
 export interface WasmKernel {
   memory: WebAssembly.Memory;
   /** `chunks` chunks of CHUNK_ROWS rows, chunked layout: outPre = bias + Σ h·w, outRelu = max(outPre, 0). */
-  gatherT(h: number, colStart: number, ri: number, w: number, bias: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
+  gatherT(h: number, colStart: number, ri: number, w: number, bias: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number, cols: number, nCols: number): void;
   /** The same from the parent's pre-activations: outPre = parent − Σ h·w (the rank-|G| update). */
-  gatherSubT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
+  gatherSubT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number, cols: number, nCols: number): void;
   /** gatherSubT storing only the ReLU (outPre unused): below the logits nothing reads a lesioned level's pre-activations. */
-  gatherSubReluT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number): void;
+  gatherSubReluT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number, cols: number, nCols: number): void;
 }
 
 const compiled = compileOnce(moduleBytes);
