@@ -346,16 +346,8 @@ interface ChunkedLevel {
   relu: Float64Array;
 }
 
-/**
- * The WebAssembly backend (kernel-wasm.ts gatherT / gatherSubT). Every level is stored in
- * chunks of CHUNK_ROWS rows, neuron-major within a chunk (row t, neuron k of chunk c at
- * c · width · 8 + k · 8 + t), twice: pre-activations (what a rank-|G| update starts from and
- * what is scored) and their ReLU (what the next layer reads). The kernels then load the eight
- * rows of an input neuron as whole vectors, with no transpose per pass, and store whole vectors.
- * Neurons without outgoing edges are not computed (nothing reads them; their entries stay
- * stale). The products and sums are those of the JavaScript backend, in the same order (same bits).
- */
-function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, nodes: readonly TrieNode[]): Walker<ChunkedLevel[]> | null {
+/** The WebAssembly memory of wasmWalker: weights, every trie node's lesioned edges, the levels per trie depth. */
+function wasmArena(prepared: PreparedNetwork, B: number, nodes: readonly TrieNode[]) {
   const { widths, layers } = prepared;
   const depth = layers.length;
   let bytes = 0;
@@ -364,7 +356,6 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
     bytes += Math.ceil(n / 16) * 16;
     return at;
   };
-  // Gathered layers (all but the pixels): per column entry, the byte offset of its input neuron in a chunk.
   // The output columns of each layer that anything reads: all logits; of a hidden level, the
   // neurons with outgoing edges (the others feed nothing, so the kernels skip them).
   const readCols = layers.map((l, i) => {
@@ -373,6 +364,7 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
     for (let j = 0; j < l.fanOut; j++) if (!next || next.rowStart[j + 1] > next.rowStart[j]) cols.push(j);
     return { cols: Int32Array.from(cols), at: reserve(cols.length * 4) };
   });
+  // Gathered layers: per column entry, the byte offset of its input neuron in a chunk.
   const layerAt = layers.map((l) => ({ colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * F64), bias: reserve(l.fanOut * F64) }));
   // Per trie node, its lesioned neurons' outgoing edges grouped by target column (neurons
   // ascending within a column, the order removeContributions subtracts them in).
@@ -418,6 +410,24 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
   const levels = levelAt.map((ats) =>
     ats.map((at, l): ChunkedLevel => (at ? { pre: new Float64Array(arena, at.pre, rowsAlloc * widths[l]), relu: new Float64Array(arena, at.relu, rowsAlloc * widths[l]) } : { pre: empty, relu: empty })),
   );
+  return { wasm, readCols, layerAt, deltas, levels };
+}
+
+/**
+ * The WebAssembly backend (kernel-wasm.ts gatherT / gatherSubT). Every level is stored in
+ * chunks of CHUNK_ROWS rows, neuron-major within a chunk (row t, neuron k of chunk c at
+ * c · width · 8 + k · 8 + t), twice: pre-activations (what a rank-|G| update starts from and
+ * what is scored) and their ReLU (what the next layer reads). The kernels then load the eight
+ * rows of an input neuron as whole vectors, with no transpose per pass, and store whole vectors.
+ * Neurons without outgoing edges are not computed (nothing reads them; their entries stay
+ * stale). The products and sums are those of the JavaScript backend, in the same order (same bits).
+ */
+function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, nodes: readonly TrieNode[]): Walker<ChunkedLevel[]> | null {
+  const { widths, layers } = prepared;
+  const depth = layers.length;
+  const built = wasmArena(prepared, B, nodes);
+  if (!built) return null;
+  const { wasm, readCols, layerAt, deltas, levels } = built;
   const level1 = new Float64Array(B * widths[1]);
   const chunks = (rows: number) => Math.ceil(rows / CHUNK_ROWS);
   const forward = (level: number, inp: ChunkedLevel, out: ChunkedLevel, rows: number): void => {
