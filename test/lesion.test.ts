@@ -152,6 +152,56 @@ test('wide layers: the WebAssembly and JavaScript kernels give the same accuraci
     }
 });
 
+/** The predicted class of every row under every plan, read off evaluateLesions: each image repeated once per class label. */
+function predictionsOf(net: readonly DenseLayer[], images: Uint8Array, width: number, plans: readonly LesionPlan[], nClasses: number, opts: { kernel: 'wasm' | 'js'; blockSize?: number }): Int32Array {
+  const rows = images.length / width;
+  const preds = new Int32Array(plans.length * rows).fill(-1);
+  const labels = Uint8Array.from({ length: nClasses }, (_, c) => c);
+  for (let r = 0; r < rows; r++) {
+    const repeated = new Uint8Array(nClasses * width);
+    for (let c = 0; c < nClasses; c++) repeated.set(images.subarray(r * width, (r + 1) * width), c * width);
+    const { classAccuracy } = evaluateLesions(net, { images: repeated, labels }, plans, opts);
+    for (let p = 0; p < plans.length; p++) for (let c = 0; c < nClasses; c++) if (classAccuracy[p * nClasses + c] === 1) preds[p * rows + r] = c;
+  }
+  return preds;
+}
+
+const bitsOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+
+test('chunked WebAssembly backend: bitwise the accuracies of the JavaScript kernels (the pre-chunked implementation), trial by trial', () => {
+  // Odd widths and a row count that fills neither the 8-row chunks nor the blocks.
+  const widths = [45, 70, 67, 73, 64, 7];
+  const layers = randomNet(widths, 0.12, 21);
+  const rng = new Rng(22);
+  const n = 229;
+  const images = randomImages(n, widths[0], 23);
+  const predicted = predictClasses(layers, images, n);
+  const labels = Uint8Array.from(predicted, (p) => (rng.float() < 0.5 ? p : rng.int(7)));
+  const hidden = widths.slice(1, -1).map((w) => Array.from({ length: w }, () => (rng.float() < 0.1 ? -1 : rng.int(4))));
+  const set = findSubmodules(nodeLabels(widths, hidden), widths);
+  const net = prepareNetwork(layers);
+  const experiments: [string, LesionPlan[]][] = [['true lesions', truePlans(set).plans]];
+  for (let trial = 0; trial < 3; trial++) {
+    experiments.push([`single trial ${trial}`, singleTrialPlans(set, 100 + trial).plans]);
+    experiments.push([`double trial ${trial}`, doubleTrialPlans(set, 200 + trial).plans]);
+  }
+  for (const [name, plans] of experiments) {
+    const js = evaluateLesions(net, { images, labels }, plans, { kernel: 'js' });
+    for (const blockSize of [8, 24, 64]) {
+      const wasm = evaluateLesions(net, { images, labels }, plans, { kernel: 'wasm', blockSize });
+      assert.equal(bitsOf(wasm.accuracy), bitsOf(js.accuracy), `${name}, block ${blockSize}: accuracies`);
+      assert.equal(bitsOf(wasm.classAccuracy), bitsOf(js.classAccuracy), `${name}, block ${blockSize}: class accuracies`);
+      assert.deepEqual(wasm.work, js.work, `${name}: the same trie`);
+    }
+  }
+  // Not only the counts: the predicted class of each row under each plan (40 rows, one double trial).
+  const plans = doubleTrialPlans(set, 300).plans;
+  const rows = images.subarray(0, 40 * widths[0]);
+  const jsPreds = predictionsOf(layers, rows, widths[0], plans, 7, { kernel: 'js' });
+  assert.ok(jsPreds.every((p) => p >= 0), 'every row has a prediction');
+  assert.deepEqual(predictionsOf(layers, rows, widths[0], plans, 7, { kernel: 'wasm' }), jsPreds);
+});
+
 test('activations below a lesion are reused: only the layers above it are recomputed, shared prefixes once', () => {
   const widths = [20, 16, 16, 16, 4];
   const layers = randomNet(widths, 0.5, 5);

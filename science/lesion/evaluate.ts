@@ -6,6 +6,8 @@
  * - Sparse weights: pruned kernels (≈ 10 % density) are stored by column and each output
  *   gathers its few incoming edges, for 8 images at a time held in SIMD registers — in a
  *   small WebAssembly module (kernel-wasm.ts), with a JavaScript fallback giving the same bits.
+ *   The WebAssembly backend keeps every level in chunks of 8 rows, neuron-major, and twice
+ *   (pre-activations and ReLU), so a pass reads its input in place: no transpose per pass.
  * - Reuse below the lesion: lesioning neurons G of level a leaves levels < a unchanged and
  *   zeroes exactly G's activations at level a, so the pre-activations of level a+1 are the
  *   parent's minus G's contributions (Σ_{n∈G} relu(z_a[n])·W_a[n,:]) — a rank-|G| update —
@@ -21,7 +23,7 @@
  */
 import type { DenseLayer } from '../weights.ts';
 import { validatePlan, type LesionPlan } from './lesion.ts';
-import { createWasmKernel } from './kernel-wasm.ts';
+import { CHUNK_ROWS, createWasmKernel } from './kernel-wasm.ts';
 
 /**
  * One dense layer's non-zero weights twice: as compressed sparse rows (row = input neuron,
@@ -132,8 +134,6 @@ interface TrieNode {
   terminals: number[];
   /** Highest level this node must compute (its own output or what its children read). */
   needTo: number;
-  /** WebAssembly path: arena offsets of the lesioned neurons' outgoing edges, by target column. */
-  delta?: { idx: number; colStart: number; ri: number; w: number };
 }
 
 /** Merge a plan's groups per level (sorted, unique neurons) and sort them by level. */
@@ -286,6 +286,195 @@ function removeContributions(parentIn: Float64Array, parentOut: Float64Array, ou
   }
 }
 
+/** Bytes of one float64. */
+const F64 = 8;
+
+/**
+ * How one backend walks the trie for a block of images: the levels of a lesion state are views
+ * into preallocated buffers (per trie depth, so a node's state lives until its subtree is done).
+ */
+interface Walker<S> {
+  /** The intact network's levels for the current block (rows ≤ block size). */
+  intact(rows: number): S;
+  /** The state of `node`: its parent's levels below node.level + 1, then recomputed up to node.needTo. */
+  lesion(node: TrieNode, parent: S, d: number, rows: number): S;
+  /** The logits of a state, where logit j of row r sits at index(r) + j · step. */
+  logits(state: S): { values: Float64Array; index: (r: number) => number; step: number };
+}
+
+/**
+ * The JavaScript backend: row-major levels (row r, neuron k at r · width + k) holding
+ * pre-activations; each pass applies the ReLU to its input.
+ */
+function jsWalker(prepared: PreparedNetwork, input: Float64Array, B: number): Walker<Float64Array[]> {
+  const { widths, layers } = prepared;
+  const depth = layers.length;
+  const scratch = new Float64Array(Math.max(...widths) * GATHER_ROWS);
+  const buffers = Array.from({ length: depth }, () => widths.map((w, l) => new Float64Array(l === 0 ? 0 : B * w)));
+  const forward = (level: number, inp: Float64Array, out: Float64Array, rows: number): void => {
+    const layer = layers[level];
+    const kind = kernelOf(level, layer);
+    if (kind === 'scatter') denseReluScatter(inp, out, layer, rows);
+    else if (kind === 'rows') denseReluRows(inp, out, layer, rows);
+    else denseRelu(inp, out, layer, rows, scratch);
+  };
+  const nClasses = widths[depth];
+  return {
+    intact(rows) {
+      const state: Float64Array[] = [input];
+      for (let l = 1; l <= depth; l++) forward(l - 1, state[l - 1], (state[l] = buffers[0][l]), rows);
+      return state;
+    },
+    lesion(node, parent, d, rows) {
+      const state = parent.slice();
+      const own = buffers[d];
+      const a = node.level;
+      if (node.needTo > a) {
+        removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
+        state[a + 1] = own[a + 1];
+        for (let l = a + 2; l <= node.needTo; l++) forward(l - 1, state[l - 1], (state[l] = own[l]), rows);
+      }
+      return state;
+    },
+    logits: (state) => ({ values: state[depth], index: (r) => r * nClasses, step: 1 }),
+  };
+}
+
+/** A level of the WebAssembly backend: pre-activations and their ReLU, both chunked (see below). */
+interface ChunkedLevel {
+  pre: Float64Array;
+  relu: Float64Array;
+}
+
+/** The WebAssembly memory of wasmWalker: weights, every trie node's lesioned edges, the levels per trie depth. */
+function wasmArena(prepared: PreparedNetwork, B: number, nodes: readonly TrieNode[]) {
+  const { widths, layers } = prepared;
+  const depth = layers.length;
+  let bytes = 0;
+  const reserve = (n: number): number => {
+    const at = bytes;
+    bytes += Math.ceil(n / 16) * 16;
+    return at;
+  };
+  // The output columns of each layer that anything reads: all logits; of a hidden level, the
+  // neurons with outgoing edges (the others feed nothing, so the kernels skip them).
+  const readCols = layers.map((l, i) => {
+    const next = layers[i + 1];
+    const cols: number[] = [];
+    for (let j = 0; j < l.fanOut; j++) if (!next || next.rowStart[j + 1] > next.rowStart[j]) cols.push(j);
+    return { cols: Int32Array.from(cols), at: reserve(cols.length * 4) };
+  });
+  // Gathered layers: per column entry, the byte offset of its input neuron in a chunk.
+  const layerAt = layers.map((l) => ({ colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * F64), bias: reserve(l.fanOut * F64) }));
+  // Per trie node, its lesioned neurons' outgoing edges grouped by target column (neurons
+  // ascending within a column, the order removeContributions subtracts them in).
+  const deltaAt = nodes.map((node) => {
+    const l = layers[node.level];
+    let nnz = 0;
+    for (const k of node.neurons) nnz += l.rowStart[k + 1] - l.rowStart[k];
+    return { colStart: reserve((l.fanOut + 1) * 4), ri: reserve(nnz * 4), w: reserve(nnz * F64), nnz };
+  });
+  // Buffers for whole chunks: the last chunk of a block may compute a few rows never read.
+  const rowsAlloc = Math.ceil(B / CHUNK_ROWS) * CHUNK_ROWS;
+  const levelAt = Array.from({ length: depth }, () => widths.map((w, l) => (l === 0 ? null : { pre: reserve(rowsAlloc * w * F64), relu: reserve(rowsAlloc * w * F64) })));
+  const wasm = createWasmKernel(bytes);
+  if (!wasm) return null;
+  const arena = wasm.memory.buffer;
+  for (const { cols, at } of readCols) new Int32Array(arena, at, cols.length).set(cols);
+  layers.forEach((l, i) => {
+    const at = layerAt[i];
+    new Int32Array(arena, at.colStart, l.fanOut + 1).set(l.colStart);
+    new Int32Array(arena, at.ri, l.val.length).set(l.rowTimesStride.map((x) => (x / GATHER_ROWS) * CHUNK_ROWS * F64));
+    new Float64Array(arena, at.w, l.val.length).set(l.colVal);
+    new Float64Array(arena, at.bias, l.fanOut).set(l.bias);
+  });
+  const deltas = new Map<TrieNode, (typeof deltaAt)[number]>();
+  nodes.forEach((node, k) => {
+    const at = deltaAt[k];
+    const { rowStart, col, val, fanOut } = layers[node.level];
+    const colStart = new Int32Array(arena, at.colStart, fanOut + 1);
+    for (const n of node.neurons) for (let e = rowStart[n]; e < rowStart[n + 1]; e++) colStart[col[e] + 1]++;
+    for (let j = 0; j < fanOut; j++) colStart[j + 1] += colStart[j];
+    const fill = colStart.slice(0, fanOut);
+    const ri = new Int32Array(arena, at.ri, at.nnz);
+    const w = new Float64Array(arena, at.w, at.nnz);
+    for (const n of node.neurons)
+      for (let e = rowStart[n]; e < rowStart[n + 1]; e++) {
+        const to = fill[col[e]]++;
+        ri[to] = n * CHUNK_ROWS * F64;
+        w[to] = val[e];
+      }
+    deltas.set(node, at);
+  });
+  const empty = new Float64Array(0);
+  const levels = levelAt.map((ats) =>
+    ats.map((at, l): ChunkedLevel => (at ? { pre: new Float64Array(arena, at.pre, rowsAlloc * widths[l]), relu: new Float64Array(arena, at.relu, rowsAlloc * widths[l]) } : { pre: empty, relu: empty })),
+  );
+  return { wasm, readCols, layerAt, deltas, levels };
+}
+
+/**
+ * The WebAssembly backend (kernel-wasm.ts gatherT / gatherSubT). Every level is stored in
+ * chunks of CHUNK_ROWS rows, neuron-major within a chunk (row t, neuron k of chunk c at
+ * c · width · 8 + k · 8 + t), twice: pre-activations (what a rank-|G| update starts from and
+ * what is scored) and their ReLU (what the next layer reads). The kernels then load the eight
+ * rows of an input neuron as whole vectors, with no transpose per pass, and store whole vectors.
+ * Neurons without outgoing edges are not computed (nothing reads them; their entries stay
+ * stale). The products and sums are those of the JavaScript backend, in the same order (same bits).
+ */
+function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, nodes: readonly TrieNode[]): Walker<ChunkedLevel[]> | null {
+  const { widths, layers } = prepared;
+  const depth = layers.length;
+  const built = wasmArena(prepared, B, nodes);
+  if (!built) return null;
+  const { wasm, readCols, layerAt, deltas, levels } = built;
+  const level1 = new Float64Array(B * widths[1]);
+  const chunks = (rows: number) => Math.ceil(rows / CHUNK_ROWS);
+  const forward = (level: number, inp: ChunkedLevel, out: ChunkedLevel, rows: number): void => {
+    const at = layerAt[level];
+    const { fanIn, fanOut } = layers[level];
+    wasm.gatherT(inp.relu.byteOffset, at.colStart, at.ri, at.w, at.bias, out.pre.byteOffset, out.relu.byteOffset, fanOut, fanIn, chunks(rows), readCols[level].at, readCols[level].cols.length);
+  };
+  const nClasses = widths[depth];
+  return {
+    intact(rows) {
+      // Level 1 from the pixels (mostly 0: scattered row by row), then into the chunked layout.
+      denseReluScatter(input, level1, layers[0], rows);
+      const own = levels[0];
+      const w1 = widths[1];
+      const { pre, relu } = own[1];
+      for (let r = 0; r < rows; r++) {
+        const base = Math.floor(r / CHUNK_ROWS) * w1 * CHUNK_ROWS + (r % CHUNK_ROWS);
+        for (let k = 0; k < w1; k++) {
+          const v = level1[r * w1 + k];
+          pre[base + k * CHUNK_ROWS] = v;
+          relu[base + k * CHUNK_ROWS] = v > 0 ? v : 0;
+        }
+      }
+      const state: ChunkedLevel[] = [own[0], own[1]];
+      for (let l = 2; l <= depth; l++) forward(l - 1, state[l - 1], (state[l] = own[l]), rows);
+      return state;
+    },
+    lesion(node, parent, d, rows) {
+      const state = parent.slice();
+      const own = levels[d];
+      const a = node.level;
+      if (node.needTo > a) {
+        const at = deltas.get(node)!;
+        const { fanIn, fanOut } = layers[a];
+        // A lesioned level's pre-activations are read only by children lesioning it (never: a
+        // child lesions a deeper level) and by the scoring of the logits.
+        const update = a + 1 === depth ? wasm.gatherSubT : wasm.gatherSubReluT;
+        update(parent[a].relu.byteOffset, at.colStart, at.ri, at.w, parent[a + 1].pre.byteOffset, own[a + 1].pre.byteOffset, own[a + 1].relu.byteOffset, fanOut, fanIn, chunks(rows), readCols[a].at, readCols[a].cols.length);
+        state[a + 1] = own[a + 1];
+        for (let l = a + 2; l <= node.needTo; l++) forward(l - 1, state[l - 1], (state[l] = own[l]), rows);
+      }
+      return state;
+    },
+    logits: (state) => ({ values: state[depth].pre, index: (r) => Math.floor(r / CHUNK_ROWS) * nClasses * CHUNK_ROWS + (r % CHUNK_ROWS), step: CHUNK_ROWS }),
+  };
+}
+
 /**
  * Accuracy (overall and per class) of every plan's lesioned network on the test set.
  * Equivalent to building `lesionWeights(layers, plan)` and running a forward pass for each
@@ -305,117 +494,29 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     if (test.labels[i] >= nClasses) throw new Error(`test set: label ${test.labels[i]} at row ${i} but the network has ${nClasses} outputs`);
   const B = Math.max(GATHER_ROWS, Math.ceil((opts.blockSize ?? 64) / GATHER_ROWS) * GATHER_ROWS);
   const root = buildTrie(plans, depth);
-
-  // One arena for every buffer, so that the WebAssembly kernel can address them: the gathered
-  // layers' column arrays, the transposed scratch rows, the input block, and per trie depth and
-  // level the activations a node at that depth computes (root + one group per hidden level).
-  const maxDepth = depth;
-  const f64 = 8;
-  const plan: { bytes: number } = { bytes: 0 };
-  const reserve = (bytes: number): number => {
-    const at = plan.bytes;
-    plan.bytes += Math.ceil(bytes / 16) * 16;
-    return at;
-  };
-  // Gathered layers: the inputs that have outgoing edges (only those are transposed), and per
-  // column entry the byte offset of its input in the transposed block.
-  const liveInputs = layers.map((l) => {
-    const live: number[] = [];
-    for (let i = 0; i < l.fanIn; i++) if (l.rowStart[i + 1] > l.rowStart[i]) live.push(i);
-    return Int32Array.from(live);
-  });
-  const layerAt = layers.map((l, i) =>
-    kernelOf(i, l) !== 'scatter'
-      ? { live: reserve(liveInputs[i].length * 4), colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * f64), bias: reserve(l.fanOut * f64) }
-      : null,
-  );
-  // Per trie node, its lesioned neurons' outgoing edges grouped by target column (neurons
-  // ascending within a column, the order removeContributions subtracts them in).
   const nodes: TrieNode[] = [];
   const collect = (node: TrieNode): void => node.children.forEach((c) => (nodes.push(c), collect(c)));
   collect(root);
-  const deltaSize = (node: TrieNode) => {
-    const l = layers[node.level];
-    let nnz = 0;
-    for (const n of node.neurons) nnz += l.rowStart[n + 1] - l.rowStart[n];
-    return nnz;
-  };
-  const deltaAt = nodes.map((node) => {
-    const nnz = deltaSize(node);
-    return { idx: reserve(node.neurons.length * 4), colStart: reserve((layers[node.level].fanOut + 1) * 4), ri: reserve(nnz * 4), w: reserve(nnz * f64), nnz };
-  });
-  const scratchAt = reserve(Math.max(...widths) * GATHER_ROWS * f64);
-  const inputAt = reserve(B * nIn * f64);
-  const bufferAt = Array.from({ length: maxDepth }, () => widths.map((w, l) => (l === 0 ? 0 : reserve(B * w * f64))));
-  const wasm = opts.kernel === 'js' ? null : createWasmKernel(plan.bytes);
-  const arena = wasm ? wasm.memory.buffer : new ArrayBuffer(plan.bytes);
-  layers.forEach((l, i) => {
-    const at = layerAt[i];
-    if (!at) return;
-    new Int32Array(arena, at.colStart, l.fanOut + 1).set(l.colStart);
-    new Int32Array(arena, at.live, liveInputs[i].length).set(liveInputs[i]);
-    const compact = new Int32Array(l.fanIn);
-    liveInputs[i].forEach((input, c) => (compact[input] = c));
-    new Int32Array(arena, at.ri, l.val.length).set(l.rowTimesStride.map((x) => compact[x / GATHER_ROWS] * GATHER_ROWS * f64));
-    new Float64Array(arena, at.w, l.val.length).set(l.colVal);
-    new Float64Array(arena, at.bias, l.fanOut).set(l.bias);
-  });
-  if (wasm)
-    nodes.forEach((node, k) => {
-      const at = deltaAt[k];
-      const { rowStart, col, val, fanOut } = layers[node.level];
-      new Int32Array(arena, at.idx, node.neurons.length).set(node.neurons);
-      const colStart = new Int32Array(arena, at.colStart, fanOut + 1);
-      for (const n of node.neurons) for (let e = rowStart[n]; e < rowStart[n + 1]; e++) colStart[col[e] + 1]++;
-      for (let j = 0; j < fanOut; j++) colStart[j + 1] += colStart[j];
-      const fill = colStart.slice(0, fanOut);
-      const ri = new Int32Array(arena, at.ri, at.nnz);
-      const w = new Float64Array(arena, at.w, at.nnz);
-      node.neurons.forEach((n, g) => {
-        for (let e = rowStart[n]; e < rowStart[n + 1]; e++) {
-          const to = fill[col[e]]++;
-          ri[to] = g * GATHER_ROWS * f64;
-          w[to] = val[e];
-        }
-      });
-      node.delta = at;
-    });
-  const scratch = new Float64Array(arena, scratchAt, Math.max(...widths) * GATHER_ROWS);
-  const input = new Float64Array(arena, inputAt, B * nIn);
-  const buffers: Float64Array[][] = bufferAt.map((ats) => ats.map((at, l) => new Float64Array(arena, at, l === 0 ? 0 : B * widths[l])));
-
-  let rows = 0; // rows of the current block
-  let rowStart = 0; // its first image
-
-  /** Level l+1 of `rows` rows from level l (`inp`) into `out` (both views into the arena). */
-  const forward = (level: number, inp: Float64Array, out: Float64Array): void => {
-    const layer = layers[level];
-    const kind = kernelOf(level, layer);
-    if (kind === 'scatter') return denseReluScatter(inp, out, layer, rows);
-    if (!wasm) return kind === 'rows' ? denseReluRows(inp, out, layer, rows) : denseRelu(inp, out, layer, rows, scratch);
-    const at = layerAt[level]!;
-    const { fanIn, fanOut } = layer;
-    const nLive = liveInputs[level].length;
-    for (let r = 0; r < rows; r += GATHER_ROWS) {
-      wasm.transposeIdx8(inp.byteOffset + r * fanIn * f64, scratchAt, fanIn, Math.min(GATHER_ROWS, rows - r), at.live, nLive);
-      wasm.gather8(scratchAt, at.colStart, at.ri, at.w, at.bias, out.byteOffset + r * fanOut * f64, fanOut, fanOut * f64);
-    }
-  };
+  const input = new Float64Array(B * nIn);
+  const walker: Walker<unknown> =
+    (opts.kernel === 'js' ? null : (wasmWalker(prepared, input, B, nodes) as Walker<unknown> | null)) ?? (jsWalker(prepared, input, B) as Walker<unknown>);
 
   const work = { nodes: 0, deltaPasses: 0, layerPasses: 0 };
   let counting = true;
   const correct = new Int32Array(plans.length * nClasses);
   const classTotal = new Int32Array(nClasses);
-
   const labels = test.labels;
+  let rows = 0; // rows of the current block
+  let rowStart = 0; // its first image
 
-  const score = (logits: Float64Array, terminals: number[]): void => {
+  const score = (state: unknown, terminals: number[]): void => {
+    const { values, index, step } = walker.logits(state);
     for (let r = 0; r < rows; r++) {
-      const b = r * nClasses;
+      const b = index(r);
       let best = 0;
-      let bestV = logits[b];
+      let bestV = values[b];
       for (let j = 1; j < nClasses; j++) {
-        const v = logits[b + j];
+        const v = values[b + j * step];
         if (v > bestV) {
           bestV = v;
           best = j;
@@ -426,31 +527,14 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     }
   };
 
-  const visit = (node: TrieNode, parent: Float64Array[], d: number): void => {
-    const state = parent.slice();
-    const own = buffers[d];
-    const a = node.level;
+  const visit = (node: TrieNode, parent: unknown, d: number): void => {
     if (counting) {
       work.nodes++;
       work.deltaPasses++;
-      work.layerPasses += Math.max(0, node.needTo - a - 1);
+      work.layerPasses += Math.max(0, node.needTo - node.level - 1);
     }
-    if (node.needTo > a) {
-      if (wasm && node.delta) {
-        const { fanIn, fanOut } = layers[a];
-        const d = node.delta;
-        for (let r = 0; r < rows; r += GATHER_ROWS) {
-          wasm.transposeIdx8(parent[a].byteOffset + r * fanIn * f64, scratchAt, fanIn, Math.min(GATHER_ROWS, rows - r), d.idx, node.neurons.length);
-          wasm.gather8sub(scratchAt, d.colStart, d.ri, d.w, parent[a + 1].byteOffset + r * fanOut * f64, own[a + 1].byteOffset + r * fanOut * f64, fanOut, fanOut * f64);
-        }
-      } else removeContributions(parent[a], parent[a + 1], own[a + 1], layers[a], node.neurons, rows);
-      state[a + 1] = own[a + 1];
-      for (let l = a + 2; l <= node.needTo; l++) {
-        forward(l - 1, state[l - 1], own[l]);
-        state[l] = own[l];
-      }
-    }
-    if (node.terminals.length > 0) score(state[depth], node.terminals);
+    const state = walker.lesion(node, parent, d, rows);
+    if (node.terminals.length > 0) score(state, node.terminals);
     for (const c of node.children) visit(c, state, d + 1);
   };
 
@@ -459,15 +543,9 @@ export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], te
     rows = Math.min(B, n - rowStart);
     for (let i = 0; i < rows * nIn; i++) input[i] = test.images[rowStart * nIn + i] / 255;
     for (let r = 0; r < rows; r++) classTotal[labels[rowStart + r]]++;
-    // Root: the intact network.
-    const state: Float64Array[] = [input];
-    const own = buffers[0];
-    for (let l = 1; l <= depth; l++) {
-      forward(l - 1, l === 1 ? input : own[l - 1], own[l]);
-      state[l] = own[l];
-    }
+    const state = walker.intact(rows);
     if (counting) work.layerPasses += depth;
-    if (root.terminals.length > 0) score(state[depth], root.terminals);
+    if (root.terminals.length > 0) score(state, root.terminals);
     for (const c of root.children) visit(c, state, 1);
     counting = false;
     opts.onProgress?.(Math.min(1, (rowStart + rows) / n));
