@@ -3,8 +3,10 @@
  *
  * The fingerprint of a stage module is its transitive LOCAL import closure: every project file
  * reachable through static imports and literal dynamic imports, each contributing the digest of
- * its *compiled* JavaScript (esbuild's TypeScript transform, which drops comments, formatting
- * and type-only imports, so editing a comment or a type annotation invalidates nothing), plus
+ * its *compiled* JavaScript (esbuild's TypeScript transform with whitespace minified, which
+ * drops comments, formatting and type-only imports, so editing a comment, a type annotation or
+ * the layout of a line invalidates nothing; without minifying whitespace esbuild keeps the line
+ * breaks inside a call, and a formatter's commit would re-key every stage), plus
  * `name@version` of every bare package imported (read from node_modules; package internals are
  * not followed). Node built-ins are left out: the Node version is a runtime fact if it matters.
  *
@@ -96,13 +98,14 @@ export class Fingerprinter {
   }
 
   private parseFile(file: string): ParsedFile {
-    return this.memo.lookup<ParsedFile>(file, 'code', () => {
+    // The memo kind names the transform: a memo written with other transform options is not reused.
+    return this.memo.lookup<ParsedFile>(file, 'code-ws', () => {
       const text = readFileSync(file, 'utf8');
       const ext = extname(file);
       if (ext === '.json') return { digest: hashBytes(text), specifiers: [] };
       let js: string;
       try {
-        js = transformSync(text, { loader: loaderFor(ext), format: 'esm', target: 'esnext', sourcefile: file, legalComments: 'none' }).code;
+        js = transformSync(text, { loader: loaderFor(ext), format: 'esm', target: 'esnext', sourcefile: file, legalComments: 'none', minifyWhitespace: true }).code;
       } catch (err) {
         throw new UserError(`cannot parse ${file} to fingerprint it: ${(err as Error).message.split('\n')[0]}`);
       }
