@@ -68,7 +68,7 @@ try {
   for (let i = 0; i < batch.length; i++) batch[i] = (i * 2654435761) >>> 24;
   for (let i = 0; i < n; i++) batch[i * CIFAR_RECORD_BYTES] = i % 10;
   const cifar = await best(() => cifarBatchesToSplit([{ name: 'synthetic', bytes: batch }]));
-  console.log(`cifar10  gray 28×28 conversion: ${fmt(cifar.ms)} per 10k images (≈ ${fmt((cifar.ms * 6))} for all 60k)`);
+  console.log(`cifar10  gray 28×28 conversion: ${fmt(cifar.ms)} per 10k images (≈ ${fmt(cifar.ms * 6)} for all 60k)`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -29,7 +29,7 @@ import { randomBytes } from 'node:crypto';
 // Driver and workers (child processes inherit it) share one throw-away secret.
 process.env.NNMOD_CACHE_SECRET ??= randomBytes(32).toString('hex');
 import { toyParams, toyProject } from '../test/fixtures/distributed/project/project.ts';
-import { redisAvailable, startRedis, waitFor, } from '../test/fixtures/distributed/servers.ts';
+import { redisAvailable, startRedis, waitFor } from '../test/fixtures/distributed/servers.ts';
 
 const PIPELINE = fileURLToPath(new URL('../test/fixtures/distributed/project/pipeline.ts', import.meta.url));
 const TRIVIAL_JOBS = Number(process.env.BENCH_JOBS ?? 100);
@@ -57,14 +57,22 @@ async function machine(a: number[], rounds: number): Promise<string> {
 
 async function startWorker(queueName: string, cache: string, name: string): Promise<ChildProcess> {
   const root = await machine([0], 0); // the worker's own project root (its params are not used)
-  const child = spawn(process.execPath, ['--import', 'tsx', PIPELINE, 'worker', '--queue', redis.url, '--queue-name', queueName, '--cache', cache, '--name', name], {
-    env: { ...process.env, TOY_ROOT: root },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', PIPELINE, 'worker', '--queue', redis.url, '--queue-name', queueName, '--cache', cache, '--name', name],
+    {
+      env: { ...process.env, TOY_ROOT: root },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.add(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
-  await waitFor(() => out.includes(`worker ${name}:`), 60_000, () => `worker ${name} did not start:\n${out}`);
+  await waitFor(
+    () => out.includes(`worker ${name}:`),
+    60_000,
+    () => `worker ${name} did not start:\n${out}`,
+  );
   return child;
 }
 
@@ -72,7 +80,14 @@ async function startWorker(queueName: string, cache: string, name: string): Prom
 async function runBase(root: string, jobs: number, remote?: { queueName: string; cache: string }): Promise<number> {
   const session = await Session.open(toyProject(root), { targets: ['base'] });
   const executor = remote
-    ? await BullmqExecutor.create({ queue: redis.url, queueName: remote.queueName, cache: await openBackend(remote.cache), fingerprint: (m) => session.fingerprinter.fingerprint(m), trust: cacheTrust(false, 'driver'), params: session.params.values as Json })
+    ? await BullmqExecutor.create({
+        queue: redis.url,
+        queueName: remote.queueName,
+        cache: await openBackend(remote.cache),
+        fingerprint: (m) => session.fingerprinter.fingerprint(m),
+        trust: cacheTrust(false, 'driver'),
+        params: session.params.values as Json,
+      })
     : undefined;
   const t0 = performance.now();
   const summary = await repro(session, { jobs, executor, progress: silent });
@@ -111,7 +126,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 try {
-  console.log(`distributed benchmark: ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)}, redis on loopback, cache in a local directory, median of ${REPS} runs`);
+  console.log(
+    `distributed benchmark: ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)}, redis on loopback, cache in a local directory, median of ${REPS} runs`,
+  );
   let offset = 1000;
   const fresh = (n: number) => {
     offset += 1000;
@@ -162,7 +179,9 @@ try {
   }
   const throughput = seconds.map((s) => CPU_JOBS / median(s));
   for (const [i, pool] of pools.entries()) {
-    console.log(`\n${pool.workers} worker process${pool.workers > 1 ? 'es' : ''}: ${CPU_JOBS} CPU-bound jobs (${CPU_ROUNDS} rounds each) in ${seconds[i].map((s) => s.toFixed(2)).join(', ')} s → ${throughput[i].toFixed(2)} jobs/s`);
+    console.log(
+      `\n${pool.workers} worker process${pool.workers > 1 ? 'es' : ''}: ${CPU_JOBS} CPU-bound jobs (${CPU_ROUNDS} rounds each) in ${seconds[i].map((s) => s.toFixed(2)).join(', ')} s → ${throughput[i].toFixed(2)} jobs/s`,
+    );
   }
   const measured = throughput[1] / throughput[0];
   const baseline: number[] = [];

@@ -92,7 +92,12 @@ async function main() {
   // BENCH_KEEP=DIR keeps the synthetic project there (for profiling); default a temp dir, removed after.
   const keep = process.env.BENCH_KEEP;
   const root = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), 'engine-bench-'));
-  console.log(`engine benchmark — ${availableParallelism()} cores, node ${process.version}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `engine benchmark — ${availableParallelism()} cores, node ${process.version}, load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   try {
     writeFileSync(join(root, 'params.yaml'), 'bench:\n  salt: 1\n');
     const proj = project(root);
@@ -148,8 +153,18 @@ async function main() {
       const store = new Store(join(root, 'artifacts'), false).init();
       const pool = new LocalExecutor(1);
       const job = (i: number) => ({
-        stage: 'gen', module: import.meta.url, key: `bench${i}` as any, role: 'instance' as const, axes: { i }, params: { bench: { salt: 1 } },
-        runtime: {}, seed: 1, inputs: {}, outputs: ['v'], artifactsDir: store.root, durable: false,
+        stage: 'gen',
+        module: import.meta.url,
+        key: `bench${i}` as any,
+        role: 'instance' as const,
+        axes: { i },
+        params: { bench: { salt: 1 } },
+        runtime: {},
+        seed: 1,
+        inputs: {},
+        outputs: ['v'],
+        artifactsDir: store.root,
+        durable: false,
       });
       const opts = { signal: new AbortController().signal, onProgress: () => {} };
       const { InlineExecutor } = await import('../engine/executor.ts');
@@ -189,7 +204,7 @@ async function main() {
 
     const { hashOnReadCost } = await import('./hash-on-read.ts');
     const at = process.argv.indexOf('--store');
-    const storeDir = at > 0 ? process.argv[at + 1] : process.env.NNMOD_BENCH_STORE ?? join(fileURLToPath(new URL('..', import.meta.url)), 'artifacts');
+    const storeDir = at > 0 ? process.argv[at + 1] : (process.env.NNMOD_BENCH_STORE ?? join(fileURLToPath(new URL('..', import.meta.url)), 'artifacts'));
     for (const l of await hashOnReadCost(storeDir)) console.log(l);
   } finally {
     if (!keep) rmSync(root, { recursive: true, force: true });

@@ -74,13 +74,20 @@ export async function hashOnReadCost(storeDir: string): Promise<string[]> {
   const report = runs.filter((r) => r.stage === 'report').sort((a, b) => b.timings.finishedAt.localeCompare(a.timings.finishedAt))[0];
   out.push(report ? line('report stage', [report], store) : 'hash-on-read, report stage: no report run in this store');
   const train = runs.find((r) => r.stage === 'train' && r.axes.dataset === 'mnist');
-  out.push(train ? line(`one MNIST training run (${JSON.stringify(train.axes)})`, [train], store) : 'hash-on-read, MNIST training: no MNIST train run in this store');
+  out.push(
+    train ? line(`one MNIST training run (${JSON.stringify(train.axes)})`, [train], store) : 'hash-on-read, MNIST training: no MNIST train run in this store',
+  );
   return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const i = process.argv.indexOf('--store');
-  const dir = i > 0 ? process.argv[i + 1] : process.env.NNMOD_BENCH_STORE ?? join(fileURLToPath(new URL('..', import.meta.url)), 'artifacts');
-  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const dir = i > 0 ? process.argv[i + 1] : (process.env.NNMOD_BENCH_STORE ?? join(fileURLToPath(new URL('..', import.meta.url)), 'artifacts'));
+  console.log(
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   for (const l of await hashOnReadCost(dir)) console.log(l);
 }

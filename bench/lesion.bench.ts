@@ -84,9 +84,14 @@ const jsSingle = watch();
 watch = stopwatch();
 evaluateLesions(net, test, singleTrialPlans(randomClustering(new Rng(6), 6), 3).plans, { kernel: 'wasm' });
 const wasmSingle = watch();
-console.log(`kernels on one single trial: JavaScript ${show(jsSingle, 2)}, WebAssembly SIMD ${show(wasmSingle, 2)} (×${(jsSingle.cpu / wasmSingle.cpu).toFixed(1)})`);
+console.log(
+  `kernels on one single trial: JavaScript ${show(jsSingle, 2)}, WebAssembly SIMD ${show(wasmSingle, 2)} (×${(jsSingle.cpu / wasmSingle.cpu).toFixed(1)})`,
+);
 
-for (const [name, perLayer] of [['paper-like (6 per layer)', 6], ['k = 10 everywhere', 10]] as const) {
+for (const [name, perLayer] of [
+  ['paper-like (6 per layer)', 6],
+  ['k = 10 everywhere', 10],
+] as const) {
   const set = randomClustering(new Rng(perLayer), perLayer);
   const n = set.submodules.length;
   watch = stopwatch();
@@ -103,10 +108,16 @@ for (const [name, perLayer] of [['paper-like (6 per layer)', 6], ['k = 10 everyw
   const dr = evaluateLesions(net, test, d.plans);
   const double = watch();
   console.log(`\n${name}: ${n} sub-modules`);
-  console.log(`  true lesions (intact, ${n} single, ${(n * (n - 1)) / 2} pairs; stage lesion-modules): ${show(trueTime)}, ${truth.work.layerPasses} layer passes per block`);
+  console.log(
+    `  true lesions (intact, ${n} single, ${(n * (n - 1)) / 2} pairs; stage lesion-modules): ${show(trueTime)}, ${truth.work.layerPasses} layer passes per block`,
+  );
   console.log(`  single trial (${n} lesions): ${show(single, 2)}; ${singleWork.nodes} states, ${singleWork.layerPasses} layer passes per block`);
-  console.log(`  double trial (${d.plans.length} lesions: ${(n * (n + 1)) / 2} joint + ${n * (n - 1)} conditional): ${show(double)}; ${dr.work.nodes} states, ${dr.work.layerPasses} layer passes per block (a full pass per lesion would be ${d.plans.length * 5})`);
+  console.log(
+    `  double trial (${d.plans.length} lesions: ${(n * (n + 1)) / 2} joint + ${n * (n - 1)} conditional): ${show(double)}; ${dr.work.nodes} states, ${dr.work.layerPasses} layer passes per block (a full pass per lesion would be ${d.plans.length * 5})`,
+  );
   const scale = 10_000 / N_TEST;
   console.log(`  → single lesions, 100 trials on ${CORES} cores: ${fmtMin((100 * single.cpu * scale) / CORES)} (target ≤ 3 min)`);
-  console.log(`  → double lesions, 50 trials on ${CORES} cores: ${fmtMin((50 * double.cpu * scale) / CORES)} (targets: ≤ 3 min for the paper-like clustering, issue 14; ≤ 20 min, issue 6; original ≈ 5.5 h per experiment)`);
+  console.log(
+    `  → double lesions, 50 trials on ${CORES} cores: ${fmtMin((50 * double.cpu * scale) / CORES)} (targets: ≤ 3 min for the paper-like clustering, issue 14; ≤ 20 min, issue 6; original ≈ 5.5 h per experiment)`,
+  );
 }

@@ -76,5 +76,7 @@ for (const r of picked) {
     }
   }
 }
-console.log(`shuffle samples: ${samples} recomputed from ${picked.length} shards, ${sampleDifferences} different (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+  `shuffle samples: ${samples} recomputed from ${picked.length} shards, ${sampleDifferences} different (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+);
 process.exitCode = differences + sampleDifferences > 0 ? 1 : 0;

@@ -82,4 +82,6 @@ const bytes = Object.values(files).reduce((s, f) => s + Buffer.byteLength(f), 0)
 console.log(
   `inputs: ${inputs.cluster.length} cluster, ${inputs['shuffle-sample'].length} shuffle-sample (320 samples each), ${inputs.export.length} export instances (built in ${((t1 - t0) / 1000).toFixed(1)} s)`,
 );
-console.log(`report stage run (read + tables + figures): ${((t2 - t1) / 1000).toFixed(2)} s → ${Object.keys(files).length} files, ${(bytes / 1e6).toFixed(2)} MB, metrics ${JSON.stringify(res.metrics)}  (target ≤ 30 s)`);
+console.log(
+  `report stage run (read + tables + figures): ${((t2 - t1) / 1000).toFixed(2)} s → ${Object.keys(files).length} files, ${(bytes / 1e6).toFixed(2)} MB, metrics ${JSON.stringify(res.metrics)}  (target ≤ 30 s)`,
+);

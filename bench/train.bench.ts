@@ -62,7 +62,13 @@ function syntheticData(examples: number, seed: number): LabelledImages {
 }
 
 /** Wall and CPU time per step of one epoch of `steps` batches (the single 16-example evaluation is negligible). */
-async function timePerStep(steps: number, dropoutRate: number, seed: number, kernels: StepKernels = 'fast', prune = false): Promise<{ wall: number; cpu: number }> {
+async function timePerStep(
+  steps: number,
+  dropoutRate: number,
+  seed: number,
+  kernels: StepKernels = 'fast',
+  prune = false,
+): Promise<{ wall: number; cpu: number }> {
   const previousKernels = setStepKernels(kernels);
   const train = syntheticData(steps * BATCH, seed);
   const test = syntheticData(16, seed + 1);
@@ -104,7 +110,10 @@ function tapeStepTime(steps: number, dropoutRate: number, seed: number): { wall:
   const data = syntheticData(steps * BATCH, seed);
   const layers = glorotUniformInit(layerSizes(PAPER_HIDDEN), seed);
   const params = [...layers.map((l) => l.kernel), ...layers.map((l) => l.bias)];
-  const adam = new Adam(KERAS_ADAM, params.map((p) => p.length));
+  const adam = new Adam(
+    KERAS_ADAM,
+    params.map((p) => p.length),
+  );
   const x = new Float32Array(BATCH * 784);
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -129,7 +138,9 @@ function tapeStepTime(steps: number, dropoutRate: number, seed: number): { wall:
         }
         return loss(h) as tf.Scalar;
       };
-      grads = tf.grads(f)(weights).map((g) => g.dataSync() as Float32Array);
+      grads = tf
+        .grads(f)(weights)
+        .map((g) => g.dataSync() as Float32Array);
     });
     adam.step(params, grads);
   }
@@ -256,20 +267,28 @@ async function workerBenchmark(): Promise<void> {
     const t1 = steps / (await concurrentSteps(1, steps, kernels));
     const t2 = (2 * steps) / (await concurrentSteps(2, steps, kernels));
     SUMMARY.workers_2_vs_1 = round(t2 / t1, 2);
-    console.log(`   ${BACKEND === 'wasm' ? `${kernels} kernels: ` : ''}1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`);
+    console.log(
+      `   ${BACKEND === 'wasm' ? `${kernels} kernels: ` : ''}1 worker: ${t1.toFixed(1)} steps/s; 2 workers: ${t2.toFixed(1)} steps/s → ${(t2 / t1).toFixed(2)}× (target ≥ 1.8×)`,
+    );
   }
 }
 
 function loadMnist(dir: string): { train: LabelledImages; test: LabelledImages } {
   const read = (name: string) => parseIdx(gunzipIfNeeded(new Uint8Array(readFileSync(join(dir, name))), name), name);
   return {
-    train: { images: idxImages(read('train-images-idx3-ubyte.gz'), 'train images').images, labels: idxLabels(read('train-labels-idx1-ubyte.gz'), 'train labels') },
+    train: {
+      images: idxImages(read('train-images-idx3-ubyte.gz'), 'train images').images,
+      labels: idxLabels(read('train-labels-idx1-ubyte.gz'), 'train labels'),
+    },
     test: { images: idxImages(read('t10k-images-idx3-ubyte.gz'), 'test images').images, labels: idxLabels(read('t10k-labels-idx1-ubyte.gz'), 'test labels') },
   };
 }
 
 /** One MNIST network with the paper settings resolved from params.yaml. */
-async function mnistNetwork(job: WorkerJob, report: (line: string) => void): Promise<{ seconds: number; unprunedAcc: number; prunedAcc: number; sparsity: number }> {
+async function mnistNetwork(
+  job: WorkerJob,
+  report: (line: string) => void,
+): Promise<{ seconds: number; unprunedAcc: number; prunedAcc: number; sparsity: number }> {
   const yaml = parseYaml(readFileSync(new URL('../params.yaml', import.meta.url), 'utf8'));
   const axes = { dataset: 'mnist', dropout: job.dropout === true, run: 0 };
   const t = resolveTrainConfig(trainParams.parse(yaml.train), axes);
@@ -298,19 +317,31 @@ async function mnistNetwork(job: WorkerJob, report: (line: string) => void): Pro
     onEpoch: (r) => report(`   [${tag}] pruning ${epochMessage(r)} sparsity ${r.metrics.sparsity.toFixed(3)}`),
   });
   const last = pruned.history.at(-1)!;
-  return { seconds: (performance.now() - started) / 1000, unprunedAcc: unpruned.history.at(-1)!.testAccuracy, prunedAcc: last.testAccuracy, sparsity: last.sparsity };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    unprunedAcc: unpruned.history.at(-1)!.testAccuracy,
+    prunedAcc: last.testAccuracy,
+    sparsity: last.sparsity,
+  };
 }
 
 async function mnistBenchmark(): Promise<void> {
   const dir = process.argv.includes('--mnist-dir') ? process.argv[process.argv.indexOf('--mnist-dir') + 1] : '/work/shared/datasets/mnist';
   const sequential = flag('sequential');
-  console.log(`\n3. MNIST (${dir}), paper settings from params.yaml, 20 + 20 epochs, ${BACKEND}, ${sequential ? 'one after the other' : 'two workers in parallel'}`);
+  console.log(
+    `\n3. MNIST (${dir}), paper settings from params.yaml, 20 + 20 epochs, ${BACKEND}, ${sequential ? 'one after the other' : 'two workers in parallel'}`,
+  );
   const jobs = [false, true].map((dropout, i): WorkerJob => ({ kind: 'mnist', backend: BACKEND, seed: 1000 + i, dropout, mnistDir: dir }));
   const started = performance.now();
   const results: any[] = [];
   if (sequential) for (const j of jobs) results.push(await startWorker(j, (m) => console.log(m.line)).done);
   else results.push(...(await Promise.all(jobs.map((j) => startWorker(j, (m) => console.log(m.line)).done))));
-  SUMMARY.mnist = results.map((r, i) => ({ dropout: jobs[i].dropout, minutes: round(r.seconds / 60, 2), unpruned_test_accuracy: r.unprunedAcc, pruned_test_accuracy: r.prunedAcc }));
+  SUMMARY.mnist = results.map((r, i) => ({
+    dropout: jobs[i].dropout,
+    minutes: round(r.seconds / 60, 2),
+    unpruned_test_accuracy: r.unprunedAcc,
+    pruned_test_accuracy: r.prunedAcc,
+  }));
   results.forEach((r, i) =>
     console.log(
       `   ${jobs[i].dropout ? 'dropout   ' : 'no dropout'}: ${(r.seconds / 60).toFixed(1)} min, unpruned test acc ${r.unprunedAcc.toFixed(4)}, pruned test acc ${r.prunedAcc.toFixed(4)} (paper ${jobs[i].dropout ? '0.979' : '0.984'}), sparsity ${r.sparsity.toFixed(3)}`,
@@ -360,10 +391,14 @@ async function startTorch(): Promise<TorchSteps | string> {
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const exited = new Promise<string>((resolve) => child.on('exit', (code) => resolve(`${python} bench/torch_step.py exited with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`)));
+  const exited = new Promise<string>((resolve) =>
+    child.on('exit', (code) => resolve(`${python} bench/torch_step.py exited with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`)),
+  );
   const next = async (timeoutMs = 300_000) => {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer from ${python} bench/torch_step.py within ${timeoutMs / 1000} s`), timeoutMs)));
+    const timeout = new Promise<string>(
+      (resolve) => (timer = setTimeout(() => resolve(`no answer from ${python} bench/torch_step.py within ${timeoutMs / 1000} s`), timeoutMs)),
+    );
     const line = await Promise.race([lines.next(), exited, timeout]);
     clearTimeout(timer);
     if (typeof line === 'string') throw new Error(line);
@@ -411,7 +446,9 @@ async function trainerStepBenchmark(): Promise<void> {
     }
   const ms = (v: Variant) => median(wall.get(v)!);
   const fmt = (v: Variant) => `${ms(v).toFixed(2)} ms (cpu ${median(cpu.get(v)!).toFixed(2)})`;
-  console.log(`   no dropout ${fmt('off')}; dropout 0.5 ${fmt('on')}; pruning step (no dropout) ${fmt('prune')} = ${(ms('prune') / ms('off')).toFixed(2)}× a training step (target ≤ 1.1×)`);
+  console.log(
+    `   no dropout ${fmt('off')}; dropout 0.5 ${fmt('on')}; pruning step (no dropout) ${fmt('prune')} = ${(ms('prune') / ms('off')).toFixed(2)}× a training step (target ≤ 1.1×)`,
+  );
   const cpuMs = (v: Variant) => round(median(cpu.get(v)!));
   SUMMARY.step_ms = { dropout_off: round(ms('off')), dropout_on: round(ms('on')) };
   SUMMARY.prune_step_ms = round(ms('prune'));
@@ -435,7 +472,9 @@ async function trainerStepBenchmark(): Promise<void> {
 
 if (isMainThread) {
   const load = loadavg();
-  console.log(`training benchmark — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load average ${load.map((l) => l.toFixed(2)).join(' ')}, backend ${BACKEND}`);
+  console.log(
+    `training benchmark — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load average ${load.map((l) => l.toFixed(2)).join(' ')}, backend ${BACKEND}`,
+  );
   Object.assign(SUMMARY, { bench: 'train', backend: BACKEND, load_average_start: round(load[0], 2) });
   if (!flag('skip-step')) await trainerStepBenchmark();
   if (flag('wasm-detail')) await stepBenchmark();

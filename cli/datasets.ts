@@ -21,7 +21,9 @@ import { officialUrls } from '../science/datasets/urls.ts';
 export function checkMirror(dir: string): string {
   const abs = resolve(dir);
   if (!existsSync(abs) || !statSync(abs).isDirectory())
-    throw new DatasetError(`--mirror ${dir}: no such directory (expected a folder laid out <dataset>/<official file name>, e.g. ${join(abs, 'mnist', 'train-images-idx3-ubyte.gz')})`);
+    throw new DatasetError(
+      `--mirror ${dir}: no such directory (expected a folder laid out <dataset>/<official file name>, e.g. ${join(abs, 'mnist', 'train-images-idx3-ubyte.gz')})`,
+    );
   return abs;
 }
 
@@ -83,7 +85,11 @@ export async function datasetsView(project: PipelineProject, opts: { params?: st
     const views: DatasetView[] = [];
     const filesOf = new Map<string, OfficialFileView[]>();
     for (const info of DATASETS.values()) {
-      if (info.kind === 'download') filesOf.set(info.name, info.files.map((f) => fileView(info, f, mirror, downloadsDir)));
+      if (info.kind === 'download')
+        filesOf.set(
+          info.name,
+          info.files.map((f) => fileView(info, f, mirror, downloadsDir)),
+        );
     }
     for (const info of DATASETS.values()) {
       const inst = instances.get(info.name);
@@ -107,9 +113,11 @@ export async function datasetsView(project: PipelineProject, opts: { params?: st
         }
       }
       if (inst) {
-        const key = session.key(await session.baseParts(inst, () => {
-          throw new Error('the datasets stage has no upstream');
-        }));
+        const key = session.key(
+          await session.baseParts(inst, () => {
+            throw new Error('the datasets stage has no upstream');
+          }),
+        );
         const rec = session.store.getValidRun(key);
         if (rec) {
           view.cached = 'up to date';

@@ -64,7 +64,12 @@ async function checkRevision(root: string, rev: string): Promise<void> {
 }
 
 /** Load one side of the diff: a report folder's metrics and the params file it records, at a revision (undefined = working tree). */
-export async function loadRevision(root: string, paramsFile: string, rev: string | undefined, opts: { allowMissing?: boolean; dir?: string } = {}): Promise<RevisionReport> {
+export async function loadRevision(
+  root: string,
+  paramsFile: string,
+  rev: string | undefined,
+  opts: { allowMissing?: boolean; dir?: string } = {},
+): Promise<RevisionReport> {
   const dir = (opts.dir ?? DEFAULT_REPORT_DIR).replace(/\/+$/, '');
   const metricsPath = `${dir}/metrics.json`;
   const at = rev ?? WORKING_TREE;
@@ -90,7 +95,9 @@ export async function loadRevision(root: string, paramsFile: string, rev: string
   }
   const ledger = await readLedgerAt(root, rev, dir);
   const used = ledger?.params ?? paramsFile;
-  const how = ledger ? used + (ledger.overrides.length ? ` ${ledger.overrides.map((o) => `-S ${o}`).join(' ')}` : '') : `${used}, assumed: ${dir}/${PUBLISHED_LEDGER} records none`;
+  const how = ledger
+    ? used + (ledger.overrides.length ? ` ${ledger.overrides.map((o) => `-S ${o}`).join(' ')}` : '')
+    : `${used}, assumed: ${dir}/${PUBLISHED_LEDGER} records none`;
   const label = missing ? `${at} (no reports in ${dir}/)` : `${at}: ${dir}/ from ${how}`;
   const paramsText = missing ? undefined : await readAt(root, rev, used);
   let params: unknown = null;
@@ -181,19 +188,21 @@ export const diffCommand: CommandPlugin = (program: Command, project: PipelinePr
     .option('--md', 'Markdown, for pasting into a pull request')
     .option('--json', 'JSON')
     .option('--alpha <a>', 'false-discovery rate of the "within noise" mark (default: report.alpha of the newer params, else 0.05)', parseAlpha)
-    .action(async (revA: string | undefined, revB: string | undefined, opts: { md?: boolean; json?: boolean; alpha?: number; report?: string; against?: string }) => {
-      if (opts.md && opts.json) throw new UserError('diff: choose one of --md and --json');
-      const choice = chooseParams(project.root, join(project.root, 'artifacts', 'state'), undefined, project.paramsFile);
-      const out = await runDiff({
-        root: project.root,
-        paramsFile: project.paramsFile,
-        reportDir: opts.report ?? reportDirOf(project.root, choice.file),
-        againstDir: opts.against,
-        revA,
-        revB,
-        format: opts.json ? 'json' : opts.md ? 'md' : 'text',
-        alpha: opts.alpha,
-      });
-      process.stdout.write(out);
-    });
+    .action(
+      async (revA: string | undefined, revB: string | undefined, opts: { md?: boolean; json?: boolean; alpha?: number; report?: string; against?: string }) => {
+        if (opts.md && opts.json) throw new UserError('diff: choose one of --md and --json');
+        const choice = chooseParams(project.root, join(project.root, 'artifacts', 'state'), undefined, project.paramsFile);
+        const out = await runDiff({
+          root: project.root,
+          paramsFile: project.paramsFile,
+          reportDir: opts.report ?? reportDirOf(project.root, choice.file),
+          againstDir: opts.against,
+          revA,
+          revB,
+          format: opts.json ? 'json' : opts.md ? 'md' : 'text',
+          alpha: opts.alpha,
+        });
+        process.stdout.write(out);
+      },
+    );
 };

@@ -14,7 +14,16 @@ import { tableFromIPC, type Table } from 'apache-arrow';
 import type { Command } from 'commander';
 import { UserError } from '../engine/errors.ts';
 import type { CommandPlugin } from '../engine/project.ts';
-import { buildGraph, clusterWeights, isShuffleMethod, prepareForShuffles, shuffleSample, SHUFFLE_METHODS, type ShuffleMethod, type WeightMatrix } from '../science/cluster/index.ts';
+import {
+  buildGraph,
+  clusterWeights,
+  isShuffleMethod,
+  prepareForShuffles,
+  shuffleSample,
+  SHUFFLE_METHODS,
+  type ShuffleMethod,
+  type WeightMatrix,
+} from '../science/cluster/index.ts';
 import { deriveSeed } from '../science/random.ts';
 import { summarizeNull, type NullSummary } from '../science/stats.ts';
 import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
@@ -74,7 +83,9 @@ export function readWeightsFile(file: string): DenseLayer[] {
     table = tableFromIPC(bytes);
     if (table.numCols === 0) throw new Error('no columns');
   } catch (e) {
-    throw new UserError(`ncut: '${file}' is not an Arrow IPC weights file (${(e as Error).message}). Write one with weightsToIPC or pyarrow (see README "Weights file").`);
+    throw new UserError(
+      `ncut: '${file}' is not an Arrow IPC weights file (${(e as Error).message}). Write one with weightsToIPC or pyarrow (see README "Weights file").`,
+    );
   }
   try {
     return weightsFromTable(table, `ncut: ${file}`).layers;
@@ -209,14 +220,41 @@ export const ncutCommand: CommandPlugin = (program: Command) => {
     .option('--conv-norm <norm>', `edge weight of a conv kernel slice: ${CONV_NORMS.join(' | ')}`, 'l1')
     .option('--louvain', 'also report a Louvain partition (seeded) and its modularity')
     .option('--json', 'print JSON: ncut, k, labels, modularity, layers (and with --shuffles: mean, sd, z, p, n, ...)')
-    .action(async (file: string, o: { k: number; seed: number; shuffles: number; method: string; threads?: number; layers?: string; convNorm: string; louvain?: boolean; json?: boolean }) => {
-      if (!isShuffleMethod(o.method)) throw new UserError(`ncut: --method must be one of ${SHUFFLE_METHODS.join(', ')}, got '${o.method}'`);
-      if (!isConvNorm(o.convNorm)) throw new UserError(`ncut: --conv-norm must be one of ${CONV_NORMS.join(', ')}, got '${o.convNorm}'`);
-      const layers = o.layers?.split(',').map((s) => s.trim()).filter(Boolean);
-      const r = await runNcut(file, { k: o.k, seed: o.seed, shuffles: o.shuffles, method: o.method, threads: o.threads, layers, convNorm: o.convNorm, louvain: o.louvain });
-      if (o.json) {
-        const { shuffles, ...rest } = r;
-        process.stdout.write(JSON.stringify(shuffles ? { ...rest, ...shuffles } : rest) + '\n');
-      } else process.stdout.write(formatText(r) + '\n');
-    });
+    .action(
+      async (
+        file: string,
+        o: {
+          k: number;
+          seed: number;
+          shuffles: number;
+          method: string;
+          threads?: number;
+          layers?: string;
+          convNorm: string;
+          louvain?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        if (!isShuffleMethod(o.method)) throw new UserError(`ncut: --method must be one of ${SHUFFLE_METHODS.join(', ')}, got '${o.method}'`);
+        if (!isConvNorm(o.convNorm)) throw new UserError(`ncut: --conv-norm must be one of ${CONV_NORMS.join(', ')}, got '${o.convNorm}'`);
+        const layers = o.layers
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const r = await runNcut(file, {
+          k: o.k,
+          seed: o.seed,
+          shuffles: o.shuffles,
+          method: o.method,
+          threads: o.threads,
+          layers,
+          convNorm: o.convNorm,
+          louvain: o.louvain,
+        });
+        if (o.json) {
+          const { shuffles, ...rest } = r;
+          process.stdout.write(JSON.stringify(shuffles ? { ...rest, ...shuffles } : rest) + '\n');
+        } else process.stdout.write(formatText(r) + '\n');
+      },
+    );
 };

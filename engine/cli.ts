@@ -74,63 +74,73 @@ export function buildProgram(project: PipelineProject): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
-  withDistributedOptions(withParamsOptions(
-    program
-      .command('repro')
-      .description('run every stage instance whose inputs, params or code changed (all stages, or the named ones and their upstream)')
-      .argument('[stage...]', 'stages to bring up to date (default: all)')
-      .option('-n, --dry-run', 'show what would run and why, run nothing')
-      .option('-f, --force [stage]', 'recompute even if cached: all selected stages, or only STAGE (comma-separated list allowed)')
-      .addOption(new Option('-j, --jobs <n>', 'instances to run at once').default(availableParallelism(), 'number of cores').argParser(positiveInt('--jobs')))
-      .option('-k, --keep-going', 'continue with independent instances after a failure')
-      .option('-v, --verbose', '--dry-run: list every instance (and shard) that would run, not a summary per stage'),
-  )).action(async (stages: string[], o: ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean; verbose?: boolean }, cmd: Command) => {
-    const session = await Session.open(project, sessionOptions(o, stages));
-    const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
-    if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
-    const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
-    const jobs = remote?.jobs ?? o.jobs;
-    // The plan and its estimate first: a dry pass (keys and record look-ups only) that also
-    // publishes cache hits, so when nothing is to run it is the whole run.
-    const plan = await repro(session, { force, dryRun: true, publishCached: !o.dryRun, jobs, progress: SILENT });
-    const estimate = await estimateRun(session, plan, jobs);
-    if (o.dryRun) {
-      process.stdout.write(formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }));
-      return;
-    }
-    rememberProfile(stateDirOf(project), session.paramsName);
-    if (plan.plan.length === 0 && plan.failed.length === 0) {
-      console.log(formatRanSummary(plan));
-      return;
-    }
-    console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
-    const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs, planned: plan.plan.length });
-    const controller = new AbortController();
-    let signalName = '';
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (controller.signal.aborted) {
-        // Second signal: stop now (locks are released by the exit handler).
-        process.exit(sig === 'SIGTERM' ? 143 : 130);
+  withDistributedOptions(
+    withParamsOptions(
+      program
+        .command('repro')
+        .description('run every stage instance whose inputs, params or code changed (all stages, or the named ones and their upstream)')
+        .argument('[stage...]', 'stages to bring up to date (default: all)')
+        .option('-n, --dry-run', 'show what would run and why, run nothing')
+        .option('-f, --force [stage]', 'recompute even if cached: all selected stages, or only STAGE (comma-separated list allowed)')
+        .addOption(new Option('-j, --jobs <n>', 'instances to run at once').default(availableParallelism(), 'number of cores').argParser(positiveInt('--jobs')))
+        .option('-k, --keep-going', 'continue with independent instances after a failure')
+        .option('-v, --verbose', '--dry-run: list every instance (and shard) that would run, not a summary per stage'),
+    ),
+  ).action(
+    async (
+      stages: string[],
+      o: ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean; verbose?: boolean },
+      cmd: Command,
+    ) => {
+      const session = await Session.open(project, sessionOptions(o, stages));
+      const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
+      if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
+      const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
+      const jobs = remote?.jobs ?? o.jobs;
+      // The plan and its estimate first: a dry pass (keys and record look-ups only) that also
+      // publishes cache hits, so when nothing is to run it is the whole run.
+      const plan = await repro(session, { force, dryRun: true, publishCached: !o.dryRun, jobs, progress: SILENT });
+      const estimate = await estimateRun(session, plan, jobs);
+      if (o.dryRun) {
+        process.stdout.write(
+          formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }),
+        );
+        return;
       }
-      signalName = sig;
-      progress.log(`${sig}: stopping; in-flight work is dropped`);
-      controller.abort(new InterruptedError(sig));
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    let summary: ReproSummary;
-    try {
-      summary = await repro(session, { force, jobs, keepGoing: o.keepGoing, signal: controller.signal, progress, executor: remote?.executor });
-    } finally {
-      progress.close();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    if (summary.interrupted) throw new InterruptedError(signalName || 'SIGINT');
-    for (const f of summary.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
-    console.log(formatRanSummary(summary));
-    if (summary.failed.length) process.exitCode = 1;
-  });
+      rememberProfile(stateDirOf(project), session.paramsName);
+      if (plan.plan.length === 0 && plan.failed.length === 0) {
+        console.log(formatRanSummary(plan));
+        return;
+      }
+      console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
+      const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs, planned: plan.plan.length });
+      const controller = new AbortController();
+      let signalName = '';
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (controller.signal.aborted) {
+          // Second signal: stop now (locks are released by the exit handler).
+          process.exit(sig === 'SIGTERM' ? 143 : 130);
+        }
+        signalName = sig;
+        progress.log(`${sig}: stopping; in-flight work is dropped`);
+        controller.abort(new InterruptedError(sig));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let summary: ReproSummary;
+      try {
+        summary = await repro(session, { force, jobs, keepGoing: o.keepGoing, signal: controller.signal, progress, executor: remote?.executor });
+      } finally {
+        progress.close();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (summary.interrupted) throw new InterruptedError(signalName || 'SIGINT');
+      for (const f of summary.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
+      console.log(formatRanSummary(summary));
+      if (summary.failed.length) process.exitCode = 1;
+    },
+  );
 
   withParamsOptions(
     program
@@ -186,7 +196,8 @@ export function buildProgram(project: PipelineProject): Command {
       for (const s of stages) for (const d of s.deps) lines.push(`  "${d}" -> "${s.name}";`);
       lines.push('}');
     } else {
-      for (const s of stages) lines.push(`${s.name} (${count(s.name)} instance${count(s.name) === 1 ? '' : 's'})${s.deps.length ? ' ← ' + s.deps.join(', ') : ''}`);
+      for (const s of stages)
+        lines.push(`${s.name} (${count(s.name)} instance${count(s.name) === 1 ? '' : 's'})${s.deps.length ? ' ← ' + s.deps.join(', ') : ''}`);
     }
     session.close();
     process.stdout.write(lines.join('\n') + '\n');
@@ -203,11 +214,14 @@ export function buildProgram(project: PipelineProject): Command {
     const session = await Session.open(project, sessionOptions(inspectedParams(project, o)));
     const others = o.all || o.allRuns ? [] : Object.keys(readProfiles(stateDirOf(project)).used).filter((f) => f !== session.paramsName);
     const alsoKeep = await keysOfProfiles(project, others);
-    if (others.length) console.log(`gc: also keeping what ${others.join(', ')} use${others.length === 1 ? 's' : ''} (remembered from earlier repro runs; --all to drop them)`);
+    if (others.length)
+      console.log(`gc: also keeping what ${others.join(', ')} use${others.length === 1 ? 's' : ''} (remembered from earlier repro runs; --all to drop them)`);
     const r = await gc(session, { allRuns: o.allRuns, dryRun: o.dryRun, alsoKeep });
     session.close();
     const verb = o.dryRun ? 'would remove' : 'removed';
-    console.log(`gc: ${verb} ${r.removedRuns} run records and ${r.removedObjects} objects (${mb(r.removedBytes)}); kept ${r.keptRuns} run records and ${r.keptObjects} objects`);
+    console.log(
+      `gc: ${verb} ${r.removedRuns} run records and ${r.removedObjects} objects (${mb(r.removedBytes)}); kept ${r.keptRuns} run records and ${r.keptObjects} objects`,
+    );
   });
 
   program
@@ -287,7 +301,9 @@ async function keysOfProfiles(project: PipelineProject, files: string[]): Promis
       session = await Session.open(project, { paramsFile: file });
     } catch (err) {
       if (!existsSync(isAbsolute(file) ? file : join(project.root, file))) continue; // gone: nothing of it to keep
-      throw new UserError(`gc: cannot read ${file}, which an earlier repro used, so gc cannot tell what it needs (${(err as Error).message.split('\n')[0]}); fix it, or pass --all to keep only this params file's results`);
+      throw new UserError(
+        `gc: cannot read ${file}, which an earlier repro used, so gc cannot tell what it needs (${(err as Error).message.split('\n')[0]}); fix it, or pass --all to keep only this params file's results`,
+      );
     }
     for (const k of await keysInUse(session)) keep.add(k);
     session.close();

@@ -105,7 +105,14 @@ export class Fingerprinter {
       if (ext === '.json') return { digest: hashBytes(text), specifiers: [] };
       let js: string;
       try {
-        js = transformSync(text, { loader: loaderFor(ext), format: 'esm', target: 'esnext', sourcefile: file, legalComments: 'none', minifyWhitespace: true }).code;
+        js = transformSync(text, {
+          loader: loaderFor(ext),
+          format: 'esm',
+          target: 'esnext',
+          sourcefile: file,
+          legalComments: 'none',
+          minifyWhitespace: true,
+        }).code;
       } catch (err) {
         throw new UserError(`cannot parse ${file} to fingerprint it: ${(err as Error).message.split('\n')[0]}`);
       }

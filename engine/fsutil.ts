@@ -33,7 +33,9 @@ export function describeWriteError(err: unknown, path: string, dir: string = dir
     const fs = statfsSync(dir);
     free = `${formatBytes(Number(fs.bavail) * Number(fs.bsize))} free in ${dir}`;
   } catch {}
-  return new WriteError(`cannot write ${path}: ${USER_WRITE_ERRORS[code]} (${code}); ${free}. Free some space (\`gc\` removes unused results) and run again; nothing already stored was lost`);
+  return new WriteError(
+    `cannot write ${path}: ${USER_WRITE_ERRORS[code]} (${code}); ${free}. Free some space (\`gc\` removes unused results) and run again; nothing already stored was lost`,
+  );
 }
 
 function formatBytes(n: number): string {
@@ -110,7 +112,9 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string, opt
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch {}
+    try {
+      unlinkSync(tmp);
+    } catch {}
     throw describeWriteError(err, path, dirname(tmp));
   }
   closeSync(fd);

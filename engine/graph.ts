@@ -79,9 +79,12 @@ export function orderStages(stages: readonly StageDef[]): StageDef[] {
     if (s.samples) {
       const sp = s.samples;
       if (typeof sp.countParam !== 'string' || !s.params.includes(sp.countParam)) {
-        throw new GraphError(`${where}: samples.countParam ${JSON.stringify(sp.countParam)} must be one of its declared params (${s.params.join(', ') || 'none'})`);
+        throw new GraphError(
+          `${where}: samples.countParam ${JSON.stringify(sp.countParam)} must be one of its declared params (${s.params.join(', ') || 'none'})`,
+        );
       }
-      if (!Number.isInteger(sp.shardSize) || sp.shardSize < 1) throw new GraphError(`${where}: samples.shardSize must be a positive integer, got ${sp.shardSize}`);
+      if (!Number.isInteger(sp.shardSize) || sp.shardSize < 1)
+        throw new GraphError(`${where}: samples.shardSize must be a positive integer, got ${sp.shardSize}`);
       if (typeof sp.combine !== 'function') throw new GraphError(`${where}: samples.combine must be a function`);
     }
   }
@@ -279,13 +282,18 @@ function resolveInputs(def: StageDef, inst: Instance, instances: Map<string, Ins
   }
   const out: InputBinding[] = [];
   for (const spec of specs) {
-    if (!def.deps.includes(spec.stage)) throw new GraphError(`${inst.id}: inputs() names stage '${spec.stage}', which is not in its deps (${def.deps.join(', ') || 'none'})`);
+    if (!def.deps.includes(spec.stage))
+      throw new GraphError(`${inst.id}: inputs() names stage '${spec.stage}', which is not in its deps (${def.deps.join(', ') || 'none'})`);
     const upstream = instances.get(spec.stage);
     if (!upstream) throw new GraphError(`${inst.id}: upstream stage '${spec.stage}' was not expanded (internal error)`);
     if (upstream.length === 0) {
       // The upstream stage is switched off (empty matrix): a gathering instance sees no inputs from it.
       if (spec.where && Object.keys(spec.where).length > 0)
-        throw new GraphError(`${inst.id}: stage '${spec.stage}' has no instances, so none has ${Object.entries(spec.where).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+        throw new GraphError(
+          `${inst.id}: stage '${spec.stage}' has no instances, so none has ${Object.entries(spec.where)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}`,
+        );
       continue;
     }
     const upDef = upstream[0].def;
@@ -303,7 +311,9 @@ function resolveInputs(def: StageDef, inst: Instance, instances: Map<string, Ins
     const names = Object.keys(where).sort();
     const matched = index.lookup(upstream, spec.stage, names, where);
     if (matched.length === 0) {
-      throw new GraphError(`${inst.id}: no instance of '${spec.stage}' has ${names.map((n) => `${n}=${where[n]}`).join(', ') || 'any axes'} (check the matrix and inputs() of both stages)`);
+      throw new GraphError(
+        `${inst.id}: no instance of '${spec.stage}' has ${names.map((n) => `${n}=${where[n]}`).join(', ') || 'any axes'} (check the matrix and inputs() of both stages)`,
+      );
     }
     for (const u of matched) out.push({ stage: spec.stage, instance: u, outputs });
   }

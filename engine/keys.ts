@@ -37,9 +37,7 @@ export interface InputKeyPart {
   outputs: Record<string, string>;
 }
 
-export type SamplesKeyPart =
-  | { shard: { index: number; size: number } }
-  | { count: number; shards: Record<string, string>[] };
+export type SamplesKeyPart = { shard: { index: number; size: number } } | { count: number; shards: Record<string, string>[] };
 
 export interface KeyParts {
   format: number;

@@ -47,7 +47,10 @@ const held = new Set<Lock>();
 export class Lock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
-  constructor(readonly path: string, readonly owner: LockOwner) {
+  constructor(
+    readonly path: string,
+    readonly owner: LockOwner,
+  ) {
     held.add(this);
     this.timer = setInterval(() => {
       try {

@@ -11,19 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  type Document,
-  LineCounter,
-  YAMLMap,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  parseDocument,
-  type Node as YamlNode,
-  type Pair,
-  type YAMLError,
-} from 'yaml';
+import { type Document, LineCounter, YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLError } from 'yaml';
 import type { ZodType } from 'zod';
 
 /** A params problem the user must fix; the CLI prints the message (no stack) and exits with 2. */
@@ -142,8 +130,7 @@ function readParamsText(absolute: string, shown: string): string {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new ParamsError(
-        `${shown}: params file not found (looked for ${absolute}). ` +
-          `Run from the project root, or pass another file with --params FILE.`,
+        `${shown}: params file not found (looked for ${absolute}). ` + `Run from the project root, or pass another file with --params FILE.`,
       );
     }
     if (code === 'EISDIR') {
@@ -206,11 +193,7 @@ function pathAtOffset(node: YamlNode | null, offset: number): Segment[] {
   }
 }
 
-function findDuplicateKey(
-  doc: Document,
-  offset: number,
-  lineCounter: LineCounter,
-): { path: Segment[]; firstAt?: string } | undefined {
+function findDuplicateKey(doc: Document, offset: number, lineCounter: LineCounter): { path: Segment[]; firstAt?: string } | undefined {
   const visit = (node: unknown, prefix: Segment[]): { path: Segment[]; firstAt?: string } | undefined => {
     if (isMap(node)) {
       for (const pair of node.items) {
@@ -264,12 +247,7 @@ function parseOverride(text: string, index: number): Override {
   const segments = keyPart.split('.');
   const bad = segments.find((s) => !KEY_SEGMENT.test(s));
   if (bad !== undefined) {
-    throw overrideError(
-      index,
-      text,
-      keyPart,
-      `'${keyPart}' is not a key path (dot-separated names of letters, digits, '_' and '-')`,
-    );
+    throw overrideError(index, text, keyPart, `'${keyPart}' is not a key path (dot-separated names of letters, digits, '_' and '-')`);
   }
   const valueDoc = parseDocument(text.slice(eq + 1), { prettyErrors: false });
   if (valueDoc.errors.length > 0) {
@@ -346,12 +324,7 @@ const SCALAR_TYPES = new Set(['string', 'number', 'boolean', 'bigint', 'enum', '
 
 function applyOverride(doc: Document, override: Override, lineCounter: LineCounter, shown: string): void {
   if (!isMap(doc.contents)) {
-    throw overrideError(
-      override.index,
-      override.text,
-      formatPath(override.path),
-      `cannot apply: ${shown} does not hold a mapping at the top level`,
-    );
+    throw overrideError(override.index, override.text, formatPath(override.path), `cannot apply: ${shown} does not hold a mapping at the top level`);
   }
   // Walk the existing document so that a scalar in the way gets a clear message instead of
   // yaml's "Expected YAML collection"; list items may be replaced by index.
@@ -433,9 +406,7 @@ function validationError(issues: ZodIssueLike[], ctx: ErrorContext): ParamsError
       for (const key of issue.keys ?? []) {
         const hint = didYouMean(key, known);
         const where = path.length === 0 ? 'known sections' : 'known keys';
-        const text =
-          `unknown key '${key}'${hint ? `; did you mean '${hint}'?` : ''}` +
-          (known.length ? ` (${where}: ${known.join(', ')})` : '');
+        const text = `unknown key '${key}'${hint ? `; did you mean '${hint}'?` : ''}` + (known.length ? ` (${where}: ${known.join(', ')})` : '');
         located.push(locate([...path, key], text, true, ctx));
       }
       continue;

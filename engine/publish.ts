@@ -39,7 +39,9 @@ export function publishDir(def: StageDef, output: string, params: unknown): stri
   const dir = typeof spec === 'function' ? spec(params) : spec;
   const clean = typeof dir === 'string' ? dir.replace(/\/+$/, '') : dir;
   if (typeof clean !== 'string' || clean === '' || clean === '.' || clean.startsWith('/') || clean.split('/').includes('..')) {
-    throw new UserError(`stage '${def.name}': publish folder for '${output}' must be a folder relative to the project root, without '..', got ${JSON.stringify(dir)}`);
+    throw new UserError(
+      `stage '${def.name}': publish folder for '${output}' must be a folder relative to the project root, without '..', got ${JSON.stringify(dir)}`,
+    );
   }
   return clean;
 }
@@ -81,7 +83,13 @@ export async function publishOutputs(session: Session, def: StageDef, rec: RunRe
       await writeFileAtomic(target, await session.store.readBytes(f.digest, f.size), { durable: session.store.durable });
       written++;
     }
-    const ledger: PublishedLedger = { params: session.paramsName, overrides: [...session.overrides], stage: def.name, output, files: Object.keys(manifest.files).sort() };
+    const ledger: PublishedLedger = {
+      params: session.paramsName,
+      overrides: [...session.overrides],
+      stage: def.name,
+      output,
+      files: Object.keys(manifest.files).sort(),
+    };
     const text = JSON.stringify(ledger, null, 2) + '\n';
     const path = join(folder, PUBLISHED_LEDGER);
     if (!existsSync(path) || readFileSync(path, 'utf8') !== text) await writeFileAtomic(path, text, { durable: session.store.durable });

@@ -77,7 +77,10 @@ export async function executeJob(job: Job, opts: { signal: AbortSignal; onProgre
         index: job.shard.index,
         start: job.shard.start,
         end: job.shard.end,
-        sampleSeed: ((baseKey: string) => (i: number) => sampleSeed(baseKey, i) as Seed)(job.shard.baseKey),
+        sampleSeed: (
+          (baseKey: string) => (i: number) =>
+            sampleSeed(baseKey, i) as Seed
+        )(job.shard.baseKey),
       },
     };
     result = await def.run(ctx);
@@ -108,12 +111,15 @@ export async function executeJob(job: Job, opts: { signal: AbortSignal; onProgre
 }
 
 function checkMetrics(m: Metrics, where: string): Metrics {
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new StageOutputError(`stage '${where}': metrics must be an object of numbers, strings, booleans or null`);
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    throw new StageOutputError(`stage '${where}': metrics must be an object of numbers, strings, booleans or null`);
   const out: Metrics = {};
   for (const [k, v] of Object.entries(m)) {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
-    else if (typeof v === 'number') out[k] = Number.isFinite(v) ? v : null; // JSON has no NaN/Infinity
-    else if (v !== undefined) throw new StageOutputError(`stage '${where}': metric '${k}' is a ${typeof v}; metrics must be numbers, strings, booleans or null`);
+    else if (typeof v === 'number')
+      out[k] = Number.isFinite(v) ? v : null; // JSON has no NaN/Infinity
+    else if (v !== undefined)
+      throw new StageOutputError(`stage '${where}': metric '${k}' is a ${typeof v}; metrics must be numbers, strings, booleans or null`);
   }
   return out;
 }

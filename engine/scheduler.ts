@@ -130,7 +130,21 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
   const forced = (stage: string) => opts.force === true || (Array.isArray(opts.force) && opts.force.includes(stage));
   let stopping = false;
 
-  const summary: ReproSummary = { instances: graph.all.length, ran: 0, upToDate: 0, cached: 0, failed: [], skipped: 0, planned: [], plan: [], ranByStage: {}, unitsByStage: {}, notices: [], interrupted: false, ms: 0 };
+  const summary: ReproSummary = {
+    instances: graph.all.length,
+    ran: 0,
+    upToDate: 0,
+    cached: 0,
+    failed: [],
+    skipped: 0,
+    planned: [],
+    plan: [],
+    ranByStage: {},
+    unitsByStage: {},
+    notices: [],
+    interrupted: false,
+    ms: 0,
+  };
   /** Damaged objects already told about (their producer's hit check need not say it again). */
   const reported = new Set<string>();
   const notice = (line: string) => {
@@ -158,7 +172,8 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     const n = inst.def.samples ? session.shardCount(inst) + 1 : 1;
     if (why === 'planned') {
       summary.planned.push({ id: inst.id, reasons: [detail] });
-      for (let i = 0; i < n - 1; i++) summary.plan.push({ id: `${inst.id}#${i}`, inst, role: 'shard', shard: { index: i, ...session.shardRange(inst, i) }, reasons: [detail] });
+      for (let i = 0; i < n - 1; i++)
+        summary.plan.push({ id: `${inst.id}#${i}`, inst, role: 'shard', shard: { index: i, ...session.shardRange(inst, i) }, reasons: [detail] });
       summary.plan.push({ id: inst.id, inst, role: inst.def.samples ? 'combine' : 'instance', reasons: [detail] });
     } else summary.skipped += n;
     for (let i = 0; i < n; i++) progress.finish(i === n - 1 ? inst.id : `${inst.id}#${i}`, 'skipped', detail);
@@ -179,7 +194,14 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       if (r.ok || r.why !== 'damaged') return r;
       const what = `${r.damaged.problem} object ${r.damaged.digest}${r.damaged.detail ? ` (${r.damaged.detail})` : ''}`;
       if (repairs === MAX_REPAIRS) {
-        return fail(r.unitId, new DamagedObjectError(r.damaged.digest, r.damaged.problem, `${r.damaged.detail}; still damaged after ${MAX_REPAIRS} recomputations of its producer: check the disk`));
+        return fail(
+          r.unitId,
+          new DamagedObjectError(
+            r.damaged.digest,
+            r.damaged.problem,
+            `${r.damaged.detail}; still damaged after ${MAX_REPAIRS} recomputations of its producer: check the disk`,
+          ),
+        );
       }
       const producers: string[] = [];
       ups.forEach((u, i) => {
@@ -198,7 +220,9 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
         }
       });
       reported.add(r.damaged.digest);
-      notice(`${r.unitId}: read ${what}${producers.length ? ` from ${producers.join(', ')}` : ''}; it was not used; recomputing ${producers.length ? 'its producer' : 'it'}`);
+      notice(
+        `${r.unitId}: read ${what}${producers.length ? ` from ${producers.join(', ')}` : ''}; it was not used; recomputing ${producers.length ? 'its producer' : 'it'}`,
+      );
     }
   }
 
@@ -238,7 +262,14 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
     const shardResults = await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const range = session.shardRange(inst, i);
-        return runUnit({ inst, role: 'shard', parts: session.shardParts(base, i, size), id: `${inst.id}#${i}`, shard: { index: i, ...range, baseKey }, upstream });
+        return runUnit({
+          inst,
+          role: 'shard',
+          parts: session.shardParts(base, i, size),
+          id: `${inst.id}#${i}`,
+          shard: { index: i, ...range, baseKey },
+          upstream,
+        });
       }),
     );
     const bad = shardResults.find((r) => !r.ok);
@@ -332,7 +363,13 @@ export async function repro(session: Session, opts: ReproOptions): Promise<Repro
       const damage = store.checkRun(key).damage;
       const reasons = force ? ['forced'] : damage ? [describeDamage(damage)] : prev ? explainChange(unit.parts, session.code(def), prev) : ['never run'];
       summary.planned.push({ id: unit.id, reasons });
-      summary.plan.push({ id: unit.id, inst: unit.inst, role: unit.role, ...(unit.shard ? { shard: { index: unit.shard.index, start: unit.shard.start, end: unit.shard.end } } : {}), reasons });
+      summary.plan.push({
+        id: unit.id,
+        inst: unit.inst,
+        role: unit.role,
+        ...(unit.shard ? { shard: { index: unit.shard.index, start: unit.shard.start, end: unit.shard.end } } : {}),
+        reasons,
+      });
       progress.finish(unit.id, 'skipped', 'would run');
       return { ok: false, why: 'planned' };
     }

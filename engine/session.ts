@@ -54,7 +54,12 @@ export class Session {
     await Promise.all([initHashing(), initFingerprinting()]);
     const ordered = orderStages(project.stages);
     const only = selectStages(ordered, opts.targets ?? []);
-    const params = loadParams({ root: project.root, file: opts.paramsFile ?? project.paramsFile, overrides: opts.overrides ?? [], schema: project.paramsSchema });
+    const params = loadParams({
+      root: project.root,
+      file: opts.paramsFile ?? project.paramsFile,
+      overrides: opts.overrides ?? [],
+      schema: project.paramsSchema,
+    });
     const graph = buildGraph(project.stages, params.values, only);
     return new Session(project, params, graph, opts.durable ?? true, opts.overrides ?? []);
   }

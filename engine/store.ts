@@ -99,7 +99,10 @@ export class Store {
   readonly tmpDir: string;
 
   /** `durable: false` skips fsync (benchmark set-up only; never for real runs). */
-  constructor(readonly root: string, readonly durable = true) {
+  constructor(
+    readonly root: string,
+    readonly durable = true,
+  ) {
     this.objectsDir = join(root, 'objects');
     this.runsDir = join(root, 'runs');
     this.indexDir = join(root, 'index');
@@ -114,7 +117,17 @@ export class Store {
 
   /** Create the directory layout (idempotent). */
   init(): this {
-    for (const d of [this.objectsDir, this.runsDir, this.indexDir, this.locksDir, this.checkpointsDir, this.downloadsRoot, this.logsDir, this.stateDir, this.tmpDir]) {
+    for (const d of [
+      this.objectsDir,
+      this.runsDir,
+      this.indexDir,
+      this.locksDir,
+      this.checkpointsDir,
+      this.downloadsRoot,
+      this.logsDir,
+      this.stateDir,
+      this.tmpDir,
+    ]) {
       mkdirSync(d, { recursive: true });
     }
     return this;
@@ -342,7 +355,10 @@ export class Store {
 
   async putRun(rec: RunRecord): Promise<void> {
     await writeFileAtomic(this.runPath(rec.key), JSON.stringify(rec, null, 1), { tmpDir: this.tmpDir, durable: this.durable });
-    await writeFileAtomic(join(this.indexDir, slotId(rec.stage, rec.axes, rec.role, rec.shard?.index)), rec.key, { tmpDir: this.tmpDir, durable: this.durable });
+    await writeFileAtomic(join(this.indexDir, slotId(rec.stage, rec.axes, rec.role, rec.shard?.index)), rec.key, {
+      tmpDir: this.tmpDir,
+      durable: this.durable,
+    });
   }
 
   /** The latest run of one stage instance (any key), for explaining staleness. */

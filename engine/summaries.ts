@@ -30,7 +30,11 @@ export function commonReasons(reasons: Iterable<string>, n = 2): string {
 
 function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -50,24 +54,29 @@ export function estimateBasis(e: RunEstimate): string {
     );
   }
   if (calibrated.length) {
-    lines.push(`no run records of ${calibrated.map((s) => s.stage).join(', ')} yet: calibrated by a short run here (${calibrated.map((s) => `${s.stage}: ${s.calibrated}`).join('; ')})`);
+    lines.push(
+      `no run records of ${calibrated.map((s) => s.stage).join(', ')} yet: calibrated by a short run here (${calibrated.map((s) => `${s.stage}: ${s.calibrated}`).join('; ')})`,
+    );
   }
   if (e.unknown.length) {
-    lines.push(`cannot estimate ${e.unknown.join(', ')}: no run records of ${e.unknown.length === 1 ? 'it' : 'them'} here yet (run a smaller params file first to give this machine's rates); the totals leave ${e.unknown.length === 1 ? 'it' : 'them'} out`);
+    lines.push(
+      `cannot estimate ${e.unknown.join(', ')}: no run records of ${e.unknown.length === 1 ? 'it' : 'them'} here yet (run a smaller params file first to give this machine's rates); the totals leave ${e.unknown.length === 1 ? 'it' : 'them'} out`,
+    );
   }
   return lines.join('\n');
 }
 
 /** The one line `repro` prints before it starts. */
 export function formatEstimate(e: RunEstimate, params: string, units: number): string {
-  if (e.unknown.length && !e.stages.some((s) => s.records > 0 || s.calibrated)) return `${params}: ${plural(units, 'job')} to run, no time estimate\n${estimateBasis(e)}`;
+  if (e.unknown.length && !e.stages.some((s) => s.records > 0 || s.calibrated))
+    return `${params}: ${plural(units, 'job')} to run, no time estimate\n${estimateBasis(e)}`;
   const total = e.unknown.length ? `at least ${ms(e.computeMs)} of compute, at least ${ms(e.wallMs)}` : `about ${ms(e.computeMs)} of compute, ${ms(e.wallMs)}`;
   return `${params}: ${plural(units, 'job')} to run, ${total} wall time with --jobs ${e.jobs}\n${estimateBasis(e)}`;
 }
 
 /** `repro --dry-run`: per stage, what would run and what is cached, the estimate, and why. */
 export function formatPlanSummary(s: ReproSummary, e: RunEstimate, o: { params: string; stages: readonly string[]; verbose: boolean }): string {
-  if (s.plan.length === 0) return `nothing to do, ${plural(s.instances, "instance")} up to date (${o.params})\n`;
+  if (s.plan.length === 0) return `nothing to do, ${plural(s.instances, 'instance')} up to date (${o.params})\n`;
   const byStage = new Map(e.stages.map((x) => [x.stage, x]));
   const rows: string[][] = [];
   for (const stage of o.stages) {
@@ -109,7 +118,10 @@ export function formatStatusSummary(list: readonly InstanceStatus[]): string {
     commonReasons(xs.filter((x) => x.state !== 'up-to-date').flatMap((x) => x.reasons)),
   ]);
   const body = table(['stage', 'up to date', 'stale', 'never run', 'waiting', 'why (most common)'], rows);
-  return body + `${n(list, 'up-to-date')} up to date, ${n(list, 'stale')} stale, ${n(list, 'never-run')} never run, ${n(list, 'upstream-stale')} waiting on upstream (--verbose: one line per instance)\n`;
+  return (
+    body +
+    `${n(list, 'up-to-date')} up to date, ${n(list, 'stale')} stale, ${n(list, 'never-run')} never run, ${n(list, 'upstream-stale')} waiting on upstream (--verbose: one line per instance)\n`
+  );
 }
 
 /** The last line of a real `repro`. */
@@ -118,7 +130,7 @@ export function formatRanSummary(s: ReproSummary): string {
   const cachedUnits = units.reduce((a, u) => a + u.cached + u.cachedShards, 0);
   if (s.ran === 0 && s.failed.length === 0 && s.skipped === 0) {
     const extra = cachedUnits > s.upToDate ? ` (${cachedUnits} cached results, counting each shard)` : '';
-    return `nothing to do, ${plural(s.instances, "instance")} up to date${extra}`;
+    return `nothing to do, ${plural(s.instances, 'instance')} up to date${extra}`;
   }
   const ran = Object.entries(s.unitsByStage)
     .filter(([, u]) => u.ran + u.ranShards > 0)

@@ -84,8 +84,19 @@ export function formatDuration(ms: number): string {
 /** A Markdown table (one row per stage, then the total). */
 export function timingsMarkdown(t: TimingSummary): string {
   const head = ['Stage', 'Instances (up to date)', 'Runs', 'Compute', 'Median run', 'Longest run', 'Span (first start → last finish)'];
-  const row = (s: StageTiming) => [s.stage, `${s.instances} (${s.upToDate})`, String(s.runs), formatDuration(s.computeMs), formatDuration(s.medianMs), formatDuration(s.maxMs), spanText(s.spanMs, s.firstStart, s.lastFinish)];
-  const rows = [...t.stages.map(row), ['**all**', '', String(t.stages.reduce((a, s) => a + s.runs, 0)), formatDuration(t.computeMs), '', '', spanText(t.spanMs, t.firstStart, t.lastFinish)]];
+  const row = (s: StageTiming) => [
+    s.stage,
+    `${s.instances} (${s.upToDate})`,
+    String(s.runs),
+    formatDuration(s.computeMs),
+    formatDuration(s.medianMs),
+    formatDuration(s.maxMs),
+    spanText(s.spanMs, s.firstStart, s.lastFinish),
+  ];
+  const rows = [
+    ...t.stages.map(row),
+    ['**all**', '', String(t.stages.reduce((a, s) => a + s.runs, 0)), formatDuration(t.computeMs), '', '', spanText(t.spanMs, t.firstStart, t.lastFinish)],
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n') + '\n';

@@ -59,7 +59,10 @@ export class Rng {
    * ≈ 4 ns; the paper's shuffles take ~10⁵ draws per sample). Every bound must be in [1, 2^21].
    */
   belowSequence(out: Int32Array, first: number, step: number): void {
-    let s0 = this.s0 | 0, s1 = this.s1 | 0, s2 = this.s2 | 0, s3 = this.s3 | 0;
+    let s0 = this.s0 | 0,
+      s1 = this.s1 | 0,
+      s2 = this.s2 | 0,
+      s3 = this.s3 | 0;
     for (let t = 0; t < out.length; t++) {
       const n = first + step * t;
       if (!(n >= 1 && n <= 2 ** 21)) throw new RangeError(`belowSequence: bound ${n} at ${t} is outside [1, 2^21]`);

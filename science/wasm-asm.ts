@@ -61,7 +61,14 @@ export function wasmModule(funcs: readonly WasmFunction[]): Uint8Array<ArrayBuff
   const arities = [...new Set(funcs.map((f) => f.params))];
   const types = arities.flatMap((n) => [0x60, ...leb(n), ...new Array(n).fill(I32), 0]);
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
     ...section(1, [...leb(arities.length), ...types]),
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
     ...section(3, [...leb(funcs.length), ...funcs.map((f) => arities.indexOf(f.params))]),
@@ -140,7 +147,24 @@ export const f64x2Sqrt = simd(0xef);
 
 /** `while (local[i] < local[n]) { body; local[i] += step }` (unsigned compare). */
 export const forLoop = (i: number, n: number, step: number, body: number[]) => [
-  0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(step), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b,
+  0x02,
+  0x40,
+  0x03,
+  0x40,
+  ...get(i),
+  ...get(n),
+  ...geU,
+  0x0d,
+  1,
+  ...body,
+  ...get(i),
+  ...i32(step),
+  ...add,
+  ...set(i),
+  0x0c,
+  0,
+  0x0b,
+  0x0b,
 ];
 
 /**

@@ -94,9 +94,7 @@ export function weightsToTable(w: Weights): Table {
 export function weightsFromTable(t: Table, source = 'weights file'): Weights {
   for (const name of ['layer', 'fan_in', 'fan_out', 'kernel', 'bias'])
     if (!t.getChild(name)) throw new Error(`${source}: missing column '${name}' (expected layer, fan_in, fan_out, kernel, bias; see README "Weights file")`);
-  const order = Array.from({ length: t.numRows }, (_, i) => i).sort(
-    (a, b) => Number(t.getChild('layer')!.get(a)) - Number(t.getChild('layer')!.get(b)),
-  );
+  const order = Array.from({ length: t.numRows }, (_, i) => i).sort((a, b) => Number(t.getChild('layer')!.get(a)) - Number(t.getChild('layer')!.get(b)));
   const layers: DenseLayer[] = order.map((row) => {
     const kernel = t.getChild('kernel')!.get(row) as Vector;
     const bias = t.getChild('bias')!.get(row) as Vector;

@@ -57,7 +57,10 @@ export const clusterStage = defineStage<ClusterStageParams>({
     const result = clusterWeights(layers, k, seed, { nInit });
     const sizes = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
     const graph = buildGraph(layers);
-    const q = modularity(graph, Int32Array.from(graph.liveNodes, (n) => result.labels[n]));
+    const q = modularity(
+      graph,
+      Int32Array.from(graph.liveNodes, (n) => result.labels[n]),
+    );
     return {
       outputs: { labels: labelsTable(result.labels, sizes) },
       metrics: { ncut: result.ncut, k, live_nodes: result.liveNodes, ave_in_out: aveInOut(result.ncut, k), modularity: q },

@@ -45,7 +45,11 @@ export const learningCurveStage = defineStage<LearningCurveStageParams>({
     const { k, seed, nInit } = ctx.params;
     const phaseOf = async (stage: 'train' | 'prune', phase: CurvePhase['phase']): Promise<CurvePhase> => {
       const outputs = ctx.inputs[stage][0].outputs;
-      return { phase, snapshots: snapshotsFromTable(await outputs.snapshots.table(), `${stage} snapshots`), history: historyFromTable(await outputs.history.table(), `${stage} history`) };
+      return {
+        phase,
+        snapshots: snapshotsFromTable(await outputs.snapshots.table(), `${stage} snapshots`),
+        history: historyFromTable(await outputs.history.table(), `${stage} history`),
+      };
     };
     const points = learningCurve(await phaseOf('train', 'unpruned'), await phaseOf('prune', 'pruned'), k, seed, { nInit }, (done, total) =>
       ctx.progress({ fraction: done / total, message: `snapshot ${done}/${total}` }),
@@ -54,7 +58,14 @@ export const learningCurveStage = defineStage<LearningCurveStageParams>({
     const [train, prune] = [ncuts('unpruned'), ncuts('pruned')];
     return {
       outputs: { curve: curveToTable(points) },
-      metrics: { points: points.length, k, train_first_ncut: train[0] ?? null, train_last_ncut: train.at(-1) ?? null, prune_first_ncut: prune[0] ?? null, prune_last_ncut: prune.at(-1) ?? null },
+      metrics: {
+        points: points.length,
+        k,
+        train_first_ncut: train[0] ?? null,
+        train_last_ncut: train.at(-1) ?? null,
+        prune_first_ncut: prune[0] ?? null,
+        prune_last_ncut: prune.at(-1) ?? null,
+      },
     };
   },
 });

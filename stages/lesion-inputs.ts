@@ -17,7 +17,9 @@ export function lesionMatrix(params: { lesion: LesionParams; train?: unknown }):
   return params.lesion.networks.map((n, i) => {
     const id = JSON.stringify([n.dataset, n.dropout, n.run]);
     if (trained && !trained.has(id))
-      throw new Error(`params lesion.networks[${i}] = {dataset: ${n.dataset}, dropout: ${n.dropout}, run: ${n.run}} is not a trained network (train.datasets × train.dropout × train.runs); add it there or remove it here`);
+      throw new Error(
+        `params lesion.networks[${i}] = {dataset: ${n.dataset}, dropout: ${n.dropout}, run: ${n.run}} is not a trained network (train.datasets × train.dropout × train.runs); add it there or remove it here`,
+      );
     if (seen.has(id)) throw new Error(`params lesion.networks[${i}] repeats {dataset: ${n.dataset}, dropout: ${n.dropout}, run: ${n.run}}`);
     seen.add(id);
     return { dataset: n.dataset, dropout: n.dropout, run: n.run };
@@ -63,7 +65,9 @@ export async function loadNetwork(inputs: Readonly<Record<string, readonly Input
   const ds = datasetFromTable(await only(inputs, 'datasets').outputs.table.table());
   if (ds.test.labels.length === 0) throw new Error(`dataset ${ds.name}: the test split is empty`);
   if (ds.test.images.length !== ds.test.labels.length * layers[0].fanIn)
-    throw new Error(`dataset ${ds.name}: test images have ${ds.test.images.length / ds.test.labels.length} values each, but the network takes ${layers[0].fanIn} inputs`);
+    throw new Error(
+      `dataset ${ds.name}: test images have ${ds.test.images.length / ds.test.labels.length} values each, but the network takes ${layers[0].fanIn} inputs`,
+    );
   return { layers, test: { images: ds.test.images, labels: ds.test.labels } };
 }
 

@@ -37,7 +37,13 @@ export const lesionModulesStage = defineStage<ModulesParams>({
         submodules: submodulesToTable(set, { k: String(ctx.params.k), ncut: String(clustering.ncut) }),
         true_lesions: trueLesionsToTable(rows, acc.accuracy, acc.classAccuracy, acc.nClasses),
       },
-      metrics: { intact_accuracy: acc.accuracy[0], n_submodules: set.submodules.length, k: ctx.params.k, ncut: clustering.ncut, live_nodes: clustering.liveNodes },
+      metrics: {
+        intact_accuracy: acc.accuracy[0],
+        n_submodules: set.submodules.length,
+        k: ctx.params.k,
+        ncut: clustering.ncut,
+        live_nodes: clustering.liveNodes,
+      },
     };
   },
 });

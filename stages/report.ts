@@ -88,21 +88,23 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
       modularity: num(inst.metrics, 'modularity'),
       shuffles: shuffles.get(stateKey(inst.axes)) ?? {},
     }));
-  const networks: NetworkRecord[] = clusters.filter((inst) => inst.axes.phase !== EXTERNAL_PHASE).map((inst) => {
-    const a = inst.axes;
-    const acc = accuracy.get(`${networkKey(a)}|${a.phase}`);
-    return {
-      dataset: String(a.dataset),
-      dropout: a.dropout === true,
-      run: Number(a.run),
-      phase: String(a.phase) as Phase,
-      k: Number(a.k),
-      trainAcc: acc?.train ?? null,
-      testAcc: acc?.test ?? null,
-      ncut: num(inst.metrics, 'ncut'),
-      shuffles: shuffles.get(stateKey(a)) ?? {},
-    };
-  });
+  const networks: NetworkRecord[] = clusters
+    .filter((inst) => inst.axes.phase !== EXTERNAL_PHASE)
+    .map((inst) => {
+      const a = inst.axes;
+      const acc = accuracy.get(`${networkKey(a)}|${a.phase}`);
+      return {
+        dataset: String(a.dataset),
+        dropout: a.dropout === true,
+        run: Number(a.run),
+        phase: String(a.phase) as Phase,
+        k: Number(a.k),
+        trainAcc: acc?.train ?? null,
+        testAcc: acc?.test ?? null,
+        ncut: num(inst.metrics, 'ncut'),
+        shuffles: shuffles.get(stateKey(a)) ?? {},
+      };
+    });
   // Lesion results: from any other dep that has lesion outputs, merged per network.
   const lesions = new Map<string, { -readonly [K in keyof LesionRecord]: LesionRecord[K] }>();
   for (const [stage, list] of Object.entries(inputs)) {
@@ -112,7 +114,16 @@ export async function gatherRecords(inputs: Readonly<Record<string, readonly Inp
       const key = networkKey(inst.axes);
       let rec = lesions.get(key);
       if (!rec) {
-        rec = { dataset: String(inst.axes.dataset), dropout: inst.axes.dropout === true, run: Number(inst.axes.run), intactAccuracy: null, single: null, joint: null, conditional: null, edges: null };
+        rec = {
+          dataset: String(inst.axes.dataset),
+          dropout: inst.axes.dropout === true,
+          run: Number(inst.axes.run),
+          intactAccuracy: null,
+          single: null,
+          joint: null,
+          conditional: null,
+          edges: null,
+        };
         lesions.set(key, rec);
       }
       rec.intactAccuracy ??= num(inst.metrics, 'intact_accuracy');
@@ -217,7 +228,11 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Key-stable JSON (sorted object keys). */
 function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 

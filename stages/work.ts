@@ -81,7 +81,9 @@ const CALIBRATION_EXAMPLES = 4096;
  * real trainer, backend and MLP; the second epoch is timed (the first pays for start-up and
  * compilation). Used for train and prune alike (pruning adds only the masks' cost).
  */
-async function calibrateTraining(p: TrainLike & { backend?: BackendChoice; batchSize?: number; adam?: { learningRate: number; beta1: number; beta2: number; epsilon: number } }): Promise<Calibration> {
+async function calibrateTraining(
+  p: TrainLike & { backend?: BackendChoice; batchSize?: number; adam?: { learningRate: number; beta1: number; beta2: number; epsilon: number } },
+): Promise<Calibration> {
   const backend = await initBackend(p.backend ?? 'auto');
   const rng = new Rng(1);
   const images = (n: number) => Float32Array.from({ length: n * INPUT_SIZE }, () => rng.float());

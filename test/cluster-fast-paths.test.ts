@@ -23,7 +23,13 @@ function referenceBelow(rng: Rng, n: number): number {
 
 test('Rng.belowSequence draws exactly what one reference draw per bound gives, and leaves the generator in the same state', () => {
   // Bounds near 2^21 make rejections likely enough to be exercised; small bounds hit low < n often.
-  for (const [first, count] of [[2 ** 21, 5000], [1_500_007, 3000], [7, 7], [200_704, 20_000], [1, 1]]) {
+  for (const [first, count] of [
+    [2 ** 21, 5000],
+    [1_500_007, 3000],
+    [7, 7],
+    [200_704, 20_000],
+    [1, 1],
+  ]) {
     const a = new Rng(first);
     const b = new Rng(first);
     const out = new Int32Array(count);

@@ -122,7 +122,10 @@ test("n-cut: the original code's fixtures (0.09890 and 0.037213)", () => {
   const g = buildGraph(small);
   assert.equal(g.nodeCount, 6);
   assert.ok(Math.abs(ncut(g, [0, 1, 0, 1, 0, 1]) - 0.0989) < 1e-4, 'Math.abs(ncut(g, [0, 1, 0, 1, 0, 1]) - 0.0989) < 1e-4');
-  assert.ok(Math.abs(ncutAdjacency(toAdjacency(g), [0, 1, 0, 1, 0, 1]) - 0.0989) < 1e-4, 'Math.abs(ncutAdjacency(toAdjacency(g), [0, 1, 0, 1, 0, 1]) - 0.0989) < 1e-4');
+  assert.ok(
+    Math.abs(ncutAdjacency(toAdjacency(g), [0, 1, 0, 1, 0, 1]) - 0.0989) < 1e-4,
+    'Math.abs(ncutAdjacency(toAdjacency(g), [0, 1, 0, 1, 0, 1]) - 0.0989) < 1e-4',
+  );
 
   const big = layersOf(
     [
@@ -147,7 +150,7 @@ test('n-cut: matches cut·(1/vol(S) + 1/vol(T)) for two clusters, is 0 for one c
   const g = buildGraph(randomNetwork([7, 6, 5], 0.7, 3));
   const a = toDenseAdjacency(g);
   const n = g.nodeCount;
-  const labels = Array.from({ length: n }, (_, i) => (i * 7) % 3 === 0 ? 0 : 1);
+  const labels = Array.from({ length: n }, (_, i) => ((i * 7) % 3 === 0 ? 0 : 1));
   let cut = 0;
   const vol = [0, 0];
   for (let i = 0; i < n; i++)
@@ -160,7 +163,10 @@ test('n-cut: matches cut·(1/vol(S) + 1/vol(T)) for two clusters, is 0 for one c
   assert.equal(ncut(g, new Array(n).fill(0)), 0);
   // Nodes labelled −1 form no cluster of their own, but edges to them still count as cut.
   const withMissing = labels.map((l, i) => (i === 0 ? -1 : l));
-  assert.ok(Math.abs(ncutAdjacency(toAdjacency(g), withMissing) - ncut(g, withMissing)) < 1e-12, 'Math.abs(ncutAdjacency(toAdjacency(g), withMissing) - ncut(g, withMissing)) < 1e-12');
+  assert.ok(
+    Math.abs(ncutAdjacency(toAdjacency(g), withMissing) - ncut(g, withMissing)) < 1e-12,
+    'Math.abs(ncutAdjacency(toAdjacency(g), withMissing) - ncut(g, withMissing)) < 1e-12',
+  );
 });
 
 test('graph: nodes without a non-zero weight are removed and labelled exactly −1', () => {
@@ -190,7 +196,10 @@ test('graph: nodes without a non-zero weight are removed and labelled exactly �
     else assert.ok(result.labels[i] === 0 || result.labels[i] === 1, `node ${i} got ${result.labels[i]}`);
   }
   const g = buildGraph(layers);
-  assert.deepEqual(Array.from(g.liveNodes), Array.from({ length: 110 }, (_, i) => i).filter((i) => !isolated.includes(i)));
+  assert.deepEqual(
+    Array.from(g.liveNodes),
+    Array.from({ length: 110 }, (_, i) => i).filter((i) => !isolated.includes(i)),
+  );
 });
 
 test('eigensolver: Lanczos and dense eigenpairs of S agree with a Jacobi decomposition on random bipartite graphs', () => {
@@ -224,7 +233,10 @@ test('eigensolver: Lanczos and dense eigenpairs of S agree with a Jacobi decompo
         let best = 0;
         for (let i = 0; i < n; i++) {
           const x = emb.embedding[i * k + t];
-          assert.ok(Math.abs(Math.abs(x) - Math.abs(emb.eigenvectors[t][i] / Math.sqrt(g.degree[i]))) < 1e-12, 'Math.abs(Math.abs(x) - Math.abs(emb.eigenvectors[t][i] / Math.sqrt(g.degree[i]))) < 1e-12');
+          assert.ok(
+            Math.abs(Math.abs(x) - Math.abs(emb.eigenvectors[t][i] / Math.sqrt(g.degree[i]))) < 1e-12,
+            'Math.abs(Math.abs(x) - Math.abs(emb.eigenvectors[t][i] / Math.sqrt(g.degree[i]))) < 1e-12',
+          );
           if (Math.abs(x) > Math.abs(best)) best = x;
         }
         assert.ok(best > 0, 'best > 0');
@@ -240,7 +252,11 @@ test('eigensolver: the first embedding vector is the constant trivial vector', (
   assert.equal(emb.solver, 'lanczos');
   assert.ok(Math.abs(emb.eigenvalues[0] - 1) < 1e-12, 'Math.abs(emb.eigenvalues[0] - 1) < 1e-12');
   const first = emb.embedding[0];
-  for (let i = 0; i < g.nodeCount; i++) assert.ok(Math.abs(emb.embedding[i * k] - first) < 1e-12 * Math.abs(first) + 1e-15, 'Math.abs(emb.embedding[i * k] - first) < 1e-12 * Math.abs(first) + 1e-15');
+  for (let i = 0; i < g.nodeCount; i++)
+    assert.ok(
+      Math.abs(emb.embedding[i * k] - first) < 1e-12 * Math.abs(first) + 1e-15,
+      'Math.abs(emb.embedding[i * k] - first) < 1e-12 * Math.abs(first) + 1e-15',
+    );
   assert.ok(first > 0, 'first > 0');
 });
 
@@ -248,9 +264,17 @@ test('Lanczos: residuals below tolerance on a larger random graph; largest algeb
   // Operator with a very negative eigenvalue: a diagonal matrix with entries −10, 1..n−1.
   const n = 200;
   const diag = Float64Array.from({ length: n }, (_, i) => (i === 0 ? -10 : i / n));
-  const op = { n, apply: (x: Float64Array, y: Float64Array) => { for (let i = 0; i < n; i++) y[i] = diag[i] * x[i]; } };
+  const op = {
+    n,
+    apply: (x: Float64Array, y: Float64Array) => {
+      for (let i = 0; i < n; i++) y[i] = diag[i] * x[i];
+    },
+  };
   const r = largestEigenpairs(op, 3, { seed: 3, tol: 1e-10 });
-  assert.deepEqual(Array.from(r.values, (v) => Math.round(v * n)), [n - 1, n - 2, n - 3]);
+  assert.deepEqual(
+    Array.from(r.values, (v) => Math.round(v * n)),
+    [n - 1, n - 2, n - 3],
+  );
   for (let t = 0; t < 3; t++) {
     const y = new Float64Array(n);
     op.apply(r.vectors[t], y);
@@ -316,7 +340,10 @@ test('k-means: well-separated blobs are found; best of n_init by inertia; determ
   assert.ok(samePartition(r.labels, truth), 'samePartition(r.labels, truth)');
   let inertia = 0;
   for (let i = 0; i < n; i++) {
-    const members = truth.map((t, j) => [t, j]).filter(([t]) => t === truth[i]).map(([, j]) => j);
+    const members = truth
+      .map((t, j) => [t, j])
+      .filter(([t]) => t === truth[i])
+      .map(([, j]) => j);
     for (const f of [0, 1]) {
       const m = members.reduce((s, j) => s + data[2 * j + f], 0) / members.length;
       inertia += (data[2 * i + f] - m) ** 2;
@@ -325,7 +352,8 @@ test('k-means: well-separated blobs are found; best of n_init by inertia; determ
   assert.ok(Math.abs(r.inertia - inertia) < 1e-9 * inertia, 'Math.abs(r.inertia - inertia) < 1e-9 * inertia');
   assert.deepEqual(kmeans(data, n, 2, 3, 1).labels, r.labels);
   // One restart can only be as good as the best of ten.
-  for (let s = 0; s < 5; s++) assert.ok(kmeans(data, n, 2, 3, s, { nInit: 1 }).inertia >= r.inertia - 1e-9, 'kmeans(data, n, 2, 3, s, { nInit: 1 }).inertia >= r.inertia - 1e-9');
+  for (let s = 0; s < 5; s++)
+    assert.ok(kmeans(data, n, 2, 3, s, { nInit: 1 }).inertia >= r.inertia - 1e-9, 'kmeans(data, n, 2, 3, s, { nInit: 1 }).inertia >= r.inertia - 1e-9');
 });
 
 test('k-means: the bounded (Elkan) iterations equal plain Lloyd iterations from the same k-means++ start', () => {
@@ -386,8 +414,14 @@ test("shuffles: 'layer' keeps each layer's multiset of values, 'layer_nonzero' k
   layers.forEach((l, i) => {
     assert.deepEqual(sorted(layer[i].kernel), sorted(l.kernel));
     assert.deepEqual(sorted(nonzero[i].kernel), sorted(l.kernel));
-    assert.deepEqual(Array.from(nonzero[i].kernel, (w) => w !== 0), Array.from(l.kernel, (w) => w !== 0));
-    assert.notDeepEqual(Array.from(layer[i].kernel, (w) => w !== 0), Array.from(l.kernel, (w) => w !== 0));
+    assert.deepEqual(
+      Array.from(nonzero[i].kernel, (w) => w !== 0),
+      Array.from(l.kernel, (w) => w !== 0),
+    );
+    assert.notDeepEqual(
+      Array.from(layer[i].kernel, (w) => w !== 0),
+      Array.from(l.kernel, (w) => w !== 0),
+    );
     assert.notDeepEqual(Array.from(nonzero[i].kernel), Array.from(l.kernel));
   });
 });
@@ -431,7 +465,10 @@ test('stats: p-value, z-score, sd and Cohen d match hand-computed values', () =>
   assert.equal(pValue(9, xs), 1);
   assert.ok(Math.abs(zScore(1, xs) - -1.5 / Math.sqrt(1.25)) < 1e-15, 'Math.abs(zScore(1, xs) - -1.5 / Math.sqrt(1.25)) < 1e-15');
   // d = (2 − 5.5) / sqrt((2·1 + 3·(5/3)) / 5) = −3.5 / sqrt(7/5)
-  assert.ok(Math.abs(cohenD([1, 2, 3], [4, 5, 6, 7]) - -3.5 / Math.sqrt(7 / 5)) < 1e-12, 'Math.abs(cohenD([1, 2, 3], [4, 5, 6, 7]) - -3.5 / Math.sqrt(7 / 5)) < 1e-12');
+  assert.ok(
+    Math.abs(cohenD([1, 2, 3], [4, 5, 6, 7]) - -3.5 / Math.sqrt(7 / 5)) < 1e-12,
+    'Math.abs(cohenD([1, 2, 3], [4, 5, 6, 7]) - -3.5 / Math.sqrt(7 / 5)) < 1e-12',
+  );
   const s = summarizeNull(0.5, xs);
   assert.equal(s.significant, true);
   assert.equal(s.p, 1 / 5);
@@ -446,7 +483,14 @@ test('WebAssembly dense products equal the JS kernels bit for bit (forward and b
   const { wasmDenseProducts } = await import('../science/spectral/dense-wasm.ts');
   const { denseMul, denseMulT } = await import('../science/spectral/kernels.ts');
   const rng = new Rng(3);
-  for (const [rows, cols] of [[784, 256], [256, 10], [7, 5], [17, 10], [3, 3], [16, 4]]) {
+  for (const [rows, cols] of [
+    [784, 256],
+    [256, 10],
+    [7, 5],
+    [17, 10],
+    [3, 3],
+    [16, 4],
+  ]) {
     const values = Float32Array.from({ length: rows * cols }, () => (rng.float() < 0.3 ? 0 : rng.float() - 0.5));
     const wasm = wasmDenseProducts([{ values, rows, cols }]);
     if (!wasm) return; // no WebAssembly SIMD here: the JS kernels are used and nothing needs comparing
@@ -459,8 +503,14 @@ test('WebAssembly dense products equal the JS kernels bit for bit (forward and b
       if (kind === 'forward') denseMul(values, rows, cols, x, 3, js, 2);
       else denseMulT(values, rows, cols, x, 3, js, 2);
       wasm[kind](0, 3, 2)(x, wa);
-      assert.ok(js.every((v, i) => Object.is(v, wa[i])), `${rows}×${cols} ${kind}: wasm and js products differ`);
-      assert.ok(js.some((v, i) => v !== y0[i]), `${rows}×${cols} ${kind}: the product changed nothing`);
+      assert.ok(
+        js.every((v, i) => Object.is(v, wa[i])),
+        `${rows}×${cols} ${kind}: wasm and js products differ`,
+      );
+      assert.ok(
+        js.some((v, i) => v !== y0[i]),
+        `${rows}×${cols} ${kind}: the product changed nothing`,
+      );
     }
   }
 });
@@ -478,7 +528,10 @@ test('compact (CSR) shuffles: same draws and values as the dense shuffle, and th
   for (const method of ['layer', 'layer_nonzero'] as const) {
     const dense = shuffleLayers(layers, method, new Rng(5));
     const compact = shuffleLayersCompact(layers, method, new Rng(5));
-    assert.ok(compact.some((l) => 'indptr' in l), `${method}: expected at least one CSR kernel at 10 % density`);
+    assert.ok(
+      compact.some((l) => 'indptr' in l),
+      `${method}: expected at least one CSR kernel at 10 % density`,
+    );
     const a = toAdjacency(buildGraph(dense));
     const b = toAdjacency(buildGraph(compact));
     assert.equal(a.n, b.n, `${method}: live node counts differ`);

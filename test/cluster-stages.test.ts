@@ -52,10 +52,21 @@ function artifact(table: Table): InputArtifact {
 
 function weightsInput(run: number, phase = 'pruned'): InputInstance {
   const axes = { dataset: 'toy', dropout: false, run, phase };
-  return { stage: 'export', axes, metrics: {}, outputs: { weights: artifact(weightsToTable({ layers: network(run), meta: { dataset: 'toy', dropout: false, run, phase: 'pruned' } })) } };
+  return {
+    stage: 'export',
+    axes,
+    metrics: {},
+    outputs: { weights: artifact(weightsToTable({ layers: network(run), meta: { dataset: 'toy', dropout: false, run, phase: 'pruned' } })) },
+  };
 }
 
-function context<P>(stage: StageDef<P>, axes: Record<string, string | number | boolean>, params: P, inputs: Record<string, InputInstance[]>, extra: Partial<RunContext<P>> = {}): RunContext<P> {
+function context<P>(
+  stage: StageDef<P>,
+  axes: Record<string, string | number | boolean>,
+  params: P,
+  inputs: Record<string, InputInstance[]>,
+  extra: Partial<RunContext<P>> = {},
+): RunContext<P> {
   return {
     stage: stage.name,
     key: 'k' as RunContext['key'],
@@ -94,12 +105,18 @@ test('cluster: labels table (neuron, layer, label int32), −1 for removed neuro
   const axes = { dataset: 'toy', dropout: false, run: 0, phase: 'pruned', k: 2 };
   const result = await clusterStage.run(context(clusterStage, axes, params, { export: [weightsInput(0)] }));
   const t = result.outputs.labels as Table;
-  assert.deepEqual(t.schema.fields.map((f) => `${f.name}:${f.type}`), ['neuron:Int32', 'layer:Int32', 'label:Int32']);
+  assert.deepEqual(
+    t.schema.fields.map((f) => `${f.name}:${f.type}`),
+    ['neuron:Int32', 'layer:Int32', 'label:Int32'],
+  );
   const n = WIDTHS.reduce((a, b) => a + b, 0);
   assert.equal(t.numRows, n);
   const labels = Array.from(t.getChild('label')!.toArray() as Int32Array);
   const layer = Array.from(t.getChild('layer')!.toArray() as Int32Array);
-  assert.deepEqual(Array.from(t.getChild('neuron')!.toArray() as Int32Array), Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    Array.from(t.getChild('neuron')!.toArray() as Int32Array),
+    Array.from({ length: n }, (_, i) => i),
+  );
   assert.deepEqual(layer.slice(23, 26), [0, 1, 1]);
   assert.equal(layer[n - 1], 3);
   assert.deepEqual(labels.slice(0, 2), [-1, -1]);
@@ -169,7 +186,14 @@ test('end to end through the engine: raising shuffle.samples 16 → 32 computes 
       outputs: ['weights'],
       inline: true,
       async run(ctx) {
-        return { outputs: { weights: weightsToTable({ layers: network(ctx.axes.phase === 'pruned' ? 1 : 2), meta: { dataset: 'toy', dropout: false, run: 0, phase: 'pruned' } }) } };
+        return {
+          outputs: {
+            weights: weightsToTable({
+              layers: network(ctx.axes.phase === 'pruned' ? 1 : 2),
+              meta: { dataset: 'toy', dropout: false, run: 0, phase: 'pruned' },
+            }),
+          },
+        };
       },
     });
     let computed = 0;
@@ -191,7 +215,13 @@ test('end to end through the engine: raising shuffle.samples 16 → 32 computes 
         return shuffleSampleStage.run(ctx);
       },
     };
-    const project = { name: 'cluster-e2e', root, paramsFile: 'params.yaml', paramsSchema: z.any(), stages: [fakeExport, externalModelStage, clusterStage, shuffles] };
+    const project = {
+      name: 'cluster-e2e',
+      root,
+      paramsFile: 'params.yaml',
+      paramsSchema: z.any(),
+      stages: [fakeExport, externalModelStage, clusterStage, shuffles],
+    };
     const run = async (overrides: string[]) => {
       const session = await Session.open(project, { overrides, durable: false });
       const stream = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
@@ -225,7 +255,8 @@ test('ncut verb: JSON with ncut, k, labels and shuffle statistics; clean errors 
   try {
     const file = join(dir, 'net.arrow');
     writeFileSync(file, weightsToIPC({ layers: network(3), meta: { dataset: 'toy', dropout: false, run: 3, phase: 'pruned' } }));
-    const cli = (args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', 'pipeline.ts', 'ncut', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = (args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'pipeline.ts', 'ncut', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const out = JSON.parse(cli([file, '--k', '2', '--shuffles', '4', '--method', 'layer_nonzero', '--threads', '1', '--json']));
     const direct = clusterWeights(network(3), 2, 42);
     assert.equal(out.ncut, direct.ncut);
@@ -242,7 +273,10 @@ test('ncut verb: JSON with ncut, k, labels and shuffle statistics; clean errors 
     );
     const junk = join(dir, 'junk.arrow');
     writeFileSync(junk, 'not arrow');
-    assert.throws(() => readWeightsFile(junk), (e: any) => e instanceof UserError && e.message.includes(junk) && e.message.includes('not an Arrow IPC weights file'));
+    assert.throws(
+      () => readWeightsFile(junk),
+      (e: any) => e instanceof UserError && e.message.includes(junk) && e.message.includes('not an Arrow IPC weights file'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -91,5 +91,8 @@ test('datasets view: origins, params membership; repro --mirror builds them; the
 
 test('--mirror with a missing directory is a clear error', async () => {
   const { checkMirror } = await import('../cli/datasets.ts');
-  assert.throws(() => checkMirror('/no/such/mirror'), /--mirror \/no\/such\/mirror: no such directory \(expected a folder laid out <dataset>\/<official file name>/);
+  assert.throws(
+    () => checkMirror('/no/such/mirror'),
+    /--mirror \/no\/such\/mirror: no such directory \(expected a folder laid out <dataset>\/<official file name>/,
+  );
 });

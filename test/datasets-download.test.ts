@@ -96,7 +96,9 @@ before(async () => {
       case 'cut': // first request: cut half-way; later ones: honour Range
         return send(req, res, body, n === 1 ? { cutAt: body.length >> 1 } : {});
       case 'alwayscut':
-        return send(req, res, body, { cutAt: Math.max(1, Math.min(body.length - 1, (req.headers.range ? Number(/\d+/.exec(req.headers.range)![0]) : 0) + 10)) });
+        return send(req, res, body, {
+          cutAt: Math.max(1, Math.min(body.length - 1, (req.headers.range ? Number(/\d+/.exec(req.headers.range)![0]) : 0) + 10)),
+        });
       case 'flaky': // 500 first, then fine
         return n === 1 ? void res.writeHead(500, 'Internal Server Error').end('boom') : send(req, res, body);
       case 'down':
@@ -138,13 +140,17 @@ function env(dir: string, urls: (file: string) => string[], extra: Partial<Datas
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'nnmod-dl-'));
 /** Files in the downloads dir that look complete (anything but .partial and lock dirs). */
-const completeFiles = (dir: string) => (existsSync(join(dir, 'tiny-mnist')) ? readdirSync(join(dir, 'tiny-mnist')).filter((n) => !n.endsWith('.partial') && !n.endsWith('.lock')) : []);
+const completeFiles = (dir: string) =>
+  existsSync(join(dir, 'tiny-mnist')) ? readdirSync(join(dir, 'tiny-mnist')).filter((n) => !n.endsWith('.partial') && !n.endsWith('.lock')) : [];
 
 test('normal download: all four files fetched, verified, parsed; a second load uses the downloads without the network', async () => {
   const dir = tmp();
   try {
     const fractions: number[] = [];
-    const built = await loadDownloaded(TINY, env(dir, (f) => [`${base}/ok/${f}`], { progress: (u) => u.fraction !== undefined && fractions.push(u.fraction) }));
+    const built = await loadDownloaded(
+      TINY,
+      env(dir, (f) => [`${base}/ok/${f}`], { progress: (u) => u.fraction !== undefined && fractions.push(u.fraction) }),
+    );
     assert.deepEqual(Array.from(built.dataset.train.labels), Array.from(trainLabels));
     assert.deepEqual(Array.from(built.dataset.test.images), Array.from(testImages));
     assert.equal(built.digests['tiny/train-images-idx3-ubyte'], sha256(raw['train-images-idx3-ubyte']));
@@ -152,7 +158,10 @@ test('normal download: all four files fetched, verified, parsed; a second load u
     assert.ok(fractions.includes(1), 'progress reaches 1 for each file');
     assert.deepEqual(completeFiles(dir).sort(), TINY.files.map((f) => f.name).sort());
     const before = log.length;
-    const again = await loadDownloaded(TINY, env(dir, () => [`${refusedBase}/nothing`]));
+    const again = await loadDownloaded(
+      TINY,
+      env(dir, () => [`${refusedBase}/nothing`]),
+    );
     assert.equal(log.length, before, 'no request once the files are downloaded');
     assert.match(again.origins['tiny/train-images-idx3-ubyte.gz'], /^downloads /);
   } finally {
@@ -165,14 +174,21 @@ test('a transfer cut half-way resumes with an HTTP Range request and verifies', 
   try {
     counters.delete('cut');
     const from = log.length;
-    const got = await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/cut/${f}`]));
+    const got = await obtainOfficialFile(
+      TINY,
+      imagesFile,
+      env(dir, (f) => [`${base}/cut/${f}`]),
+    );
     const requests = log.slice(from);
     assert.equal(requests.length, 2);
     assert.equal(requests[0].range, undefined);
     assert.equal(requests[1].range, `bytes=${served[imagesFile.name].length >> 1}-`);
     assert.equal(got.content.digests['train-images-idx3-ubyte'], imagesFile.contentSha256);
     assert.deepEqual(readFileSync(got.path), Buffer.from(served[imagesFile.name]));
-    assert.deepEqual(readdirSync(join(dir, 'tiny-mnist')).filter((n) => n.endsWith('.partial')), []);
+    assert.deepEqual(
+      readdirSync(join(dir, 'tiny-mnist')).filter((n) => n.endsWith('.partial')),
+      [],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -182,7 +198,11 @@ test('a 500 is retried with backoff and then succeeds', async () => {
   const dir = tmp();
   try {
     counters.delete('flaky');
-    const got = await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/flaky/${f}`]));
+    const got = await obtainOfficialFile(
+      TINY,
+      imagesFile,
+      env(dir, (f) => [`${base}/flaky/${f}`]),
+    );
     assert.equal(counters.get('flaky'), 2);
     assert.equal(got.content.digests['train-images-idx3-ubyte'], imagesFile.contentSha256);
   } finally {
@@ -200,7 +220,12 @@ test('failures: 404, 500 after retries, refused connection, wrong checksum, a cu
       urls: (f) => [`${base}/wrong/${f}`],
       expect: [new RegExp(`expected ${imagesFile.contentSha256}, got [0-9a-f]{64}`), /downloaded, but/],
     },
-    { name: 'always cut', urls: (f) => [`${base}/alwayscut/${f}`], expect: [/transfer cut after \d+/, /incomplete transfer is kept as .*\.partial and resumes/], partialKept: true },
+    {
+      name: 'always cut',
+      urls: (f) => [`${base}/alwayscut/${f}`],
+      expect: [/transfer cut after \d+/, /incomplete transfer is kept as .*\.partial and resumes/],
+      partialKept: true,
+    },
     {
       name: 'silent',
       urls: (f) => [`${base}/silent/${f}`],
@@ -208,7 +233,11 @@ test('failures: 404, 500 after retries, refused connection, wrong checksum, a cu
       extra: { download: { retries: 1, backoffMs: 5, headersTimeoutMs: 200 } },
     },
     // every URL is tried, in order, and each is reported
-    { name: 'two URLs', urls: (f) => [`${base}/missing/${f}`, `${refusedBase}/${f}`], expect: [/missing\/train-images-idx3-ubyte\.gz: HTTP 404[^]*127\.0\.0\.1:\d+\/train-images-idx3-ubyte\.gz: connection refused/] },
+    {
+      name: 'two URLs',
+      urls: (f) => [`${base}/missing/${f}`, `${refusedBase}/${f}`],
+      expect: [/missing\/train-images-idx3-ubyte\.gz: HTTP 404[^]*127\.0\.0\.1:\d+\/train-images-idx3-ubyte\.gz: connection refused/],
+    },
   ];
   for (const c of cases) {
     const dir = tmp();
@@ -238,18 +267,36 @@ test('a kept partial file resumes on the next run (also when already complete: 4
     mkdirSync(join(dir, 'tiny-mnist'), { recursive: true });
     writeFileSync(join(dir, 'tiny-mnist', `${imagesFile.name}.partial`), body.subarray(0, 100));
     const from = log.length;
-    await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]));
-    assert.deepEqual(log.slice(from).map((l) => l.range), ['bytes=100-']);
+    await obtainOfficialFile(
+      TINY,
+      imagesFile,
+      env(dir, (f) => [`${base}/ok/${f}`]),
+    );
+    assert.deepEqual(
+      log.slice(from).map((l) => l.range),
+      ['bytes=100-'],
+    );
     // a partial file that already holds everything: the server answers 416, verification accepts it
     rmSync(join(dir, 'tiny-mnist', imagesFile.name));
     writeFileSync(join(dir, 'tiny-mnist', `${imagesFile.name}.partial`), body);
     const from416 = log.length;
-    const complete = await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]));
-    assert.deepEqual(log.slice(from416).map((l) => l.range), [`bytes=${body.length}-`]);
+    const complete = await obtainOfficialFile(
+      TINY,
+      imagesFile,
+      env(dir, (f) => [`${base}/ok/${f}`]),
+    );
+    assert.deepEqual(
+      log.slice(from416).map((l) => l.range),
+      [`bytes=${body.length}-`],
+    );
     assert.equal(complete.content.digests['train-images-idx3-ubyte'], imagesFile.contentSha256);
     // damage the verified file: the next load notices and downloads it again
     writeFileSync(join(dir, 'tiny-mnist', imagesFile.name), body.subarray(0, body.length - 3));
-    const got = await obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]));
+    const got = await obtainOfficialFile(
+      TINY,
+      imagesFile,
+      env(dir, (f) => [`${base}/ok/${f}`]),
+    );
     assert.match(got.origin, /^download /);
     assert.deepEqual(readFileSync(got.path), Buffer.from(body));
   } finally {
@@ -261,7 +308,15 @@ test('concurrent loads of one file download it once', async () => {
   const dir = tmp();
   try {
     const from = log.length;
-    await Promise.all([0, 1, 2].map(() => obtainOfficialFile(TINY, imagesFile, env(dir, (f) => [`${base}/ok/${f}`]))));
+    await Promise.all(
+      [0, 1, 2].map(() =>
+        obtainOfficialFile(
+          TINY,
+          imagesFile,
+          env(dir, (f) => [`${base}/ok/${f}`]),
+        ),
+      ),
+    );
     assert.equal(log.slice(from).length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -279,7 +334,10 @@ test('mirror: files are taken from <mirror>/<folder>/, gzipped or raw, and verif
       else writeFileSync(join(mirror, 'tiny-mnist', n), b);
     }
     const from = log.length;
-    const built = await loadDownloaded(TINY, env(join(dir, 'dl'), () => [`${refusedBase}/x`], { mirror }));
+    const built = await loadDownloaded(
+      TINY,
+      env(join(dir, 'dl'), () => [`${refusedBase}/x`], { mirror }),
+    );
     assert.equal(log.length, from, 'no network with a complete mirror');
     assert.deepEqual(Array.from(built.dataset.test.labels), Array.from(testLabels));
     assert.match(built.origins['tiny/t10k-images-idx3-ubyte.gz'], /mirror .*tiny-mnist\/t10k-images-idx3-ubyte$/);
@@ -287,12 +345,21 @@ test('mirror: files are taken from <mirror>/<folder>/, gzipped or raw, and verif
     // a corrupt mirror file is an error that names it (no silent fallback)
     writeFileSync(join(mirror, 'tiny-mnist', 't10k-labels-idx1-ubyte'), encodeIdx([3], Uint8Array.from([1, 1, 1])));
     await assert.rejects(
-      loadDownloaded(TINY, env(join(dir, 'dl'), () => [`${base}/ok/x`], { mirror })),
+      loadDownloaded(
+        TINY,
+        env(join(dir, 'dl'), () => [`${base}/ok/x`], { mirror }),
+      ),
       /mirror file .*t10k-labels-idx1-ubyte: content sha256 mismatch: expected [0-9a-f]{64}, got [0-9a-f]{64}[^]*Replace it with the official file/,
     );
     // a file missing from the mirror falls back to the URLs, and the failure says the mirror lacked it
     rmSync(join(mirror, 'tiny-mnist', 't10k-labels-idx1-ubyte'));
-    await assert.rejects(loadDownloaded(TINY, env(join(dir, 'dl'), (f) => [`${base}/missing/${f}`], { mirror })), /Not in the mirror .* \(looked for .*t10k-labels-idx1-ubyte\.gz, .*t10k-labels-idx1-ubyte\)/);
+    await assert.rejects(
+      loadDownloaded(
+        TINY,
+        env(join(dir, 'dl'), (f) => [`${base}/missing/${f}`], { mirror }),
+      ),
+      /Not in the mirror .* \(looked for .*t10k-labels-idx1-ubyte\.gz, .*t10k-labels-idx1-ubyte\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,19 +37,28 @@ test('IDX: truncated, wrong-magic, oversized and corrupt-gzip files fail with a 
   const good = encodeIdx([2, 28, 28], new Uint8Array(2 * 784));
   assert.throws(
     () => parseIdx(good.subarray(0, good.length - 100), 'mnist/train-images'),
-    (e: Error) => e instanceof MalformedFileError && /mnist\/train-images: truncated IDX file/.test(e.message) && /2 × 28 × 28 = 1568 values but only 1468 bytes/.test(e.message),
+    (e: Error) =>
+      e instanceof MalformedFileError &&
+      /mnist\/train-images: truncated IDX file/.test(e.message) &&
+      /2 × 28 × 28 = 1568 values but only 1468 bytes/.test(e.message),
   );
   assert.throws(() => parseIdx(good.subarray(0, 10), 'short'), /short: truncated IDX file: the header declares 3 dimensions/);
   const wrongMagic = good.slice();
   wrongMagic[0] = 0x50;
   wrongMagic[1] = 0x4b;
-  assert.throws(() => parseIdx(wrongMagic, 'zipfile'), (e: Error) => e instanceof MalformedFileError && /zipfile: not an IDX file \(magic bytes 50 4b 08 03/.test(e.message));
+  assert.throws(
+    () => parseIdx(wrongMagic, 'zipfile'),
+    (e: Error) => e instanceof MalformedFileError && /zipfile: not an IDX file \(magic bytes 50 4b 08 03/.test(e.message),
+  );
   assert.throws(() => parseIdx(new Uint8Array(0), 'empty'), /empty: not an IDX file \(magic bytes \(empty file\)/);
   const extra = new Uint8Array(good.length + 5);
   extra.set(good);
   assert.throws(() => parseIdx(extra, 'padded'), /padded: malformed IDX file: 5 unexpected bytes/);
   const gz = encodeIdx([2, 28, 28], new Uint8Array(2 * 784), { gzip: true });
-  assert.throws(() => parseIdx(gz.subarray(0, gz.length - 8), 'cut.gz'), (e: Error) => e instanceof MalformedFileError && /cut\.gz: the gzip stream is truncated or corrupt/.test(e.message));
+  assert.throws(
+    () => parseIdx(gz.subarray(0, gz.length - 8), 'cut.gz'),
+    (e: Error) => e instanceof MalformedFileError && /cut\.gz: the gzip stream is truncated or corrupt/.test(e.message),
+  );
   // wrong shapes and labels out of range
   assert.throws(() => idxImages(parseIdx(encodeIdx([2, 32, 32], new Uint8Array(2048)), 'x'), 'x'), /expected images of 28 × 28/);
   assert.throws(() => idxLabels(parseIdx(encodeIdx([2], Uint8Array.from([1, 10])), 'y'), 'y'), /label 10 at index 1 is outside 0\.\.9/);
@@ -102,7 +111,14 @@ test('CIFAR: 32×32 RGB records convert to 28×28 gray (bilinear, half-pixel cen
   assert.ok(split.images instanceof Float32Array);
   assert.deepEqual(Array.from(split.labels), [0, 1, 2, 3]);
   for (let i = 0; i < patterns.length; i++) {
-    for (const [r, c] of [[0, 0], [0, 27], [27, 0], [27, 27], [13, 14], [5, 20]]) {
+    for (const [r, c] of [
+      [0, 0],
+      [0, 27],
+      [27, 0],
+      [27, 27],
+      [13, 14],
+      [5, 20],
+    ]) {
       const got: number = split.images[i * 784 + r * 28 + c];
       const want = expectedGray(patterns[i], r, c);
       assert.ok(Math.abs(got - want) < 1e-3, `image ${i} pixel (${r},${c}): ${got} vs ${want}`);
@@ -114,11 +130,17 @@ test('CIFAR: 32×32 RGB records convert to 28×28 gray (bilinear, half-pixel cen
   assert.ok(split.images.subarray(3 * 784, 4 * 784).every((v) => Math.abs(v - flat) < 1e-4));
   // values are not rounded to integers
   assert.ok(Array.from(split.images.subarray(0, 784)).some((v) => !Number.isInteger(v)));
-  assert.throws(() => cifarBatchesToSplit([{ name: 'cut.bin', bytes: concat(records).subarray(0, 5000) }]), /cut\.bin: 5000 bytes is not a whole number of 3073-byte CIFAR records/);
+  assert.throws(
+    () => cifarBatchesToSplit([{ name: 'cut.bin', bytes: concat(records).subarray(0, 5000) }]),
+    /cut\.bin: 5000 bytes is not a whole number of 3073-byte CIFAR records/,
+  );
 });
 
 /** Build a tiny CIFAR-10 binary archive (same member names and layout as the official one). */
-async function tinyCifarArchive(dir: string, gzip: boolean): Promise<{ path: string; members: Record<string, string>; trainLabels: number[]; testLabels: number[] }> {
+async function tinyCifarArchive(
+  dir: string,
+  gzip: boolean,
+): Promise<{ path: string; members: Record<string, string>; trainLabels: number[]; testLabels: number[] }> {
   const src = join(dir, 'src');
   mkdirSync(join(src, 'cifar-10-batches-bin'), { recursive: true });
   const members: Record<string, string> = {};
@@ -174,7 +196,10 @@ test('CIFAR: a tiny tar.gz (and a raw .tar) built here loads through the mirror 
       assert.match(built.origins['tinycifar/cifar-10-binary.tar.gz'], /^mirror /);
 
       // a wrong member digest is reported with expected and actual digests
-      const bad = { ...info, files: [{ kind: 'tar' as const, name: 'cifar-10-binary.tar.gz', members: { ...arch.members, 'cifar-10-batches-bin/test_batch.bin': '0'.repeat(64) } }] };
+      const bad = {
+        ...info,
+        files: [{ kind: 'tar' as const, name: 'cifar-10-binary.tar.gz', members: { ...arch.members, 'cifar-10-batches-bin/test_batch.bin': '0'.repeat(64) } }],
+      };
       await assert.rejects(
         loadDownloaded(bad, { seed: 0, downloadsDir: join(dir, 'dl'), mirror, urls: () => [] }),
         (e: Error) => /test_batch\.bin: expected 0{64}, got [0-9a-f]{64}/.test(e.message) && /mirror file/.test(e.message),
@@ -184,7 +209,10 @@ test('CIFAR: a tiny tar.gz (and a raw .tar) built here loads through the mirror 
     const arch = await tinyCifarArchive(join(dir, 'cut'), true);
     const bytes = readFileSync(arch.path);
     writeFileSync(arch.path, bytes.subarray(0, bytes.length >> 1));
-    await assert.rejects(readTarMembers(arch.path, Object.keys(arch.members), 'cut.tar.gz'), (e: Error) => e instanceof MalformedFileError && /cut\.tar\.gz: not a readable tar archive/.test(e.message));
+    await assert.rejects(
+      readTarMembers(arch.path, Object.keys(arch.members), 'cut.tar.gz'),
+      (e: Error) => e instanceof MalformedFileError && /cut\.tar\.gz: not a readable tar archive/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,10 @@ import { buildDataset } from '../science/datasets/load.ts';
 import { DATASETS, type DatasetInfo } from '../science/datasets/registry.ts';
 import { datasetFromTable, datasetToTable, type ImageDataset, type Split } from '../science/datasets/table.ts';
 
-const digest = (ds: ImageDataset) => createHash('sha256').update(tableToIPC(datasetToTable(ds), 'file')).digest('hex');
+const digest = (ds: ImageDataset) =>
+  createHash('sha256')
+    .update(tableToIPC(datasetToTable(ds), 'file'))
+    .digest('hex');
 const image = (s: Split, i: number) => s.images.subarray(i * 784, (i + 1) * 784);
 
 test('LINES: 1–10 distinct full-height vertical lines, label = count − 1, all ten labels occur', () => {
@@ -39,7 +42,10 @@ test('RANDOM: uniform pixels over 0..255 and labels over 0..9, independent of ea
   const pixelCounts = new Array(256).fill(0);
   for (const v of ds.train.images) pixelCounts[v]++;
   const expected = ds.train.images.length / 256;
-  assert.ok(pixelCounts.every((c) => Math.abs(c - expected) < 0.1 * expected), 'every byte value about equally common');
+  assert.ok(
+    pixelCounts.every((c) => Math.abs(c - expected) < 0.1 * expected),
+    'every byte value about equally common',
+  );
   const labelCounts = new Array(10).fill(0);
   for (const l of ds.train.labels) labelCounts[l]++;
   assert.ok(labelCounts.every((c) => c > 300 && c < 500));
@@ -123,7 +129,12 @@ test('mixtures: overlapping keeps all of both; separated keeps labels 0–4 of t
 });
 
 test('buildDataset: generated names and mixtures from a small registry; memorization is the start of random; unknown names fail clearly', async () => {
-  const small = (n: string): DatasetInfo => ({ ...(DATASETS.get(n) as DatasetInfo), ...(n === 'line' || n === 'random' ? { nTrain: 400, nTest: 100 } : {}), ...(n === 'memorization' ? { nTrain: 30, nTest: 100 } : {}) }) as DatasetInfo;
+  const small = (n: string): DatasetInfo =>
+    ({
+      ...(DATASETS.get(n) as DatasetInfo),
+      ...(n === 'line' || n === 'random' ? { nTrain: 400, nTest: 100 } : {}),
+      ...(n === 'memorization' ? { nTrain: 30, nTest: 100 } : {}),
+    }) as DatasetInfo;
   const registry = new Map<string, DatasetInfo>(['line', 'random', 'memorization'].map((n) => [n, small(n)]));
   registry.set('line-random-separated', { kind: 'mixture', name: 'line-random-separated', title: 'fixture', sources: ['line', 'random'], separated: true });
   const env = { seed: 42, downloadsDir: '/nonexistent', registry };

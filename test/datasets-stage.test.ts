@@ -61,7 +61,8 @@ test('params section: names must be known and distinct; seed a non-negative inte
 test('stage run: generated dataset → Arrow table with the documented schema, deterministic bytes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nnmod-stage-'));
   try {
-    const run = async () => (await datasetsStage.run(ctxFor('memorization', { seed: 42 }, dir))) as { outputs: { table: Table }; metrics: Record<string, unknown> };
+    const run = async () =>
+      (await datasetsStage.run(ctxFor('memorization', { seed: 42 }, dir))) as { outputs: { table: Table }; metrics: Record<string, unknown> };
     const a = await run();
     const b = await run();
     assert.deepEqual(a.metrics, { n_train: 3000, n_test: 10000 });
@@ -110,7 +111,7 @@ test('mirror: stage run for line-mnist-separated reads NNMOD_MIRROR; metrics lis
     // LINE labels 0–4 (about half of 60k) + MNIST labels 5–9 (29,404)
     const mnistHigh = MNIST.expected.trainHistogram.slice(5).reduce((a, b) => a + b, 0);
     assert.equal(ds.train.source!.filter((s) => s === 1).length, mnistHigh);
-    assert.ok(ds.train.labels.every((l, i) => (l < 5) === (ds.train.source![i] === 0)));
+    assert.ok(ds.train.labels.every((l, i) => l < 5 === (ds.train.source![i] === 0)));
   } finally {
     if (saved === undefined) delete process.env.NNMOD_MIRROR;
     else process.env.NNMOD_MIRROR = saved;

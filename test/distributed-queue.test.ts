@@ -22,7 +22,10 @@ describe('queue URL', () => {
   });
 
   test('refuses other schemes and malformed URLs with a message naming --queue', () => {
-    assert.throws(() => redisConnection('http://host:6379'), (e: Error) => e instanceof QueueUrlError && /--queue/.test(e.message));
+    assert.throws(
+      () => redisConnection('http://host:6379'),
+      (e: Error) => e instanceof QueueUrlError && /--queue/.test(e.message),
+    );
     assert.throws(() => redisConnection('not a url'), QueueUrlError);
     assert.throws(() => redisConnection('redis://h:1/x'), /database number/);
   });
@@ -60,10 +63,14 @@ describe('BullMQ on a local redis-server', () => {
     const queue = new Queue(name, { connection });
     const events = new QueueEvents(name, { connection });
     const runs: string[] = [];
-    const worker = new Worker(name, async (job) => {
-      runs.push(job.id!);
-      return { doubled: (job.data as { n: number }).n * 2 };
-    }, { connection, autorun: false });
+    const worker = new Worker(
+      name,
+      async (job) => {
+        runs.push(job.id!);
+        return { doubled: (job.data as { n: number }).n * 2 };
+      },
+      { connection, autorun: false },
+    );
     try {
       await events.waitUntilReady();
       const first = await queue.add('stage', { n: 21 }, { jobId: 'key-1' });
@@ -86,20 +93,32 @@ describe('BullMQ on a local redis-server', () => {
     const connection = redisConnection(redis.url);
     const queue = new Queue(name, { connection });
     const done: string[] = [];
-    const worker = new Worker(name, async (job) => {
-      done.push(job.id!);
-    }, { connection });
+    const worker = new Worker(
+      name,
+      async (job) => {
+        done.push(job.id!);
+      },
+      { connection },
+    );
     worker.on('error', () => {}); // connection errors while Redis is down are expected
     queue.on('error', () => {});
     try {
       await queue.add('stage', {}, { jobId: 'before' });
-      await waitFor(() => done.includes('before'), 20_000, () => 'the first job was not processed');
+      await waitFor(
+        () => done.includes('before'),
+        20_000,
+        () => 'the first job was not processed',
+      );
       await redis.stop();
       await new Promise((r) => setTimeout(r, 1500));
       await redis.start();
       // The restarted Redis is empty (no persistence): the clients must simply carry on.
       await queue.add('stage', {}, { jobId: 'after' });
-      await waitFor(() => done.includes('after'), 30_000, () => 'the job added after the restart was not processed');
+      await waitFor(
+        () => done.includes('after'),
+        30_000,
+        () => 'the job added after the restart was not processed',
+      );
     } finally {
       await worker.close();
       await queue.close();

@@ -75,7 +75,11 @@ function startWorkers(n: number, queueName: string, cache: string, extra: string
     Array.from({ length: n }, async (_, i) => {
       const root = await machine(`${queueName}-worker${i}`, ALL);
       const proc = start(root, ['worker', '--queue', redis.url, '--queue-name', queueName, '--cache', cache, '--name', `w${i}`, ...extra], env);
-      await waitFor(() => /worker w\d+: queue/.test(proc.output()), 30_000, () => `worker w${i} did not start:\n${proc.output()}`);
+      await waitFor(
+        () => /worker w\d+: queue/.test(proc.output()),
+        30_000,
+        () => `worker w${i} did not start:\n${proc.output()}`,
+      );
       return proc;
     }),
   );
@@ -132,7 +136,9 @@ describe('distributed runs on BullMQ workers', () => {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  test('40 instances on 3 worker processes: the same run records and digests as a local run; a second driver only gets hits', { skip: NEEDS_REDIS }, async () => {
+  test('40 instances on 3 worker processes: the same run records and digests as a local run; a second driver only gets hits', {
+    skip: NEEDS_REDIS,
+  }, async () => {
     const cache = join(scratch, 'cache-all');
     const workers = await startWorkers(3, 'q-all', cache);
     try {
@@ -166,7 +172,11 @@ describe('distributed runs on BullMQ workers', () => {
       const driver = await machine('driver-kill', SMALL);
       const proc = start(driver, distributed('q-kill', cache));
       // Kill the first worker as soon as it has started a job (before it finishes it).
-      await waitFor(() => /^▶ /m.test(workers[0].output()), 30_000, () => `worker 0 started no job:\n${workers[0].output()}`);
+      await waitFor(
+        () => /^▶ /m.test(workers[0].output()),
+        30_000,
+        () => `worker 0 started no job:\n${workers[0].output()}`,
+      );
       workers[0].child.kill('SIGKILL');
       const code = await proc.exited;
       assert.equal(code, 0, proc.output());
@@ -183,7 +193,11 @@ describe('distributed runs on BullMQ workers', () => {
     try {
       const driver = await machine('driver-redis', SMALL);
       const proc = start(driver, distributed('q-redis', cache));
-      await waitFor(() => computed(workers) >= 2, 30_000, () => `no job finished before the restart:\n${proc.output()}`);
+      await waitFor(
+        () => computed(workers) >= 2,
+        30_000,
+        () => `no job finished before the restart:\n${proc.output()}`,
+      );
       assert.equal(proc.child.exitCode, null, 'the run was still going when Redis stopped');
       await redis.stop();
       await new Promise((r) => setTimeout(r, 2000));
@@ -204,7 +218,11 @@ describe('distributed runs on BullMQ workers', () => {
     try {
       const driver = await machine('driver-restart', SMALL);
       const first = start(driver, distributed('q-driver', cache));
-      await waitFor(() => computed(workers) >= 3, 30_000, () => `no progress before the kill:\n${first.output()}`);
+      await waitFor(
+        () => computed(workers) >= 3,
+        30_000,
+        () => `no progress before the kill:\n${first.output()}`,
+      );
       first.child.kill('SIGKILL');
       await first.exited;
       const second = await run(driver, distributed('q-driver', cache));
@@ -262,7 +280,10 @@ describe('distributed runs on BullMQ workers', () => {
     await assert.rejects(distributedExecutor(session, { executor: 'bullmq', cache: 'x' }, false), /--executor bullmq needs --queue redis:\/\/HOST:PORT/);
     await assert.rejects(distributedExecutor(session, { executor: 'bullmq', queue: redis.url }, false), /needs --cache DIR or --cache s3:\/\/bucket\/prefix/);
     await assert.rejects(distributedExecutor(session, { queue: redis.url }, false), /add --executor bullmq/);
-    await assert.rejects(distributedExecutor(session, { executor: 'bullmq', queue: 'redis://127.0.0.1:1', cache: join(scratch, 'c') }, false), /cannot reach the queue/);
+    await assert.rejects(
+      distributedExecutor(session, { executor: 'bullmq', queue: 'redis://127.0.0.1:1', cache: join(scratch, 'c') }, false),
+      /cannot reach the queue/,
+    );
     const badUrl = await run(root, ['repro', '--executor', 'bullmq', '--queue', 'http://x', '--cache', join(scratch, 'c')]);
     assert.match(badUrl.output, /invalid --queue "http:\/\/x"/);
     assert.doesNotMatch(badUrl.output, /at .*\.ts:\d+/, 'no stack trace');

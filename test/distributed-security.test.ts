@@ -45,12 +45,18 @@ test('the secret comes from $NNMOD_CACHE_SECRET or a file, must be long enough, 
     assert.notEqual(fromEnv.sign('run-record', doc), fromEnv.sign('job', doc), 'a signed job never passes as a signed record');
     assert.equal(Signer.fromEnv({}), undefined);
     assert.throws(() => Signer.fromEnv({ NNMOD_CACHE_SECRET: 'short' }), /too short \(5 bytes\): use at least 16/);
-    assert.throws(() => Signer.fromEnv({ NNMOD_CACHE_SECRET_FILE: join(dir, 'absent') }), /cannot read the shared-cache secret from the file .*absent .*ENOENT/);
+    assert.throws(
+      () => Signer.fromEnv({ NNMOD_CACHE_SECRET_FILE: join(dir, 'absent') }),
+      /cannot read the shared-cache secret from the file .*absent .*ENOENT/,
+    );
     assert.throws(() => Signer.fromEnv({ NNMOD_CACHE_SECRET: SECRET, NNMOD_CACHE_SECRET_FILE: file }), /set only one of/);
     for (const shown of [String(fromEnv), JSON.stringify({ fromEnv }), inspect(fromEnv), inspect({ fromEnv }, { showHidden: true, depth: 5 })]) {
       assert.ok(!shown.includes(SECRET), `secret leaked: ${shown}`);
     }
-    assert.throws(() => cacheTrust(false, 'worker', {}), /the worker needs the shared-cache secret .* set \$NNMOD_CACHE_SECRET .* or pass --insecure-shared-cache/);
+    assert.throws(
+      () => cacheTrust(false, 'worker', {}),
+      /the worker needs the shared-cache secret .* set \$NNMOD_CACHE_SECRET .* or pass --insecure-shared-cache/,
+    );
     assert.deepEqual(cacheTrust(true, 'worker', {}), { insecure: true });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -73,11 +79,18 @@ test('a signature binds every field: no signature, a changed digest or another s
 
 test('queue exposure: a warning only when Redis takes unauthenticated clients from other hosts', () => {
   const url = 'redis://10.1.2.3:6379';
-  assert.match(exposureWarning(url, { host: '10.1.2.3', authRequired: false })!, /^warning: the queue redis:\/\/10\.1\.2\.3:6379 accepts connections without a password from other hosts/);
+  assert.match(
+    exposureWarning(url, { host: '10.1.2.3', authRequired: false })!,
+    /^warning: the queue redis:\/\/10\.1\.2\.3:6379 accepts connections without a password from other hosts/,
+  );
   assert.equal(exposureWarning(url, { host: '10.1.2.3', authRequired: true }), undefined);
   const local = 'redis://127.0.0.1:6379';
   assert.equal(exposureWarning(local, { host: '127.0.0.1', authRequired: false, bind: '127.0.0.1 -::1', protectedMode: 'no' }), undefined);
-  assert.equal(exposureWarning(local, { host: '127.0.0.1', authRequired: false, bind: '* -::*', protectedMode: 'yes' }), undefined, 'protected mode refuses other hosts');
+  assert.equal(
+    exposureWarning(local, { host: '127.0.0.1', authRequired: false, bind: '* -::*', protectedMode: 'yes' }),
+    undefined,
+    'protected mode refuses other hosts',
+  );
   assert.match(exposureWarning(local, { host: '127.0.0.1', authRequired: false, bind: '0.0.0.0', protectedMode: 'no' })!, /other hosts/);
 });
 
@@ -86,12 +99,27 @@ test('workers validate each job: params against the schema, axes against the mat
   const def = project.stages.find((s) => s.name === 'base')!;
   const params = { toy: { a: [0, 1], b: [1], work: 1 } };
   const job = (over: Partial<RemoteJobData['job']>, tree: unknown = params) =>
-    ({ protocol: 1, params: tree, driver: 'd', code: {}, job: { stage: 'base', axes: { a: 1 }, params: { a: [0, 1], work: 1 }, role: 'instance', ...over } }) as unknown as RemoteJobData;
+    ({
+      protocol: 1,
+      params: tree,
+      driver: 'd',
+      code: {},
+      job: { stage: 'base', axes: { a: 1 }, params: { a: [0, 1], work: 1 }, role: 'instance', ...over },
+    }) as unknown as RemoteJobData;
   assert.equal(validateJob(def, project, job({})), undefined);
-  assert.match(validateJob(def, project, job({}, { toy: { a: [0, 1], b: [1], work: 'lots' } }))!, /^its params do not parse against this project's schema: toy\.work: .*expected number, received string$/i);
-  assert.match(validateJob(def, project, job({}, { toy: { a: [0, 1], b: [1], work: 1, extra: 1 } }))!, /^its params do not parse against this project's schema: toy: Unrecognized key/);
+  assert.match(
+    validateJob(def, project, job({}, { toy: { a: [0, 1], b: [1], work: 'lots' } }))!,
+    /^its params do not parse against this project's schema: toy\.work: .*expected number, received string$/i,
+  );
+  assert.match(
+    validateJob(def, project, job({}, { toy: { a: [0, 1], b: [1], work: 1, extra: 1 } }))!,
+    /^its params do not parse against this project's schema: toy: Unrecognized key/,
+  );
   assert.equal(validateJob(def, project, job({ axes: { a: 7 } })), `its axes {"a":7} are not a point of the matrix of stage 'base' under its params`);
-  assert.equal(validateJob(def, project, job({ params: { a: [0, 1], work: 99 } })), "its resolved params are not what stage 'base' declares for base[a=1] under its params");
+  assert.equal(
+    validateJob(def, project, job({ params: { a: [0, 1], work: 99 } })),
+    "its resolved params are not what stage 'base' declares for base[a=1] under its params",
+  );
 });
 
 // ---- with Redis ---------------------------------------------------------------------------
@@ -140,7 +168,11 @@ async function run(root: string, args: string[], env: Record<string, string> = {
 async function startWorker(name: string, queueName: string, cache: string, env: Record<string, string> = {}, extra: string[] = []): Promise<Proc> {
   const root = await machine(name, WIDER);
   const proc = start(root, ['worker', '--queue', redis.url, '--queue-name', queueName, '--cache', cache, '--name', name, ...extra], env);
-  await waitFor(() => /worker \S+: queue/.test(proc.output()) || proc.child.exitCode !== null, 30_000, () => `worker ${name} did not start:\n${proc.output()}`);
+  await waitFor(
+    () => /worker \S+: queue/.test(proc.output()) || proc.child.exitCode !== null,
+    30_000,
+    () => `worker ${name} did not start:\n${proc.output()}`,
+  );
   return proc;
 }
 
@@ -160,9 +192,22 @@ function records(root: string): Map<string, unknown> {
 }
 
 const computed = (p: Proc) => p.output().match(/^✓ /gm)?.length ?? 0;
-const distributed = (queueName: string, cache: string, extra: string[] = []) => ['repro', '--executor', 'bullmq', '--queue', redis.url, '--queue-name', queueName, '--cache', cache, ...extra];
+const distributed = (queueName: string, cache: string, extra: string[] = []) => [
+  'repro',
+  '--executor',
+  'bullmq',
+  '--queue',
+  redis.url,
+  '--queue-name',
+  queueName,
+  '--cache',
+  cache,
+  ...extra,
+];
 
-describe('signed shared caches and validated jobs, with a real Redis (password set)', { skip: !redisAvailable() && 'redis-server is not installed (CI installs it: .ci/run)' }, () => {
+describe('signed shared caches and validated jobs, with a real Redis (password set)', {
+  skip: !redisAvailable() && 'redis-server is not installed (CI installs it: .ci/run)',
+}, () => {
   const local = new Map<string, Map<string, unknown>>();
   let s3: S3Server;
   const caches: Record<'directory' | 's3', () => { cache: string; env: Record<string, string>; open: () => Promise<ObjectBackend> }> = {
@@ -265,7 +310,10 @@ describe('signed shared caches and validated jobs, with a real Redis (password s
         assert.equal(computed(worker), 12);
         // Point one combine key at another instance's (real, intact) output: a poisoned mapping.
         const store = new Store(join(d1, 'artifacts'));
-        const [victim, donor] = store.listRunKeys().map((k) => store.getRun(k)!).filter((r) => r.stage === 'combine');
+        const [victim, donor] = store
+          .listRunKeys()
+          .map((k) => store.getRun(k)!)
+          .filter((r) => r.stage === 'combine');
         const backend = await open();
         const rec = (await backend.getRecord(victim.key)) as any;
         rec.result.outputs.scaled = donor.outputs.scaled;
@@ -276,7 +324,13 @@ describe('signed shared caches and validated jobs, with a real Redis (password s
         const d2 = await machine(`tamper-d2-${kind}`, SMALL);
         const r = await run(d2, distributed(queue, cache), env);
         assert.equal(r.code, 0, r.output);
-        assert.match(r.output, new RegExp(`^\\S+: ignored the run record of combine ${victim.key} in the shared cache .*: its signature does not match this secret; recomputing it$`, 'm'));
+        assert.match(
+          r.output,
+          new RegExp(
+            `^\\S+: ignored the run record of combine ${victim.key} in the shared cache .*: its signature does not match this secret; recomputing it$`,
+            'm',
+          ),
+        );
         assert.equal(computed(worker), 13, 'only the tampered key was recomputed');
         assert.deepEqual(records(d2), local.get('small'), 'the driver got the true outputs, not the donor');
       } finally {
@@ -291,7 +345,10 @@ describe('signed shared caches and validated jobs, with a real Redis (password s
     try {
       const r = await run(await machine('wrong-secret-d', SMALL), distributed('q-wrong', cache));
       assert.equal(r.code, 1, r.output);
-      assert.match(r.output, /refused job base [0-9a-f]+ from .*: its signature does not match this secret: the driver and this worker were given different secrets \(\$NNMOD_CACHE_SECRET\)/);
+      assert.match(
+        r.output,
+        /refused job base [0-9a-f]+ from .*: its signature does not match this secret: the driver and this worker were given different secrets \(\$NNMOD_CACHE_SECRET\)/,
+      );
       assert.match(worker.output(), /refused job/);
       assert.equal(computed(worker), 0);
       assert.deepEqual(await readdir(join(cache, 'runs')).catch(() => []), []);
@@ -308,11 +365,15 @@ describe('signed shared caches and validated jobs, with a real Redis (password s
     const queue = new Queue(queueName, { connection: redisConnection(redis.url) });
     try {
       let genuine: RemoteJobData | undefined;
-      await waitFor(async () => {
-        const [job] = await queue.getWaiting(0, 0);
-        genuine = job?.data as RemoteJobData | undefined;
-        return genuine !== undefined && genuine.job.stage === 'base';
-      }, 30_000, () => `no job queued:\n${driver.output()}`);
+      await waitFor(
+        async () => {
+          const [job] = await queue.getWaiting(0, 0);
+          genuine = job?.data as RemoteJobData | undefined;
+          return genuine !== undefined && genuine.job.stage === 'base';
+        },
+        30_000,
+        () => `no job queued:\n${driver.output()}`,
+      );
       await stop(driver);
       await queue.obliterate({ force: true });
       const signer = Signer.fromEnv({ NNMOD_CACHE_SECRET: SECRET })!;
@@ -326,12 +387,19 @@ describe('signed shared caches and validated jobs, with a real Redis (password s
       const worker = await startWorker('forged-w', queueName, cache);
       try {
         const reason = async (id: string) => {
-          await waitFor(async () => (await queue.getJobState(id)) === 'failed', 30_000, () => `job ${id} was not refused:\n${worker.output()}`);
+          await waitFor(
+            async () => (await queue.getJobState(id)) === 'failed',
+            30_000,
+            () => `job ${id} was not refused:\n${worker.output()}`,
+          );
           const reason = (await queue.getJob(id))!.failedReason;
           transcripts.push(() => reason);
           return reason;
         };
-        assert.match(await reason(ids.badParams), /refused job base .*: its params do not parse against this project's schema: toy\.a: .*expected array, received string/i);
+        assert.match(
+          await reason(ids.badParams),
+          /refused job base .*: its params do not parse against this project's schema: toy\.a: .*expected array, received string/i,
+        );
         assert.match(await reason(ids.badAxes), /refused job base .*: its axes \{"a":42\} are not a point of the matrix of stage 'base'/);
         assert.match(await reason(ids.unsigned), /refused job base .*: the job is not signed, but this worker has the shared-cache secret/);
         assert.equal(computed(worker), 0);
@@ -351,7 +419,10 @@ describe('signed shared caches and validated jobs, with a real Redis (password s
       const driver = await machine('damaged-d', SMALL);
       assert.equal((await run(driver, distributed(queue, cache))).code, 0);
       const store = new Store(join(driver, 'artifacts'));
-      const base0 = store.listRunKeys().map((k) => store.getRun(k)!).find((r) => r.stage === 'base' && r.axes.a === 0)!;
+      const base0 = store
+        .listRunKeys()
+        .map((k) => store.getRun(k)!)
+        .find((r) => r.stage === 'base' && r.axes.a === 0)!;
       const shared = join(cache, objectPath(base0.outputs.table.digest));
       const bytes = readFileSync(shared);
       bytes[bytes.length >> 1] ^= 0x10;

@@ -49,11 +49,18 @@ test('changing a param reruns exactly the instances whose key includes it, and t
     assert.equal(r.failed.length, 0);
     assert.deepEqual(toy.ranIds(), [
       'after[name=a]',
-      'flaky[name=a]', 'flaky[name=b]',
-      'parity[name=a]', 'parity[name=b]',
-      'sample[name=a]#0', 'sample[name=a]#1', 'sample[name=b]#0', 'sample[name=b]#1',
-      'source[name=a]', 'source[name=b]',
-      'square[name=a,k=4]', 'square[name=b,k=4]',
+      'flaky[name=a]',
+      'flaky[name=b]',
+      'parity[name=a]',
+      'parity[name=b]',
+      'sample[name=a]#0',
+      'sample[name=a]#1',
+      'sample[name=b]#0',
+      'sample[name=b]#1',
+      'source[name=a]',
+      'source[name=b]',
+      'square[name=a,k=4]',
+      'square[name=b,k=4]',
       'summary',
     ]);
     // toy.fail is read by flaky only.
@@ -85,7 +92,10 @@ test('seeds ignore the code fingerprint: a code change that keeps the arithmetic
     // Changes the sample stage's compiled code (so its keys), not what it computes.
     toy.edit('stages/sample.ts', (t) => t.replace("description: 'toy sharded sample stage'", "description: 'toy sharded sample stage (edited)'"));
     await toy.repro({ workers: true });
-    assert.ok(toy.ranIds().some((id) => id.startsWith('sample[name=a]')), `sample reruns after a code edit: ${toy.ranIds().join(', ')}`);
+    assert.ok(
+      toy.ranIds().some((id) => id.startsWith('sample[name=a]')),
+      `sample reruns after a code edit: ${toy.ranIds().join(', ')}`,
+    );
     const after = (await toy.status()).find((s) => s.id === 'sample[name=a]')!.record!;
     assert.notEqual(after.key, before.key, 'the key follows the code');
     assert.equal(after.outputs.values.digest, before.outputs.values.digest, 'same seeds, so the same samples');
@@ -110,7 +120,10 @@ test('editing a source file imported by one stage invalidates that stage and its
     const status = await toy.status();
     const sq = status.find((s) => s.id === 'square[name=a,k=4]')!;
     assert.equal(sq.state, 'stale');
-    assert.ok(sq.reasons.some((r) => r === 'code lib/math.ts changed'), sq.reasons.join('; '));
+    assert.ok(
+      sq.reasons.some((r) => r === 'code lib/math.ts changed'),
+      sq.reasons.join('; '),
+    );
     assert.equal(status.find((s) => s.id === 'summary')!.state, 'upstream-stale');
     assert.equal(status.find((s) => s.id === 'source[name=a]')!.state, 'up-to-date');
     // Worker threads load the edited module afresh (this process has the old one cached).
@@ -146,7 +159,10 @@ test('raising a sharded stage N from 8 to 16 computes only the 8 new samples; lo
     const log = toy.takeLog();
     const shards = log.filter((l) => l.stage === 'sample');
     assert.deepEqual(shards.map((l) => `${(l.axes as any).name}#${l.shard}`).sort(), ['a#2', 'a#3', 'b#2', 'b#3']);
-    assert.equal(shards.filter((l) => (l.axes as any).name === 'a').reduce((n, l) => n + l.samples!, 0), 8);
+    assert.equal(
+      shards.filter((l) => (l.axes as any).name === 'a').reduce((n, l) => n + l.samples!, 0),
+      8,
+    );
     assert.deepEqual(toy.ranIds(log.filter((l) => l.stage !== 'sample')), []);
 
     // The first 8 samples of the 16-sample result are exactly the 8-sample result (same seeds).
@@ -187,7 +203,10 @@ test('status says why each instance is stale: param from → to, never run, wait
     assert.equal(st.find((s) => s.id === 'after[name=b]')!.state, 'upstream-stale');
     const sample = st.find((s) => s.id === 'sample[name=a]')!;
     assert.ok(sample.reasons.includes('param toy.samples: 8 → 12'), sample.reasons.join('; '));
-    assert.ok(sample.reasons.some((r) => r.startsWith('1 of 3 shards to compute')), sample.reasons.join('; '));
+    assert.ok(
+      sample.reasons.some((r) => r.startsWith('1 of 3 shards to compute')),
+      sample.reasons.join('; '),
+    );
     assert.equal(st.find((s) => s.id === 'source[name=a]')!.state, 'up-to-date');
     const json = toy.cli(['status', '--json', '-S', 'toy.offset=5']);
     assert.equal(json.code, 0, json.stderr);
@@ -223,7 +242,10 @@ test('a failing instance stops the run; --keep-going continues with independent 
   const toy = new Toy();
   try {
     const kg = await toy.repro({ set: ['toy.fail=[a]'], keepGoing: true, jobs: 1 });
-    assert.deepEqual(kg.failed.map((f) => f.id), ['flaky[name=a]']);
+    assert.deepEqual(
+      kg.failed.map((f) => f.id),
+      ['flaky[name=a]'],
+    );
     assert.match(kg.failed[0].message, /told to fail for a/);
     const ran = toy.ranIds();
     assert.ok(ran.includes('flaky[name=b]'));

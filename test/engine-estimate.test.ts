@@ -15,16 +15,49 @@ import type { StageDef } from '../engine/types.ts';
 import { Toy } from './fixtures/toy/harness.ts';
 
 const noop = async () => ({ outputs: {} });
-const trainDef = { name: 'train', module: '', description: '', deps: [], params: [], outputs: ['w'], run: noop, work: (_a: unknown, p: { epochs: number; n: number }) => p.epochs * p.n } as unknown as StageDef;
-const shuffleDef = { name: 'shuffle', module: '', description: '', deps: ['train'], params: [], outputs: ['s'], run: noop, samples: { countParam: 'x', shardSize: 32, combine: noop } } as unknown as StageDef;
+const trainDef = {
+  name: 'train',
+  module: '',
+  description: '',
+  deps: [],
+  params: [],
+  outputs: ['w'],
+  run: noop,
+  work: (_a: unknown, p: { epochs: number; n: number }) => p.epochs * p.n,
+} as unknown as StageDef;
+const shuffleDef = {
+  name: 'shuffle',
+  module: '',
+  description: '',
+  deps: ['train'],
+  params: [],
+  outputs: ['s'],
+  run: noop,
+  samples: { countParam: 'x', shardSize: 32, combine: noop },
+} as unknown as StageDef;
 const lesionDef = { name: 'lesion', module: '', description: '', deps: ['train'], params: [], outputs: ['l'], run: noop } as unknown as StageDef;
 const defs = new Map([trainDef, shuffleDef, lesionDef].map((d) => [d.name, d]));
 
-function record(stage: string, ms: number, params: unknown, o: { role?: RunRecord['role']; shard?: { index: number; start: number; end: number }; finishedAt?: string } = {}): RunRecord {
+function record(
+  stage: string,
+  ms: number,
+  params: unknown,
+  o: { role?: RunRecord['role']; shard?: { index: number; start: number; end: number }; finishedAt?: string } = {},
+): RunRecord {
   return {
-    format: 1, key: `k-${stage}-${ms}-${Math.random()}`, stage, axes: {}, role: o.role ?? 'instance', ...(o.shard ? { shard: o.shard } : {}),
-    keyParts: { params } as RunRecord['keyParts'], code: { files: {}, packages: {} } as RunRecord['code'], outputs: {}, metrics: {},
-    timings: { startedAt: '2026-01-01T00:00:00.000Z', finishedAt: o.finishedAt ?? '2026-01-01T00:10:00.000Z', ms }, host: 'h', pid: 1,
+    format: 1,
+    key: `k-${stage}-${ms}-${Math.random()}`,
+    stage,
+    axes: {},
+    role: o.role ?? 'instance',
+    ...(o.shard ? { shard: o.shard } : {}),
+    keyParts: { params } as RunRecord['keyParts'],
+    code: { files: {}, packages: {} } as RunRecord['code'],
+    outputs: {},
+    metrics: {},
+    timings: { startedAt: '2026-01-01T00:00:00.000Z', finishedAt: o.finishedAt ?? '2026-01-01T00:10:00.000Z', ms },
+    host: 'h',
+    pid: 1,
   } as RunRecord;
 }
 
@@ -32,7 +65,13 @@ function inst(def: StageDef, id: string, params: unknown, upstream: Instance[] =
   return { id, def, axes: {}, params, inputs: upstream.map((u) => ({ stage: u.def.name, instance: u, outputs: [] })) } as unknown as Instance;
 }
 
-const unit = (i: Instance, role: PlannedUnit['role'] = 'instance', shard?: PlannedUnit['shard']): PlannedUnit => ({ id: shard ? `${i.id}#${shard.index}` : i.id, inst: i, role, shard, reasons: ['never run'] });
+const unit = (i: Instance, role: PlannedUnit['role'] = 'instance', shard?: PlannedUnit['shard']): PlannedUnit => ({
+  id: shard ? `${i.id}#${shard.index}` : i.id,
+  inst: i,
+  role,
+  shard,
+  reasons: ['never run'],
+});
 
 test('estimate: recorded ms per unit of work × each unit’s work, shards by their samples, over --jobs slots', () => {
   // train: 2000 ms for 10 epochs × 100 examples and 5000 ms for 20 × 100 → 7000 / 3000 ms per unit.
@@ -94,7 +133,11 @@ test('simulate: a free slot takes the earliest ready unit, even when an earlier 
   const a = inst(lesionDef, 'a', {});
   const b = inst(lesionDef, 'b', {}, [a]); // waits for a
   const c = inst(lesionDef, 'c', {}); // independent
-  const ms = new Map([['a', 100], ['b', 100], ['c', 100]]);
+  const ms = new Map([
+    ['a', 100],
+    ['b', 100],
+    ['c', 100],
+  ]);
   // Two slots: a and c start at 0, b at 100 → 200 in all (in plan order a, b, c).
   assert.equal(simulate([unit(a), unit(b), unit(c)], ms, 2).total, 200);
   assert.equal(simulate([unit(a), unit(b), unit(c)], ms, 1).total, 300);
@@ -132,7 +175,11 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   const chunks: string[] = [];
   const stream = { isTTY: true, columns: 160, rows: 30, write: (c: string) => (chunks.push(c), true) } as unknown as NodeJS.WriteStream;
   // Two 240 s trainings, then ten 2 s shards and a 3 s report: what a quick run looks like.
-  const estimates = new Map<string, number>([['train-a', 240_000], ['train-b', 240_000], ['report', 3000]]);
+  const estimates = new Map<string, number>([
+    ['train-a', 240_000],
+    ['train-b', 240_000],
+    ['report', 3000],
+  ]);
   for (let i = 0; i < 10; i++) estimates.set(`shard-${i}`, 2000);
   // 20 cached units the plan did not have: they cost nothing even before they are reported.
   const p = createProgress({ stream, now: () => t, estimates, jobs: 2, planned: 13 });
@@ -171,7 +218,7 @@ test('ETA: from the cost model, it covers the units after the long ones and does
   // The correction starts from 3 average units at ratio 1 (503 s / 13 units each), so one slow unit does not swing it.
   const prior = (3 * 503_000) / 13;
   const ratio = (prior + 480_000 + 4000) / (prior + 480_000 + 2000);
-  assert.equal(eta(), `${Math.floor(((2000 * ratio - 100) + 19_000 * ratio) / 2 / 1000)}s`);
+  assert.equal(eta(), `${Math.floor((2000 * ratio - 100 + 19_000 * ratio) / 2 / 1000)}s`);
   p.close();
 });
 

@@ -73,7 +73,10 @@ for (const workers of [false, true]) {
       assert.equal(r.failed.length, 0, JSON.stringify(r.failed));
       const notices = r.notices.filter((n) => n.includes(input.digest));
       assert.equal(notices.length, 1, `one notice about the damaged object:\n${toy.output}`);
-      assert.match(notices[0], /^square\[name=a,k=4\]: read corrupt object [0-9a-f]+ \(its bytes hash to [0-9a-f]+; moved to .*quarantine.*\) from source\[name=a\] output 'data'; it was not used; recomputing its producer$/);
+      assert.match(
+        notices[0],
+        /^square\[name=a,k=4\]: read corrupt object [0-9a-f]+ \(its bytes hash to [0-9a-f]+; moved to .*quarantine.*\) from source\[name=a\] output 'data'; it was not used; recomputing its producer$/,
+      );
       assert.ok(toy.output.includes(notices[0]), 'the notice is printed');
       const ran = toy.ranIds();
       assert.ok(ran.includes('source[name=a]'), `the producer was recomputed: ${ran}`);
@@ -119,7 +122,12 @@ test('a truncated object is a cache miss with a one-line notice (no library erro
     truncateSync(out.path, 40);
     const r = toy.cli(['repro']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, new RegExp(`source\\[name=b\\]: its cached result has a corrupt object ${out.digest} \\(output 'data': 40 bytes, recorded ${size}\\); moved it to .*quarantine.*; recomputing it`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `source\\[name=b\\]: its cached result has a corrupt object ${out.digest} \\(output 'data': 40 bytes, recorded ${size}\\); moved it to .*quarantine.*; recomputing it`,
+      ),
+    );
     assert.doesNotMatch(r.stdout + r.stderr, /fieldsLength|TypeError|at .*\.ts:\d+/);
     assert.deepEqual(toy.ranIds(), ['source[name=b]'], 'same bytes recomputed, so downstream is cut off');
     assert.deepEqual(digests(await toy.status()), await clean());
@@ -178,7 +186,10 @@ test('a damaged file of a published files output is a miss: the report is rebuil
     rmSync(toy.path('out/report.txt'));
     const r = await toy.repro();
     assert.equal(r.failed.length, 0, JSON.stringify(r.failed));
-    assert.ok(r.notices.some((n) => n.startsWith(`summary: read corrupt object ${report.digest}`)), r.notices.join('\n'));
+    assert.ok(
+      r.notices.some((n) => n.startsWith(`summary: read corrupt object ${report.digest}`)),
+      r.notices.join('\n'),
+    );
     assert.match(toy.read('out/report.txt'), /^square /, 'republished from good bytes');
     assert.deepEqual(digests(await toy.status()), await clean());
   } finally {
@@ -276,7 +287,10 @@ setInterval(() => {}, 1000);`;
     const r = await toy.repro();
     assert.ok(!existsSync(join(tmp, dead[0])), 'dead writer temp file removed');
     assert.ok(existsSync(live), "a live writer's temp file is left alone");
-    assert.ok(r.notices.some((n) => /removed 1 temp file\(s\) of dead writers/.test(n)), r.notices.join('\n'));
+    assert.ok(
+      r.notices.some((n) => /removed 1 temp file\(s\) of dead writers/.test(n)),
+      r.notices.join('\n'),
+    );
   } finally {
     toy.cleanup();
   }
@@ -309,12 +323,22 @@ import { initHashing } from ${JSON.stringify(join(REPO, 'engine/hash.ts'))};
 await initHashing();
 const store = new Store(${JSON.stringify(join(dir, 'artifacts'))}).init();
 try { await store.putBytes(new Uint8Array(1 << 20).fill(3)); } catch (e) { console.log(e.name + ': ' + e.message); }`;
-    const r = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=256k tmpfs "$0" && exec "$1" --import tsx --input-type=module -e "$2"`, dir, process.execPath, script], {
-      cwd: REPO,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    assert.match(r.stdout, new RegExp(`^WriteError: cannot write ${dir}/artifacts/objects/[0-9a-f]+: no space left on the device \\(ENOSPC\\); \\d+ KiB free in ${dir}/artifacts/tmp`), r.stdout + r.stderr);
+    const r = spawnSync(
+      'unshare',
+      ['-rm', 'sh', '-c', `mount -t tmpfs -o size=256k tmpfs "$0" && exec "$1" --import tsx --input-type=module -e "$2"`, dir, process.execPath, script],
+      {
+        cwd: REPO,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^WriteError: cannot write ${dir}/artifacts/objects/[0-9a-f]+: no space left on the device \\(ENOSPC\\); \\d+ KiB free in ${dir}/artifacts/tmp`,
+      ),
+      r.stdout + r.stderr,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

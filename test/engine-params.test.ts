@@ -16,7 +16,10 @@ const schema = z
   .object({
     datasets: z
       .object({
-        names: z.array(z.enum(['mnist', 'fashion'])).min(1).describe('datasets to train on'),
+        names: z
+          .array(z.enum(['mnist', 'fashion']))
+          .min(1)
+          .describe('datasets to train on'),
         runs: z.number().int().nonnegative().describe('networks per configuration'),
       })
       .strict(),

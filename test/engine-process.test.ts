@@ -10,7 +10,10 @@ import { buildProgram } from '../engine/cli.ts';
 
 const started = (toy: Toy, stage: string) => () => {
   // Read without consuming: the log is only appended to while the child runs.
-  return toy.read('../../../toy-log.jsonl').split('\n').some((l) => l.includes(`"stage":"${stage}"`) && l.includes('"event":"start"'));
+  return toy
+    .read('../../../toy-log.jsonl')
+    .split('\n')
+    .some((l) => l.includes(`"stage":"${stage}"`) && l.includes('"event":"start"'));
 };
 
 test('a repro killed with SIGKILL mid-stage is completed by the next repro; verify is clean', async () => {
@@ -148,7 +151,10 @@ test('plugins add verbs and repro options; worker threads see the environment an
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const log = toy.takeLog();
     assert.equal(log.length, 2);
-    assert.ok(log.every((l) => (l as any).marker === 'seen-in-worker'), JSON.stringify(log));
+    assert.ok(
+      log.every((l) => (l as any).marker === 'seen-in-worker'),
+      JSON.stringify(log),
+    );
   } finally {
     toy.cleanup();
   }

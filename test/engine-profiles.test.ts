@@ -10,7 +10,13 @@ import { Toy } from './fixtures/toy/harness.ts';
 
 /** A second profile of the toy: one name, its own output folder. */
 function addProfile(toy: Toy, file: string, out: string, names = '[a]'): void {
-  toy.write(file, toy.read('params.yaml').replace(/names: \[a, b\]/, `names: ${names}`).replace(/out: out/, `out: ${out}`));
+  toy.write(
+    file,
+    toy
+      .read('params.yaml')
+      .replace(/names: \[a, b\]/, `names: ${names}`)
+      .replace(/out: out/, `out: ${out}`),
+  );
 }
 
 const ledger = (toy: Toy, dir: string) => JSON.parse(readFileSync(toy.path(`${dir}/.published.json`), 'utf8'));
@@ -64,7 +70,8 @@ test('after repro --params X, status, timings, dag and gc describe X and name it
     const json = toy.cli(['status', '--json']);
     assert.equal(JSON.parse(json.stdout).filter((r: { stage: string }) => r.stage === 'source').length, 1, 'stdout stays JSON');
     assert.match(json.stderr, /^params: params\.small\.yaml/);
-    for (const verb of [['timings'], ['dag'], ['gc', '-n']]) assert.match(toy.cli(verb).stdout.split('\n')[0], /^params: params\.small\.yaml \(the last repro's/, verb.join(' '));
+    for (const verb of [['timings'], ['dag'], ['gc', '-n']])
+      assert.match(toy.cli(verb).stdout.split('\n')[0], /^params: params\.small\.yaml \(the last repro's/, verb.join(' '));
     // An explicit --params wins, and -S overrides are shown.
     assert.match(toy.cli(['status', '--params', 'params.yaml', '-S', 'toy.scale=3']).stdout.split('\n')[0], /^params: params\.yaml, with -S toy\.scale=3$/);
   } finally {

@@ -289,7 +289,10 @@ test('tty: many running instances are cut to the terminal height', () => {
   q.update('i0', { fraction: 0.1 });
   const shown = screen(out2.text);
   assert.ok(shown.length <= 8, `screen has ${shown.length} lines`);
-  assert.ok(shown.every((l) => l.length < 80), 'no line wraps');
+  assert.ok(
+    shown.every((l) => l.length < 80),
+    'no line wraps',
+  );
   assert.ok(shown.some((l) => /and \d+ more running/.test(l)));
   q.close();
 });

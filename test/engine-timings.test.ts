@@ -13,7 +13,11 @@ test('timings: compute sums run durations, span runs from first start to last fi
     { id: 'a[x=2]', stage: 'a', axes: {}, state: 'up-to-date', reasons: [], record: rec('2026-01-01T00:00:00.500Z', 3000) },
     { id: 'a[x=3]', stage: 'a', axes: {}, state: 'never-run', reasons: ['never run'] },
     {
-      id: 's', stage: 's', axes: {}, state: 'stale', reasons: [],
+      id: 's',
+      stage: 's',
+      axes: {},
+      state: 'stale',
+      reasons: [],
       shards: { needed: 3, stored: 2, records: [rec('2026-01-01T00:01:00.000Z', 200), undefined, rec('2026-01-01T00:01:00.100Z', 400)] },
     },
   ] as InstanceStatus[];

@@ -85,13 +85,16 @@ test('fingerprints: local import closure only, comment edits ignored, engine and
   const dir = tempDir();
   try {
     mkdirSync(join(dir, 'lib'));
-    writeFileSync(join(dir, 'stage.ts'), [
-      "import { f } from './lib/a.ts';",
-      "import type { T } from './lib/types.ts';",
-      "import { defineStage } from '" + new URL('../engine/types.ts', import.meta.url).href + "';",
-      "import { tableFromArrays } from 'apache-arrow';",
-      'export const x: T = f(defineStage, tableFromArrays);',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'stage.ts'),
+      [
+        "import { f } from './lib/a.ts';",
+        "import type { T } from './lib/types.ts';",
+        "import { defineStage } from '" + new URL('../engine/types.ts', import.meta.url).href + "';",
+        "import { tableFromArrays } from 'apache-arrow';",
+        'export const x: T = f(defineStage, tableFromArrays);',
+      ].join('\n'),
+    );
     writeFileSync(join(dir, 'lib/a.ts'), "import { g } from './b.ts';\nexport const f = (..._: unknown[]) => g();\n");
     writeFileSync(join(dir, 'lib/b.ts'), '// helper\nexport const g = () => 1;\n');
     writeFileSync(join(dir, 'lib/types.ts'), 'export type T = number;\n');
@@ -161,7 +164,11 @@ test('graph: a stage whose matrix is empty has no instances, and a gathering sta
 
 test('graph validation: unknown dep, cycle, duplicate, bad matrix and outputs give clear errors', () => {
   const bad = (stages: StageDef[], params: unknown, re: RegExp) =>
-    assert.throws(() => buildGraph(stages, params), (e: Error) => e instanceof GraphError && re.test(e.message), re.source);
+    assert.throws(
+      () => buildGraph(stages, params),
+      (e: Error) => e instanceof GraphError && re.test(e.message),
+      re.source,
+    );
   bad([stub({ name: 'a', deps: ['b'] })], {}, /stage 'a' depends on unknown stage 'b'/);
   bad([stub({ name: 'a', deps: ['c'] }), stub({ name: 'b', deps: ['a'] }), stub({ name: 'c', deps: ['b'] })], {}, /cycle: a → c → b → a/);
   bad([stub({ name: 'a' }), stub({ name: 'a' })], {}, /stage 'a' is declared twice/);
@@ -173,7 +180,11 @@ test('graph validation: unknown dep, cycle, duplicate, bad matrix and outputs gi
   bad([stub({ name: 'a', matrix: () => [{ k: 1 }, { j: 1 }] as Axes[] })], {}, /same axes/);
   bad([stub({ name: 'a', matrix: () => [{ k: {} as any }] })], {}, /matrix\(\)\[0\]\.k must be a string/);
   bad([stub({ name: 'a', module: '/not/a/url.ts' })], {}, /import\.meta\.url/);
-  bad([stub({ name: 'a', samples: { countParam: 'n', shardSize: 4, combine: async () => ({ outputs: {} }) } })], {}, /countParam "n" must be one of its declared params/);
+  bad(
+    [stub({ name: 'a', samples: { countParam: 'n', shardSize: 4, combine: async () => ({ outputs: {} }) } })],
+    {},
+    /countParam "n" must be one of its declared params/,
+  );
   bad(
     [stub({ name: 'a', matrix: () => product({ k: [1, 2] }) }), stub({ name: 'b', deps: ['a'], inputs: () => [{ stage: 'a', where: { k: 3 } }] })],
     {},
@@ -187,11 +198,20 @@ test('default inputs: match on shared axes, gather over extra upstream axes, det
   const b = stub({ name: 'b', deps: ['a'], matrix: () => product({ d: ['m', 'f'], k: [4, 7] }) });
   const c = stub({ name: 'c', deps: ['b', 'a'] });
   const g = buildGraph([c, b, a], {});
-  assert.deepEqual(g.stages.map((s) => s.name), ['a', 'b', 'c']);
+  assert.deepEqual(
+    g.stages.map((s) => s.name),
+    ['a', 'b', 'c'],
+  );
   const b0 = g.instances.get('b')!.find((i) => i.id === 'b[d=f,k=7]')!;
-  assert.deepEqual(b0.inputs.map((i) => i.instance.id), ['a[d=f,run=0]', 'a[d=f,run=1]']);
+  assert.deepEqual(
+    b0.inputs.map((i) => i.instance.id),
+    ['a[d=f,run=0]', 'a[d=f,run=1]'],
+  );
   const c0 = g.instances.get('c')![0];
-  assert.deepEqual(c0.inputs.map((i) => i.instance.id), ['b[d=m,k=4]', 'b[d=m,k=7]', 'b[d=f,k=4]', 'b[d=f,k=7]', 'a[d=m,run=0]', 'a[d=m,run=1]', 'a[d=f,run=0]', 'a[d=f,run=1]']);
+  assert.deepEqual(
+    c0.inputs.map((i) => i.instance.id),
+    ['b[d=m,k=4]', 'b[d=m,k=7]', 'b[d=f,k=4]', 'b[d=f,k=7]', 'a[d=m,run=0]', 'a[d=m,run=1]', 'a[d=f,run=0]', 'a[d=f,run=1]'],
+  );
 });
 
 test('a stage returning undeclared or missing outputs fails with a message naming them', async () => {
@@ -200,15 +220,28 @@ test('a stage returning undeclared or missing outputs fails with a message namin
     const store = new Store(join(dir, 'artifacts')).init();
     const def = stub({ name: 'a', outputs: ['out', 'other'], run: async () => ({ outputs: { out: new Uint8Array([1]), extra: new Uint8Array([2]) } }) });
     const job: Job = {
-      stage: 'a', module: def.module, key: 'k0' as any, role: 'instance', axes: {}, params: {}, runtime: {}, seed: 1, inputs: {},
-      outputs: ['out', 'other'], artifactsDir: store.root, durable: false,
+      stage: 'a',
+      module: def.module,
+      key: 'k0' as any,
+      role: 'instance',
+      axes: {},
+      params: {},
+      runtime: {},
+      seed: 1,
+      inputs: {},
+      outputs: ['out', 'other'],
+      artifactsDir: store.root,
+      durable: false,
     };
     await assert.rejects(
       executeJob(job, { signal: new AbortController().signal, onProgress: () => {}, def }),
       (e: Error) => e instanceof StageOutputError && /missing: other; undeclared: extra/.test(e.message),
     );
     const notAValue = stub({ name: 'a', outputs: ['out'], run: async () => ({ outputs: { out: 42 as any } }) });
-    await assert.rejects(executeJob({ ...job, outputs: ['out'] }, { signal: new AbortController().signal, onProgress: () => {}, def: notAValue }), /neither an Arrow Table, a Uint8Array nor a FileTree/);
+    await assert.rejects(
+      executeJob({ ...job, outputs: ['out'] }, { signal: new AbortController().signal, onProgress: () => {}, def: notAValue }),
+      /neither an Arrow Table, a Uint8Array nor a FileTree/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -53,13 +53,38 @@ test('stage learning-curve: one point per snapshot, pruning epochs offset by tra
   const pruneSnaps: WeightSnapshot[] = [3].map((epoch) => ({ epoch, layers: glorotUniformInit(sizes, 10 + epoch) }));
   const axes = { dataset: 'mnist', dropout: false, run: 0 };
   const inputs: Record<string, InputInstance[]> = {
-    train: [{ stage: 'train', axes, outputs: { snapshots: artifact(snapshotsToTable(trainSnaps, 'unpruned', 2), 't'), history: artifact(historyToTable(history(4), 'unpruned'), 'th') }, metrics: {} }],
-    prune: [{ stage: 'prune', axes, outputs: { snapshots: artifact(snapshotsToTable(pruneSnaps, 'pruned', 3), 'p'), history: artifact(historyToTable(history(3), 'pruned'), 'ph') }, metrics: {} }],
+    train: [
+      {
+        stage: 'train',
+        axes,
+        outputs: { snapshots: artifact(snapshotsToTable(trainSnaps, 'unpruned', 2), 't'), history: artifact(historyToTable(history(4), 'unpruned'), 'th') },
+        metrics: {},
+      },
+    ],
+    prune: [
+      {
+        stage: 'prune',
+        axes,
+        outputs: { snapshots: artifact(snapshotsToTable(pruneSnaps, 'pruned', 3), 'p'), history: artifact(historyToTable(history(3), 'pruned'), 'ph') },
+        metrics: {},
+      },
+    ],
   };
-  const ctx = { stage: 'learning-curve', axes, params: { k: 4, seed: 42, nInit: 2 }, inputs, progress: () => {} } as unknown as RunContext<{ k: number; seed: number; nInit: number }>;
+  const ctx = { stage: 'learning-curve', axes, params: { k: 4, seed: 42, nInit: 2 }, inputs, progress: () => {} } as unknown as RunContext<{
+    k: number;
+    seed: number;
+    nInit: number;
+  }>;
   const result = await learningCurveStage.run(ctx);
   const points = curveFromTable(result.outputs.curve as Table);
-  assert.deepEqual(points.map((p) => [p.phase, p.epoch, p.epochTotal]), [['unpruned', 2, 2], ['unpruned', 4, 4], ['pruned', 3, 7]]);
+  assert.deepEqual(
+    points.map((p) => [p.phase, p.epoch, p.epochTotal]),
+    [
+      ['unpruned', 2, 2],
+      ['unpruned', 4, 4],
+      ['pruned', 3, 7],
+    ],
+  );
   assert.equal(points[1].testAccuracy, 0.53);
   const expected = clusterWeights([...trainSnaps[1].layers], 4, 42, { nInit: 2 }).ncut;
   assert.equal(points[1].ncut, expected);
@@ -74,9 +99,21 @@ test('report: Figure 1 draws the pruned network of report.figure_1 from its expo
   const axes = { dataset: 'fashion', dropout: true, run: 0, phase: 'pruned' };
   const labelTable = tableFromArrays({ neuron: Int32Array.from(labels.keys()), label: Int32Array.from(labels) });
   const inputs: Record<string, InputInstance[]> = {
-    export: [{ stage: 'export', axes, outputs: { weights: artifact(weightsToTable({ layers, meta: { dataset: 'fashion', dropout: true, run: 0, phase: 'pruned' } }), 'w') }, metrics: {} }],
+    export: [
+      {
+        stage: 'export',
+        axes,
+        outputs: { weights: artifact(weightsToTable({ layers, meta: { dataset: 'fashion', dropout: true, run: 0, phase: 'pruned' } }), 'w') },
+        metrics: {},
+      },
+    ],
     cluster: [
-      { stage: 'cluster', axes: { ...axes, k: 7 }, outputs: { labels: artifact(tableFromArrays({ label: new Int32Array(labels.length) }), 'l7') }, metrics: { ncut: 9, k: 7 } },
+      {
+        stage: 'cluster',
+        axes: { ...axes, k: 7 },
+        outputs: { labels: artifact(tableFromArrays({ label: new Int32Array(labels.length) }), 'l7') },
+        metrics: { ncut: 9, k: 7 },
+      },
       { stage: 'cluster', axes: { ...axes, k: 4 }, outputs: { labels: artifact(labelTable, 'l4') }, metrics: { ncut, k: 4 } },
     ],
   };
@@ -85,5 +122,11 @@ test('report: Figure 1 draws the pruned network of report.figure_1 from its expo
   assert.equal(g.drawn.k, 4);
   assert.equal(g.drawn.ncut, ncut);
   assert.deepEqual(g.drawn.labels, labels);
-  assert.deepEqual(g.drawn.layers.map((l) => [l.fanIn, l.fanOut]), [[784, 12], [12, 10]]);
+  assert.deepEqual(
+    g.drawn.layers.map((l) => [l.fanIn, l.fanOut]),
+    [
+      [784, 12],
+      [12, 10],
+    ],
+  );
 });

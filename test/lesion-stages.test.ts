@@ -7,7 +7,18 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parse } from 'yaml';
 import { tableToIPC, type Table } from 'apache-arrow';
-import { defineStage, type Axes, type CombineContext, type Digest, type InputArtifact, type InputInstance, type RunContext, type Seed, type StageDef, type StageKey } from '../engine/types.ts';
+import {
+  defineStage,
+  type Axes,
+  type CombineContext,
+  type Digest,
+  type InputArtifact,
+  type InputInstance,
+  type RunContext,
+  type Seed,
+  type StageDef,
+  type StageKey,
+} from '../engine/types.ts';
 import { Session } from '../engine/session.ts';
 import { repro } from '../engine/scheduler.ts';
 import { InlineExecutor } from '../engine/executor.ts';
@@ -47,7 +58,13 @@ function context(stage: StageDef, params: unknown, inputs: Record<string, InputI
     ...(shard ? { shard: { index: 0, ...shard, sampleSeed: (i: number) => deriveSeed(777, i) as Seed } } : {}),
   };
 }
-function combineContext(stage: StageDef, params: unknown, inputs: Record<string, InputInstance[]>, count: number, shards: { start: number; end: number; trials: Table }[]): CombineContext {
+function combineContext(
+  stage: StageDef,
+  params: unknown,
+  inputs: Record<string, InputInstance[]>,
+  count: number,
+  shards: { start: number; end: number; trials: Table }[],
+): CombineContext {
   const { shard: _s, checkpoint: _c, ...base } = context(stage, params, inputs);
   return { ...base, count, shards: shards.map((s) => ({ start: s.start, end: s.end, metrics: {}, outputs: { trials: artifact(s.trials) } })) };
 }
@@ -85,9 +102,13 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
   assert.equal(modules.metrics!.n_submodules, n);
   // Same inputs and seed → identical bytes.
   const again = await lesionModulesStage.run(context(lesionModulesStage, { k: 3, source: 'fashion' }, f.inputs));
-  for (const name of ['submodules', 'true_lesions']) assert.deepEqual(tableToIPC(again.outputs[name] as Table), tableToIPC(modules.outputs[name] as Table), name);
+  for (const name of ['submodules', 'true_lesions'])
+    assert.deepEqual(tableToIPC(again.outputs[name] as Table), tableToIPC(modules.outputs[name] as Table), name);
 
-  const modulesInst = instance('lesion-modules', AXES, { submodules: modules.outputs.submodules as Table, true_lesions: modules.outputs.true_lesions as Table });
+  const modulesInst = instance('lesion-modules', AXES, {
+    submodules: modules.outputs.submodules as Table,
+    true_lesions: modules.outputs.true_lesions as Table,
+  });
   const trialInputs = { ...f.inputs, 'lesion-modules': [modulesInst] };
   const sp = { source: 'fashion' };
 
@@ -96,27 +117,52 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
   const s35 = (await lesionSingleStage.run(context(lesionSingleStage, sp, trialInputs, { start: 3, end: 5 }))).outputs.trials as Table;
   const s05 = (await lesionSingleStage.run(context(lesionSingleStage, sp, trialInputs, { start: 0, end: 5 }))).outputs.trials as Table;
   assert.equal(s05.numRows, 5 * n);
-  const combined = await lesionSingleStage.samples!.combine(combineContext(lesionSingleStage, sp, trialInputs, 4, [{ start: 0, end: 3, trials: s03 }, { start: 3, end: 5, trials: s35 }]));
+  const combined = await lesionSingleStage.samples!.combine(
+    combineContext(lesionSingleStage, sp, trialInputs, 4, [
+      { start: 0, end: 3, trials: s03 },
+      { start: 3, end: 5, trials: s35 },
+    ]),
+  );
   const singleTrials = combined.outputs.trials as Table;
   assert.equal(singleTrials.numRows, 4 * n); // the count may end inside a shard
-  assert.deepEqual(singleTrials.getChild('accuracy')!.toArray(), s05.getChild('accuracy')!.toArray().slice(0, 4 * n));
+  assert.deepEqual(
+    singleTrials.getChild('accuracy')!.toArray(),
+    s05
+      .getChild('accuracy')!
+      .toArray()
+      .slice(0, 4 * n),
+  );
 
   const dp = { source: 'fashion' };
   const d0 = (await lesionDoubleStage.run(context(lesionDoubleStage, dp, trialInputs, { start: 0, end: 1 }))).outputs.trials as Table;
   const d1 = (await lesionDoubleStage.run(context(lesionDoubleStage, dp, trialInputs, { start: 1, end: 2 }))).outputs.trials as Table;
   assert.equal(d0.numRows, (n * (n + 1)) / 2 + n * (n - 1));
-  const doubleTrials = (await lesionDoubleStage.samples!.combine(combineContext(lesionDoubleStage, dp, trialInputs, 2, [{ start: 0, end: 1, trials: d0 }, { start: 1, end: 2, trials: d1 }]))).outputs.trials as Table;
+  const doubleTrials = (
+    await lesionDoubleStage.samples!.combine(
+      combineContext(lesionDoubleStage, dp, trialInputs, 2, [
+        { start: 0, end: 1, trials: d0 },
+        { start: 1, end: 2, trials: d1 },
+      ]),
+    )
+  ).outputs.trials as Table;
 
   const result = await lesionStage.run(
-    context(lesionStage, { small_size: 2, diff_threshold: -0.01 }, {
-      'lesion-modules': [modulesInst],
-      'lesion-single': [instance('lesion-single', AXES, { trials: singleTrials })],
-      'lesion-double': [instance('lesion-double', AXES, { trials: doubleTrials })],
-    }),
+    context(
+      lesionStage,
+      { small_size: 2, diff_threshold: -0.01 },
+      {
+        'lesion-modules': [modulesInst],
+        'lesion-single': [instance('lesion-single', AXES, { trials: singleTrials })],
+        'lesion-double': [instance('lesion-double', AXES, { trials: doubleTrials })],
+      },
+    ),
   );
   const single = result.outputs.single as Table;
   assert.equal(single.numRows, n);
-  assert.deepEqual(single.schema.fields.map((x) => x.name), ['layer', 'cluster', 'size', 'proportion', 'true_acc', 'diff', 'mean', 'sd', 'z', 'p', 'category']);
+  assert.deepEqual(
+    single.schema.fields.map((x) => x.name),
+    ['layer', 'cluster', 'size', 'proportion', 'true_acc', 'diff', 'mean', 'sd', 'z', 'p', 'category'],
+  );
   assert.equal(single.schema.metadata.get('trials'), '4');
   // The true accuracy of each sub-module is that of its lesioned weights.
   set.submodules.forEach((s, i) => {
@@ -125,7 +171,10 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
     assert.equal(single.getChild('true_acc')!.get(i), acc);
     assert.ok(CATEGORIES.includes(single.getChild('category')!.get(i)));
     const p = single.getChild('p')!.get(i);
-    assert.ok([1, 2, 3, 4, 5].some((k) => Math.abs(p - k / 5) < 1e-12), `p ${p} is not a multiple of 1/(4 + 1)`);
+    assert.ok(
+      [1, 2, 3, 4, 5].some((k) => Math.abs(p - k / 5) < 1e-12),
+      `p ${p} is not a multiple of 1/(4 + 1)`,
+    );
   });
   assert.equal((result.outputs.single_per_class as Table).numRows, n * 10);
   const joint = result.outputs.double_joint as Table;
@@ -133,7 +182,10 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
   assert.equal(joint.numRows, (n * (n + 1)) / 2);
   assert.equal(cond.numRows, n * (n - 1));
   assert.ok(cond.schema.fields.some((x) => x.name === 'delta'));
-  assert.deepEqual((result.outputs.dependency_edges as Table).schema.fields.map((x) => x.name), ['from_layer', 'from_cluster', 'to_layer', 'to_cluster', 'kind']);
+  assert.deepEqual(
+    (result.outputs.dependency_edges as Table).schema.fields.map((x) => x.name),
+    ['from_layer', 'from_cluster', 'to_layer', 'to_cluster', 'kind'],
+  );
   assert.equal(result.metrics!.n_submodules, n);
   assert.equal(result.metrics!.intact_accuracy, 1);
   assert.equal(result.metrics!.n_important, Array.from({ length: n }, (_, i) => single.getChild('category')!.get(i)).filter((c) => c === 'important').length);
@@ -141,11 +193,15 @@ test('lesion stages end to end: modules, sharded trials, combine, statistics and
   // A missing trial is reported, not silently averaged over.
   await assert.rejects(
     lesionStage.run(
-      context(lesionStage, { small_size: 2, diff_threshold: -0.01 }, {
-        'lesion-modules': [modulesInst],
-        'lesion-single': [instance('lesion-single', AXES, { trials: s35 })],
-        'lesion-double': [instance('lesion-double', AXES, { trials: doubleTrials })],
-      }),
+      context(
+        lesionStage,
+        { small_size: 2, diff_threshold: -0.01 },
+        {
+          'lesion-modules': [modulesInst],
+          'lesion-single': [instance('lesion-single', AXES, { trials: s35 })],
+          'lesion-double': [instance('lesion-double', AXES, { trials: doubleTrials })],
+        },
+      ),
     ),
     /trials are not 0\.\.1/,
   );
@@ -169,13 +225,26 @@ test('lesion params: the defaults in params.yaml validate; bad values are reject
 });
 
 test('lesion matrix: one instance per listed network, checked against the trained ones; dataset sources', () => {
-  const train = { datasets: ['fashion', 'random-kiloepoch'], dropout: [false, true], runs: 2, overrides: [{ dataset: 'random-kiloepoch', source: 'random', epochs: 1000 }] };
-  const lesion = { networks: [{ dataset: 'fashion', dropout: true, run: 1 }, { dataset: 'random-kiloepoch', dropout: false, run: 0 }] } as any;
+  const train = {
+    datasets: ['fashion', 'random-kiloepoch'],
+    dropout: [false, true],
+    runs: 2,
+    overrides: [{ dataset: 'random-kiloepoch', source: 'random', epochs: 1000 }],
+  };
+  const lesion = {
+    networks: [
+      { dataset: 'fashion', dropout: true, run: 1 },
+      { dataset: 'random-kiloepoch', dropout: false, run: 0 },
+    ],
+  } as any;
   assert.deepEqual(lesionMatrix({ lesion, train }), [
     { dataset: 'fashion', dropout: true, run: 1 },
     { dataset: 'random-kiloepoch', dropout: false, run: 0 },
   ]);
-  assert.throws(() => lesionMatrix({ lesion: { networks: [{ dataset: 'fashion', dropout: true, run: 2 }] } as any, train }), /lesion\.networks\[0\].*not a trained network/);
+  assert.throws(
+    () => lesionMatrix({ lesion: { networks: [{ dataset: 'fashion', dropout: true, run: 2 }] } as any, train }),
+    /lesion\.networks\[0\].*not a trained network/,
+  );
   assert.throws(() => lesionMatrix({ lesion: { networks: [lesion.networks[0], lesion.networks[0]] } as any, train }), /lesion\.networks\[1\] repeats/);
   assert.equal(sourceDataset(train.overrides, { dataset: 'random-kiloepoch', dropout: false, run: 0 }), 'random');
   assert.equal(sourceDataset(train.overrides, { dataset: 'fashion', dropout: true, run: 0 }), 'fashion');
@@ -221,7 +290,13 @@ test('through the engine: raising lesion.single_trials 10 → 20 computes only t
         return lesionSingleStage.run(ctx);
       },
     };
-    const project = { name: 'lesion-e2e', root, paramsFile: 'params.yaml', paramsSchema: z.any(), stages: [fakeExport, fakeDatasets, lesionModulesStage, single, lesionDoubleStage, lesionStage] };
+    const project = {
+      name: 'lesion-e2e',
+      root,
+      paramsFile: 'params.yaml',
+      paramsSchema: z.any(),
+      stages: [fakeExport, fakeDatasets, lesionModulesStage, single, lesionDoubleStage, lesionStage],
+    };
     const run = async (overrides: string[]) => {
       const session = await Session.open(project, { overrides, durable: false });
       const progress = createProgress({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, tty: false });

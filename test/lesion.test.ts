@@ -73,13 +73,17 @@ function nodeLabels(widths: number[], hidden: number[][]): Int32Array {
 
 test('a lesion zeroes exactly the incoming kernel column and the bias of the lesioned neurons', () => {
   const layers = randomNet([6, 5, 4, 3], 1, 1);
-  const lesioned = lesionWeights(layers, [{ level: 1, neurons: [1, 3] }, { level: 2, neurons: [0] }]);
+  const lesioned = lesionWeights(layers, [
+    { level: 1, neurons: [1, 3] },
+    { level: 2, neurons: [0] },
+  ]);
   // level 1 = outputs of dense layer 0: columns 1 and 3 and their biases are zero, all else unchanged
   for (let l = 0; l < layers.length; l++) {
     const hit = l === 0 ? new Set([1, 3]) : l === 1 ? new Set([0]) : new Set<number>();
     const { fanIn, fanOut } = layers[l];
     for (let i = 0; i < fanIn; i++)
-      for (let j = 0; j < fanOut; j++) assert.equal(lesioned[l].kernel[i * fanOut + j], hit.has(j) ? 0 : layers[l].kernel[i * fanOut + j], `layer ${l} [${i},${j}]`);
+      for (let j = 0; j < fanOut; j++)
+        assert.equal(lesioned[l].kernel[i * fanOut + j], hit.has(j) ? 0 : layers[l].kernel[i * fanOut + j], `layer ${l} [${i},${j}]`);
     for (let j = 0; j < fanOut; j++) assert.equal(lesioned[l].bias[j], hit.has(j) ? 0 : layers[l].bias[j]);
   }
   // the input weights are not modified in place, and the outgoing rows (dense layer 1, rows 1 and 3) stay
@@ -120,7 +124,10 @@ test('fast evaluation equals a full forward pass of the lesioned weights, for si
     const a = 1 + rng.int(3);
     const b = 1 + rng.int(3);
     plans.push([{ level: a, neurons: pick(1 + rng.int(10), 24) }]);
-    plans.push([{ level: a, neurons: pick(1 + rng.int(8), 24) }, { level: b, neurons: pick(1 + rng.int(8), 24) }]);
+    plans.push([
+      { level: a, neurons: pick(1 + rng.int(8), 24) },
+      { level: b, neurons: pick(1 + rng.int(8), 24) },
+    ]);
   }
   plans.push([{ level: 3, neurons: Array.from({ length: 24 }, (_, i) => i) }]); // a whole layer
   const expected = plans.map((p) => accuracyOf(predictClasses(lesionWeights(layers, p), images, n), labels));
@@ -143,7 +150,14 @@ test('wide layers: the WebAssembly and JavaScript kernels give the same accuraci
   const labels = Uint8Array.from(predictClasses(layers, images, n), (p) => (rng.float() < 0.6 ? p : rng.int(10)));
   const pick = (k: number) => Array.from(rng.permutation(72).subarray(0, k));
   const plans: LesionPlan[] = [[]];
-  for (let t = 0; t < 12; t++) plans.push([{ level: 1 + (t % 3), neurons: pick(5 + t) }], [{ level: 1, neurons: pick(9) }, { level: 2 + (t % 2), neurons: pick(7) }]);
+  for (let t = 0; t < 12; t++)
+    plans.push(
+      [{ level: 1 + (t % 3), neurons: pick(5 + t) }],
+      [
+        { level: 1, neurons: pick(9) },
+        { level: 2 + (t % 2), neurons: pick(7) },
+      ],
+    );
   const expected = plans.map((p) => accuracyOf(predictClasses(lesionWeights(layers, p), images, n), labels));
   for (const kernel of ['wasm', 'js'] as const)
     for (const blockSize of [8, 40, 512]) {
@@ -153,7 +167,14 @@ test('wide layers: the WebAssembly and JavaScript kernels give the same accuraci
 });
 
 /** The predicted class of every row under every plan, read off evaluateLesions: each image repeated once per class label. */
-function predictionsOf(net: readonly DenseLayer[], images: Uint8Array, width: number, plans: readonly LesionPlan[], nClasses: number, opts: { kernel: 'wasm' | 'js'; blockSize?: number }): Int32Array {
+function predictionsOf(
+  net: readonly DenseLayer[],
+  images: Uint8Array,
+  width: number,
+  plans: readonly LesionPlan[],
+  nClasses: number,
+  opts: { kernel: 'wasm' | 'js'; blockSize?: number },
+): Int32Array {
   const rows = images.length / width;
   const preds = new Int32Array(plans.length * rows).fill(-1);
   const labels = Uint8Array.from({ length: nClasses }, (_, c) => c);
@@ -198,7 +219,10 @@ test('chunked WebAssembly backend: bitwise the accuracies of the JavaScript kern
   const plans = doubleTrialPlans(set, 300).plans;
   const rows = images.subarray(0, 40 * widths[0]);
   const jsPreds = predictionsOf(layers, rows, widths[0], plans, 7, { kernel: 'js' });
-  assert.ok(jsPreds.every((p) => p >= 0), 'every row has a prediction');
+  assert.ok(
+    jsPreds.every((p) => p >= 0),
+    'every row has a prediction',
+  );
   assert.deepEqual(predictionsOf(layers, rows, widths[0], plans, 7, { kernel: 'wasm' }), jsPreds);
 });
 
@@ -297,7 +321,10 @@ test('conditional controls exclude the conditioning sub-module and stay in its l
     }
     assert.ok(!z.some((n) => x.includes(n)));
   }
-  assert.deepEqual([...seen].sort((a, b) => a - b), [0, 2, 6, 9, 11]); // exactly the pool: live minus (1, 1)
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [0, 2, 6, 9, 11],
+  ); // exactly the pool: live minus (1, 1)
   assert.deepEqual(conditionalControls(set, given, 9), conditionalControls(set, given, 9));
   // In the double-lesion trial, "X | Y" plans lesion Y's true neurons and X's control.
   const { plans, rows } = doubleTrialPlans(set, 11);
@@ -378,10 +405,7 @@ test('a sub-module carrying the whole signal is important; a 5-neuron sub-module
   }
   const widths = [4, 40, 20, 2];
   const set = findSubmodules(
-    nodeLabels(widths, [
-      Array.from({ length: 40 }, (_, j) => (j < 16 ? 0 : 1)),
-      Array.from({ length: 20 }, (_, j) => (j < 10 ? 0 : j < 15 ? 1 : 2)),
-    ]),
+    nodeLabels(widths, [Array.from({ length: 40 }, (_, j) => (j < 16 ? 0 : 1)), Array.from({ length: 20 }, (_, j) => (j < 10 ? 0 : j < 15 ? 1 : 2))]),
     widths,
   );
   const net = prepareNetwork(layers);
@@ -404,8 +428,14 @@ test('a sub-module carrying the whole signal is important; a 5-neuron sub-module
   assert.equal(cat['2-1'], 'small'); // 5 neurons
   // Per class: lesioning A−'s path (2-1) breaks class 1 only.
   const pc = perClass.filter((r) => r.layer === 2 && r.cluster === 1);
-  assert.deepEqual(pc.map((r) => r.trueAcc), [1, 0]);
-  assert.deepEqual(pc.map((r) => r.diff), [0, -1]);
+  assert.deepEqual(
+    pc.map((r) => r.trueAcc),
+    [1, 0],
+  );
+  assert.deepEqual(
+    pc.map((r) => r.diff),
+    [0, -1],
+  );
 });
 
 // ------------------------------------------------------------------ double lesions, δ, dependency graph
@@ -413,7 +443,14 @@ test('a sub-module carrying the whole signal is important; a 5-neuron sub-module
 /** Truth for hand-computed double-lesion checks: 3 sub-modules in layers 1, 2, 3. */
 function handTruth() {
   const widths = [2, 4, 4, 4, 2];
-  const set = findSubmodules(nodeLabels(widths, [[0, 0, 1, 1], [0, 0, 0, -1], [2, 2, 2, 2]]), widths);
+  const set = findSubmodules(
+    nodeLabels(widths, [
+      [0, 0, 1, 1],
+      [0, 0, 0, -1],
+      [2, 2, 2, 2],
+    ]),
+    widths,
+  );
   // sub-modules: 0 = (1,0), 1 = (1,1), 2 = (2,0), 3 = (3,2)
   const single = [0.7, 0.95, 0.6, 0.5];
   const pair: Record<string, number> = { '0,1': 0.6, '0,2': 0.55, '0,3': 0.45, '1,2': 0.58, '1,3': 0.4, '2,3': 0.3 };
@@ -431,7 +468,19 @@ function handTruth() {
 test('joint and conditional double lesions: diff, δ(X, Y) = ℓ(X∪Y) − ℓ(Y), p and importance by hand', () => {
   const { set, truth } = handTruth();
   const o = { diffThreshold: -0.01, smallSize: 12 };
-  const joint = analyseJoint(set, truth, [{ x: 0, y: 0 }, { x: 0, y: 2 }], [[0.8, 0.9, 0.85], [0.5, 0.9, 0.95]], o);
+  const joint = analyseJoint(
+    set,
+    truth,
+    [
+      { x: 0, y: 0 },
+      { x: 0, y: 2 },
+    ],
+    [
+      [0.8, 0.9, 0.85],
+      [0.5, 0.9, 0.95],
+    ],
+    o,
+  );
   assert.equal(joint[0].trueAcc, 0.7); // self-pair = single lesion
   assert.ok(Math.abs(joint[1].diff - (0.55 - 0.96)) < 1e-15);
   assert.equal(joint[0].p, 1 / 4);
@@ -439,7 +488,21 @@ test('joint and conditional double lesions: diff, δ(X, Y) = ℓ(X∪Y) − ℓ(
   assert.equal(joint[1].p, 2 / 4);
   assert.equal(joint[1].important, false);
   // "X | Y" for X = (1,0), Y = (2,0): acc(X∪Y) = 0.55, acc(Y) = 0.6 → diff −0.05, δ = +0.05
-  const cond = analyseConditional(set, truth, [{ x: 0, y: 2 }, { x: 2, y: 0 }, { x: 1, y: 2 }], [[0.7, 0.65, 0.6], [0.6, 0.62, 0.64], [0.5, 0.5, 0.6]], o);
+  const cond = analyseConditional(
+    set,
+    truth,
+    [
+      { x: 0, y: 2 },
+      { x: 2, y: 0 },
+      { x: 1, y: 2 },
+    ],
+    [
+      [0.7, 0.65, 0.6],
+      [0.6, 0.62, 0.64],
+      [0.5, 0.5, 0.6],
+    ],
+    o,
+  );
   assert.ok(Math.abs(cond[0].diff - -0.05) < 1e-12);
   assert.ok(Math.abs(cond[0].delta! - 0.05) < 1e-12);
   assert.equal(cond[0].p, 1 / 4);
@@ -456,16 +519,51 @@ test('joint and conditional double lesions: diff, δ(X, Y) = ℓ(X∪Y) − ℓ(
 test('dependency graph: an edge from the earlier to the later important sub-module when one is unimportant given the other', () => {
   const { set } = handTruth();
   const single = set.submodules.map(
-    (s): SingleRow => ({ submodule: s.index, layer: s.layer, cluster: s.cluster, size: 2, proportion: 0.5, trueAcc: 0, diff: -0.2, mean: 0, sd: 0, z: 0, p: 0.01, category: s.index === 1 ? 'other' : 'important' }),
+    (s): SingleRow => ({
+      submodule: s.index,
+      layer: s.layer,
+      cluster: s.cluster,
+      size: 2,
+      proportion: 0.5,
+      trueAcc: 0,
+      diff: -0.2,
+      mean: 0,
+      sd: 0,
+      z: 0,
+      p: 0.01,
+      category: s.index === 1 ? 'other' : 'important',
+    }),
   );
   const row = (x: number, y: number, important: boolean, delta: number): PairRow => ({
-    x, y, layerX: 0, clusterX: 0, layerY: 0, clusterY: 0, trueAcc: 0, diff: -delta, delta, mean: 0, sd: 0, z: 0, p: 0, category: important ? 'important' : 'other', important,
+    x,
+    y,
+    layerX: 0,
+    clusterX: 0,
+    layerY: 0,
+    clusterY: 0,
+    trueAcc: 0,
+    diff: -delta,
+    delta,
+    mean: 0,
+    sd: 0,
+    z: 0,
+    p: 0,
+    category: important ? 'important' : 'other',
+    important,
   });
   const conditional = [
-    row(0, 2, true, 0.1), row(2, 0, true, 0.2), // (1,0) and (2,0): each important given the other → no edge
-    row(0, 3, false, 0.0), row(3, 0, true, 0.3), // (1,0) unimportant given (3,2)
-    row(2, 3, false, -0.01), row(3, 2, false, 0.0), // both unimportant
-    row(0, 1, false, 0), row(1, 0, false, 0), row(1, 2, false, 0), row(2, 1, false, 0), row(1, 3, false, 0), row(3, 1, false, 0),
+    row(0, 2, true, 0.1),
+    row(2, 0, true, 0.2), // (1,0) and (2,0): each important given the other → no edge
+    row(0, 3, false, 0.0),
+    row(3, 0, true, 0.3), // (1,0) unimportant given (3,2)
+    row(2, 3, false, -0.01),
+    row(3, 2, false, 0.0), // both unimportant
+    row(0, 1, false, 0),
+    row(1, 0, false, 0),
+    row(1, 2, false, 0),
+    row(2, 1, false, 0),
+    row(1, 3, false, 0),
+    row(3, 1, false, 0),
   ];
   const pairs = dependencyPairs(single, conditional);
   // (1,1) is not important: only pairs among (1,0), (2,0), (3,2), all in different layers

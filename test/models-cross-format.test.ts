@@ -42,8 +42,14 @@ test('a PyTorch-trained 64-32-32-10 MLP: the same n-cut, labels and shuffles fro
     const files = [...MLP_FILES.map((f) => join(FIXTURES, f)), arrowExport(dir)];
     const results = [];
     for (const f of files) results.push(await runNcut(f, opts));
-    assert.deepEqual(results[0].layers.map((l) => l.units), [64, 32, 32, 10]);
-    assert.deepEqual(results.map((r) => r.format), ['onnx', 'pytorch', 'safetensors', 'npz', 'arrow']);
+    assert.deepEqual(
+      results[0].layers.map((l) => l.units),
+      [64, 32, 32, 10],
+    );
+    assert.deepEqual(
+      results.map((r) => r.format),
+      ['onnx', 'pytorch', 'safetensors', 'npz', 'arrow'],
+    );
     for (const r of results.slice(1)) {
       assert.equal(r.ncut, results[0].ncut, r.file);
       assert.deepEqual(r.labels, results[0].labels, r.file);
@@ -60,9 +66,20 @@ test('a small CNN with BatchNorm: ONNX (folded by the exporter) and the state di
   const read = async (f: string) => (await readModel(readFileSync(join(FIXTURES, f)), { source: f })).graph;
   // cnn_view.onnx flattens with x.view(x.size(0), -1): Shape, Gather, Unsqueeze, Concat, Reshape.
   const [onnx, view, pt] = await Promise.all([read('cnn.onnx'), read('cnn_view.onnx'), read('cnn.pt')]);
-  assert.deepEqual(onnx.nodeLayers.map((n) => [n.units, n.unit]), [[1, 'channel'], [4, 'channel'], [6, 'channel'], [5, 'unit']]);
+  assert.deepEqual(
+    onnx.nodeLayers.map((n) => [n.units, n.unit]),
+    [
+      [1, 'channel'],
+      [4, 'channel'],
+      [6, 'channel'],
+      [5, 'unit'],
+    ],
+  );
   for (const other of [view, pt]) {
-    assert.deepEqual(other.nodeLayers.map((n) => n.units), onnx.nodeLayers.map((n) => n.units));
+    assert.deepEqual(
+      other.nodeLayers.map((n) => n.units),
+      onnx.nodeLayers.map((n) => n.units),
+    );
     onnx.layers.forEach((l, i) => {
       for (let t = 0; t < l.kernel.length; t++) {
         const a = Math.abs(l.kernel[t]);

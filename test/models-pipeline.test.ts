@@ -43,17 +43,50 @@ test('external.models: each file is clustered and shuffled like a study network;
         'cluster: { k: [3], seed: 42, n_init: 2 }\nshuffle: { samples: 4, methods: [layer] }\n' +
         `external: { models: [${models.map((m) => JSON.stringify(m)).join(', ')}], layers: {}, conv_norm: l1 }\n`,
     );
-    const noExport = defineStage({ module: import.meta.url, name: 'export', description: 'none', deps: [], params: [], matrix: () => [], outputs: ['weights'], async run() { return { outputs: {} }; } });
+    const noExport = defineStage({
+      module: import.meta.url,
+      name: 'export',
+      description: 'none',
+      deps: [],
+      params: [],
+      matrix: () => [],
+      outputs: ['weights'],
+      async run() {
+        return { outputs: {} };
+      },
+    });
     const clusterMetrics = new Map<string, Metrics>();
     const shuffleMetrics = new Map<string, Metrics>();
     let clusterRuns = 0;
-    const cluster: StageDef = { ...clusterStage, inline: true, async run(ctx) { clusterRuns++; const r = await clusterStage.run(ctx); clusterMetrics.set(String(ctx.axes.dataset), r.metrics!); return r; } };
+    const cluster: StageDef = {
+      ...clusterStage,
+      inline: true,
+      async run(ctx) {
+        clusterRuns++;
+        const r = await clusterStage.run(ctx);
+        clusterMetrics.set(String(ctx.axes.dataset), r.metrics!);
+        return r;
+      },
+    };
     const shuffles: StageDef = {
       ...shuffleSampleStage,
       inline: true,
-      samples: { ...shuffleSampleStage.samples!, async combine(ctx) { const r = await shuffleSampleStage.samples!.combine(ctx); shuffleMetrics.set(String(ctx.axes.dataset), r.metrics!); return r; } },
+      samples: {
+        ...shuffleSampleStage.samples!,
+        async combine(ctx) {
+          const r = await shuffleSampleStage.samples!.combine(ctx);
+          shuffleMetrics.set(String(ctx.axes.dataset), r.metrics!);
+          return r;
+        },
+      },
     };
-    const project = { name: 'models-e2e', root, paramsFile: 'params.yaml', paramsSchema: z.any(), stages: [noExport, { ...externalModelStage, inline: true }, cluster, shuffles] };
+    const project = {
+      name: 'models-e2e',
+      root,
+      paramsFile: 'params.yaml',
+      paramsSchema: z.any(),
+      stages: [noExport, { ...externalModelStage, inline: true }, cluster, shuffles],
+    };
     const run = async () => {
       const session = await Session.open(project, { overrides: [], durable: false });
       const progress = createProgress({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, tty: false });
@@ -87,11 +120,17 @@ test('the report gathers external states into the External models table, apart f
   const inst = (stage: string, axes: Record<string, string | number | boolean>, metrics: Metrics): InputInstance => ({ stage, axes, metrics, outputs: {} });
   const ext = { dataset: 'external:net.onnx', dropout: false, run: 0, phase: 'external', k: 4 };
   const inputs = {
-    cluster: [inst('cluster', ext, { ncut: 1.5, modularity: 0.2 }), inst('cluster', { dataset: 'mnist', dropout: false, run: 0, phase: 'pruned', k: 4 }, { ncut: 1.1 })],
+    cluster: [
+      inst('cluster', ext, { ncut: 1.5, modularity: 0.2 }),
+      inst('cluster', { dataset: 'mnist', dropout: false, run: 0, phase: 'pruned', k: 4 }, { ncut: 1.1 }),
+    ],
     'shuffle-sample': [inst('shuffle-sample', { ...ext, method: 'layer' }, { n: 9, mean: 2, sd: 0.1, z: -5, p: 0.1, significant: true, min: 1.8, max: 2.2 })],
   };
   const { networks, externalModels } = await gatherRecords(inputs, { ...DEFAULT_REPORT_OPTIONS, main_k: 3 });
-  assert.deepEqual(networks.map((n) => n.dataset), ['mnist']);
+  assert.deepEqual(
+    networks.map((n) => n.dataset),
+    ['mnist'],
+  );
   assert.equal(externalModels.length, 1);
   const table = externalModelsTable(externalModels, new MetricsCollector());
   assert.deepEqual(table.rows, [['net.onnx', '4', '1.500', '0.200', 'layer', '2.000 ± 0.100 (n = 9)', '0.1000', '-5.00', '✓']]);

@@ -16,12 +16,26 @@ import { shuffleLayers } from '../science/cluster/shuffle.ts';
 import { ModelFormatError, readModel, type NetworkGraph } from '../science/models/index.ts';
 import { Rng } from '../science/random.ts';
 import { weightsToIPC } from '../science/weights.ts';
-import { PickleWriter, keras3Zip, kerasH5, npy, npz, onnxModel, safetensors, stateDictPickle, torchStateDict, torchZip, type OnnxNodeSpec, type T } from './helpers/model-files.ts';
+import {
+  PickleWriter,
+  keras3Zip,
+  kerasH5,
+  npy,
+  npz,
+  onnxModel,
+  safetensors,
+  stateDictPickle,
+  torchStateDict,
+  torchZip,
+  type OnnxNodeSpec,
+  type T,
+} from './helpers/model-files.ts';
 
 /** Distinct, non-zero, sign-varying test values. */
 const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => ((((i + 1) * 37 + seed * 11) % 23) - 11.5) / 8);
 
-const read = (bytes: Uint8Array, layers?: string[], convNorm?: 'l1' | 'l2' | 'successor-l1' | 'successor-l2') => readModel(bytes, { source: 'test.model', layers, convNorm });
+const read = (bytes: Uint8Array, layers?: string[], convNorm?: 'l1' | 'l2' | 'successor-l1' | 'successor-l2') =>
+  readModel(bytes, { source: 'test.model', layers, convNorm });
 
 /** Assert the graph's edge matrices equal `expected` (edge weight = |value|; Float32 storage). */
 function assertEdges(g: NetworkGraph, expected: { fanIn: number; fanOut: number; edges: number[] }[], what: string) {
@@ -33,7 +47,10 @@ function assertEdges(g: NetworkGraph, expected: { fanIn: number; fanOut: number;
     for (let t = 0; t < e.edges.length; t++) {
       const want = Math.fround(Math.abs(e.edges[t]));
       const have = Math.abs(got.kernel[t]);
-      assert.ok(Math.abs(have - want) <= 1e-6 * Math.max(1, want), `${what}: layer ${l} edge [${Math.floor(t / e.fanOut)}, ${t % e.fanOut}] = ${have}, expected ${want}`);
+      assert.ok(
+        Math.abs(have - want) <= 1e-6 * Math.max(1, want),
+        `${what}: layer ${l} edge [${Math.floor(t / e.fanOut)}, ${t % e.fanOut}] = ${have}, expected ${want}`,
+      );
     }
   });
 }
@@ -81,20 +98,44 @@ test('dense MLP: the same edges |W[i, j]| from a state dict, safetensors, npz, O
       ],
     ),
     keras: await kerasH5([
-      { name: 'dense', weights: [{ name: 'kernel:0', shape: [2, 3], data: mlpExpected[0].edges }, { name: 'bias:0', shape: [3], data: [0, 0, 0] }] },
+      {
+        name: 'dense',
+        weights: [
+          { name: 'kernel:0', shape: [2, 3], data: mlpExpected[0].edges },
+          { name: 'bias:0', shape: [3], data: [0, 0, 0] },
+        ],
+      },
       { name: 'dropout', weights: [] },
-      { name: 'dense_1', weights: [{ name: 'kernel:0', shape: [3, 2], data: mlpExpected[1].edges }, { name: 'bias:0', shape: [2], data: [0, 0] }] },
+      {
+        name: 'dense_1',
+        weights: [
+          { name: 'kernel:0', shape: [3, 2], data: mlpExpected[1].edges },
+          { name: 'bias:0', shape: [2], data: [0, 0] },
+        ],
+      },
     ]),
     arrow: weightsToIPC({
       layers: mlpExpected.map((e) => ({ fanIn: e.fanIn, fanOut: e.fanOut, kernel: Float32Array.from(e.edges), bias: new Float32Array(e.fanOut) })),
       meta: { dataset: 'toy', dropout: false, run: 0, phase: 'pruned' },
     }),
   };
-  const formats: Record<string, string> = { pytorch: 'pytorch', safetensors: 'safetensors', npz: 'npz', onnxGemm: 'onnx', onnxMatMul: 'onnx', keras: 'keras-h5', arrow: 'arrow' };
+  const formats: Record<string, string> = {
+    pytorch: 'pytorch',
+    safetensors: 'safetensors',
+    npz: 'npz',
+    onnxGemm: 'onnx',
+    onnxMatMul: 'onnx',
+    keras: 'keras-h5',
+    arrow: 'arrow',
+  };
   for (const [what, bytes] of Object.entries(files)) {
     const m = await read(bytes);
     assert.equal(m.format, formats[what], what);
-    assert.deepEqual(m.graph.nodeLayers.map((n) => n.units), [2, 3, 2], what);
+    assert.deepEqual(
+      m.graph.nodeLayers.map((n) => n.units),
+      [2, 3, 2],
+      what,
+    );
     assertEdges(m.graph, mlpExpected, what);
   }
   // Weights aliased through Identity (as exporters do for shared weights) and Constant nodes are constants.
@@ -110,7 +151,9 @@ test('dense MLP: the same edges |W[i, j]| from a state dict, safetensors, npz, O
   );
   assertEdges(aliased.graph, [mlpExpected[0]], 'Identity alias');
   // Gemm's alpha scales the edges.
-  const scaled = await read(onnxModel([{ op: 'Gemm', inputs: ['x', 'w'], output: 'y', attrs: { alpha: 0.5 } }], [{ name: 'w', shape: [2, 3], data: mlpExpected[0].edges }]));
+  const scaled = await read(
+    onnxModel([{ op: 'Gemm', inputs: ['x', 'w'], output: 'y', attrs: { alpha: 0.5 } }], [{ name: 'w', shape: [2, 3], data: mlpExpected[0].edges }]),
+  );
   assertEdges(scaled.graph, [{ fanIn: 2, fanOut: 3, edges: mlpExpected[0].edges.map((v) => v / 2) }], 'Gemm alpha');
 });
 
@@ -150,7 +193,12 @@ const cnnTorch: T[] = [
 ];
 const cnnOnnxNodes: OnnxNodeSpec[] = [
   { op: 'Conv', inputs: ['x', 'features.0.weight', 'features.0.bias'], output: 'c', name: 'conv1' },
-  { op: 'BatchNormalization', inputs: ['c', 'features.1.weight', 'features.1.bias', 'features.1.running_mean', 'features.1.running_var'], output: 'b', attrs: { epsilon: EPS } },
+  {
+    op: 'BatchNormalization',
+    inputs: ['c', 'features.1.weight', 'features.1.bias', 'features.1.running_mean', 'features.1.running_var'],
+    output: 'b',
+    attrs: { epsilon: EPS },
+  },
   { op: 'Relu', inputs: ['b'], output: 'r' },
   { op: 'MaxPool', inputs: ['r'], output: 'p', attrs: { kernel_shape: 2 } },
   { op: 'Flatten', inputs: ['p'], output: 'f' },
@@ -158,8 +206,20 @@ const cnnOnnxNodes: OnnxNodeSpec[] = [
 ];
 
 test('CNN: channels as nodes, BatchNorm folded, flatten edges over spatial positions (ONNX, state dict, Keras NHWC)', async () => {
-  const onnx = await read(onnxModel(cnnOnnxNodes, cnnTorch.filter((t) => t.storage === undefined)));
-  assert.deepEqual(onnx.graph.nodeLayers.map((n) => [n.name, n.units, n.unit]), [['input', 2, 'channel'], ['conv1', 3, 'channel'], ['fc', 4, 'unit']]);
+  const onnx = await read(
+    onnxModel(
+      cnnOnnxNodes,
+      cnnTorch.filter((t) => t.storage === undefined),
+    ),
+  );
+  assert.deepEqual(
+    onnx.graph.nodeLayers.map((n) => [n.name, n.units, n.unit]),
+    [
+      ['input', 2, 'channel'],
+      ['conv1', 3, 'channel'],
+      ['fc', 4, 'unit'],
+    ],
+  );
   assertEdges(onnx.graph, [convExpected, flatExpected], 'onnx');
   const pt = await read(torchStateDict(cnnTorch));
   assertEdges(pt.graph, [convExpected, flatExpected], 'state dict (implied NCHW flatten)');
@@ -170,7 +230,13 @@ test('CNN: channels as nodes, BatchNorm folded, flatten edges over spatial posit
   for (let j = 0; j < 4; j++) for (let c = 0; c < 3; c++) for (let s = 0; s < 4; s++) kerasDense[(s * 3 + c) * 4 + j] = D[j * 12 + c * 4 + s];
   const keras = await read(
     await kerasH5([
-      { name: 'conv2d', weights: [{ name: 'kernel:0', shape: [2, 2, 2, 3], data: kerasKernel }, { name: 'bias:0', shape: [3], data: [0, 0, 0] }] },
+      {
+        name: 'conv2d',
+        weights: [
+          { name: 'kernel:0', shape: [2, 2, 2, 3], data: kerasKernel },
+          { name: 'bias:0', shape: [3], data: [0, 0, 0] },
+        ],
+      },
       {
         name: 'batch_normalization',
         config: { class_name: 'BatchNormalization', config: { name: 'batch_normalization', epsilon: EPS } },
@@ -182,7 +248,13 @@ test('CNN: channels as nodes, BatchNorm folded, flatten edges over spatial posit
         ],
       },
       { name: 'flatten', weights: [] },
-      { name: 'dense', weights: [{ name: 'kernel:0', shape: [12, 4], data: kerasDense }, { name: 'bias:0', shape: [4], data: [0, 0, 0, 0] }] },
+      {
+        name: 'dense',
+        weights: [
+          { name: 'kernel:0', shape: [12, 4], data: kerasDense },
+          { name: 'bias:0', shape: [4], data: [0, 0, 0, 0] },
+        ],
+      },
     ]),
   );
   assertEdges(keras.graph, [convExpected, flatExpected], 'keras');
@@ -196,15 +268,34 @@ test('Keras 3 .keras (order from config.json, BatchNorm ε from the config), .np
   const keras3 = await read(
     await keras3Zip([
       { name: 'input_layer', className: 'InputLayer', vars: [] },
-      { name: 'conv2d', className: 'Conv2D', vars: [{ name: 'k', shape: [2, 2, 2, 3], data: kerasKernel }, { name: 'b', shape: [3], data: [0, 0, 0] }] },
+      {
+        name: 'conv2d',
+        className: 'Conv2D',
+        vars: [
+          { name: 'k', shape: [2, 2, 2, 3], data: kerasKernel },
+          { name: 'b', shape: [3], data: [0, 0, 0] },
+        ],
+      },
       {
         name: 'batch_normalization',
         className: 'BatchNormalization',
         config: { epsilon: EPS },
-        vars: [{ name: 'g', shape: [3], data: gamma }, { name: 'b', shape: [3], data: [0, 0, 0] }, { name: 'm', shape: [3], data: [0, 0, 0] }, { name: 'v', shape: [3], data: variance }],
+        vars: [
+          { name: 'g', shape: [3], data: gamma },
+          { name: 'b', shape: [3], data: [0, 0, 0] },
+          { name: 'm', shape: [3], data: [0, 0, 0] },
+          { name: 'v', shape: [3], data: variance },
+        ],
       },
       { name: 'flatten', className: 'Flatten', vars: [] },
-      { name: 'dense', className: 'Dense', vars: [{ name: 'k', shape: [12, 4], data: kerasDense }, { name: 'b', shape: [4], data: [0, 0, 0, 0] }] },
+      {
+        name: 'dense',
+        className: 'Dense',
+        vars: [
+          { name: 'k', shape: [12, 4], data: kerasDense },
+          { name: 'b', shape: [4], data: [0, 0, 0, 0] },
+        ],
+      },
     ]),
   );
   assert.equal(keras3.format, 'keras');
@@ -240,9 +331,22 @@ test('the ncut result names the format and node layers and carries Q (and Louvai
     writeFileSync(file, torchStateDict(cnnTorch));
     const r = await runNcut(file, { k: 2, seed: 3, shuffles: 0, method: 'layer', threads: 1, louvain: true });
     assert.equal(r.format, 'pytorch');
-    assert.deepEqual(r.layers.map((l) => [l.name, l.units, l.unit]), [['input', 2, 'channel'], ['features.0', 3, 'channel'], ['classifier', 4, 'unit']]);
+    assert.deepEqual(
+      r.layers.map((l) => [l.name, l.units, l.unit]),
+      [
+        ['input', 2, 'channel'],
+        ['features.0', 3, 'channel'],
+        ['classifier', 4, 'unit'],
+      ],
+    );
     const g = buildGraph((await read(torchStateDict(cnnTorch))).graph.layers);
-    assert.equal(r.modularity, modularity(g, Int32Array.from(g.liveNodes, (n) => r.labels[n])));
+    assert.equal(
+      r.modularity,
+      modularity(
+        g,
+        Int32Array.from(g.liveNodes, (n) => r.labels[n]),
+      ),
+    );
     assert.equal(r.louvain!.modularity, louvainPartition(g, 3).modularity);
     const l2 = await runNcut(file, { k: 2, seed: 3, shuffles: 0, method: 'layer', threads: 1, convNorm: 'l2' });
     assert.notEqual(l2.ncut, r.ncut, 'the conv norm changes the graph');
@@ -252,8 +356,14 @@ test('the ncut result names the format and node layers and carries Q (and Louvai
 });
 
 test('a conv after a dense layer and a BatchNorm before any weight layer are refused', async () => {
-  await assert.rejects(read(torchStateDict([mlpTorch[0], { name: 'conv.weight', shape: [2, 3, 1, 1], data: values(6, 1) }])), /convolution 'conv' follows the dense layer 'fc1'/);
-  await assert.rejects(read(torchStateDict([{ name: 'bn.weight', shape: [2], data: [1, 1] }, { name: 'bn.running_var', shape: [2], data: [1, 1] }, mlpTorch[0]])), /BatchNorm 'bn' comes before any weight layer/);
+  await assert.rejects(
+    read(torchStateDict([mlpTorch[0], { name: 'conv.weight', shape: [2, 3, 1, 1], data: values(6, 1) }])),
+    /convolution 'conv' follows the dense layer 'fc1'/,
+  );
+  await assert.rejects(
+    read(torchStateDict([{ name: 'bn.weight', shape: [2], data: [1, 1] }, { name: 'bn.running_var', shape: [2], data: [1, 1] }, mlpTorch[0]])),
+    /BatchNorm 'bn' comes before any weight layer/,
+  );
 });
 
 test('conv norms of one kernel slice [[1, -2], [3, 4]]: l1 10, l2 √30, successor-l1 6 (max column sum), successor-l2 5.4650 (largest singular value)', async () => {
@@ -267,7 +377,12 @@ test('conv norms of one kernel slice [[1, -2], [3, 4]]: l1 10, l2 √30, success
 });
 
 test('a layer shuffle of a conv graph moves whole kernels: the shuffled edges are a permutation of the slice norms', async () => {
-  const m = await read(onnxModel(cnnOnnxNodes, cnnTorch.filter((t) => t.storage === undefined)));
+  const m = await read(
+    onnxModel(
+      cnnOnnxNodes,
+      cnnTorch.filter((t) => t.storage === undefined),
+    ),
+  );
   const [shuffled] = shuffleLayers([m.graph.layers[0]], 'layer', new Rng(5));
   assert.deepEqual(Array.from(shuffled.kernel).sort(), Array.from(m.graph.layers[0].kernel).sort());
 });
@@ -277,12 +392,44 @@ test('ONNX: residual Add, grouped conv, branches and unknown ops are refused, na
   const cases: [string, Uint8Array, RegExp][] = [
     [
       'residual',
-      onnxModel([{ op: 'Conv', inputs: ['x', 'w'], output: 'c', name: 'conv1' }, { op: 'Relu', inputs: ['c'], output: 'r', name: 'relu1' }, { op: 'Add', inputs: ['r', 'x'], output: 'y', name: 'skip' }], [w]),
+      onnxModel(
+        [
+          { op: 'Conv', inputs: ['x', 'w'], output: 'c', name: 'conv1' },
+          { op: 'Relu', inputs: ['c'], output: 'r', name: 'relu1' },
+          { op: 'Add', inputs: ['r', 'x'], output: 'y', name: 'skip' },
+        ],
+        [w],
+      ),
       /node 'skip' \(op Add\) joins 2 activations.*stops after node 'relu1' \(op Relu\)/,
     ],
-    ['grouped', onnxModel([{ op: 'Conv', inputs: ['x', 'w'], output: 'y', name: 'g', attrs: { group: 2 } }], [w]), /node 'g' \(op Conv\) is a grouped convolution \(group = 2\).*stops after the graph input/],
-    ['unknown', onnxModel([{ op: 'Conv', inputs: ['x', 'w'], output: 'c', name: 'conv1' }, { op: 'Attention', inputs: ['c'], output: 'y', name: 'att' }], [w]), /node 'att' \(op Attention\) is not supported.*stops after node 'conv1'/],
-    ['branch', onnxModel([{ op: 'Relu', inputs: ['x'], output: 'a', name: 'r1' }, { op: 'Relu', inputs: ['a'], output: 'b', name: 'r2' }, { op: 'Conv', inputs: ['a', 'w'], output: 'y', name: 'late' }], [w]), /node 'late' \(op Conv\) reads 'a'.*branches/],
+    [
+      'grouped',
+      onnxModel([{ op: 'Conv', inputs: ['x', 'w'], output: 'y', name: 'g', attrs: { group: 2 } }], [w]),
+      /node 'g' \(op Conv\) is a grouped convolution \(group = 2\).*stops after the graph input/,
+    ],
+    [
+      'unknown',
+      onnxModel(
+        [
+          { op: 'Conv', inputs: ['x', 'w'], output: 'c', name: 'conv1' },
+          { op: 'Attention', inputs: ['c'], output: 'y', name: 'att' },
+        ],
+        [w],
+      ),
+      /node 'att' \(op Attention\) is not supported.*stops after node 'conv1'/,
+    ],
+    [
+      'branch',
+      onnxModel(
+        [
+          { op: 'Relu', inputs: ['x'], output: 'a', name: 'r1' },
+          { op: 'Relu', inputs: ['a'], output: 'b', name: 'r2' },
+          { op: 'Conv', inputs: ['a', 'w'], output: 'y', name: 'late' },
+        ],
+        [w],
+      ),
+      /node 'late' \(op Conv\) reads 'a'.*branches/,
+    ],
   ];
   for (const [what, bytes, pattern] of cases) await assert.rejects(read(bytes), (e: Error) => e instanceof ModelFormatError && pattern.test(e.message), what);
 });
@@ -291,8 +438,14 @@ test('layer order: file order by default, --layers names reorder and globs selec
   // A 2-3-4 network stored fc2 first: [4, 3] then [3, 2] does not chain.
   const W3 = values(12, 5);
   const reversed: T[] = [{ name: 'fc2.weight', shape: [4, 3], data: W3 }, mlpTorch[0]];
-  await assert.rejects(read(torchStateDict(reversed)), (e: Error) => /'fc1' has 2 inputs.*Tensors found: fc2\.weight \[4, 3\], fc1\.weight \[3, 2\].*--layers/.test(e.message));
-  assertEdges((await read(torchStateDict(reversed), ['fc1', 'fc2'])).graph, [mlpExpected[0], { fanIn: 3, fanOut: 4, edges: transposed(W3, 4, 3) }], '--layers names');
+  await assert.rejects(read(torchStateDict(reversed)), (e: Error) =>
+    /'fc1' has 2 inputs.*Tensors found: fc2\.weight \[4, 3\], fc1\.weight \[3, 2\].*--layers/.test(e.message),
+  );
+  assertEdges(
+    (await read(torchStateDict(reversed), ['fc1', 'fc2'])).graph,
+    [mlpExpected[0], { fanIn: 3, fanOut: 4, edges: transposed(W3, 4, 3) }],
+    '--layers names',
+  );
   const withHead = [...mlpTorch, { name: 'aux.weight', shape: [5, 7], data: values(35, 9) }];
   assertEdges((await read(safetensors(withHead), ['fc*'])).graph, mlpExpected, '--layers glob');
   await assert.rejects(read(npz(mlpTorch), ['conv*']), /--layers 'conv\*' matches no module or tensor; tensors found: fc1\.weight/);
@@ -302,13 +455,20 @@ test('layer order: file order by default, --layers names reorder and globs selec
 });
 
 test('the restricted unpickler refuses any global a state dict does not use', async () => {
-  for (const [module, name] of [['os', 'system'], ['__main__', 'Net'], ['builtins', 'eval']]) {
+  for (const [module, name] of [
+    ['os', 'system'],
+    ['__main__', 'Net'],
+    ['builtins', 'eval'],
+  ]) {
     const p = new PickleWriter().global(module, name).str('echo hi').op(0x85, 0x52);
-    await assert.rejects(read(torchZip(p.bytes(), [])), (e: Error) => e instanceof ModelFormatError && e.message.includes(`refusing the pickled global '${module}.${name}'`));
+    await assert.rejects(
+      read(torchZip(p.bytes(), [])),
+      (e: Error) => e instanceof ModelFormatError && e.message.includes(`refusing the pickled global '${module}.${name}'`),
+    );
   }
 });
 
-test('modularity Q matches Newman\'s formula on the dense adjacency; Louvain is reproducible for a seed', async () => {
+test("modularity Q matches Newman's formula on the dense adjacency; Louvain is reproducible for a seed", async () => {
   const g = buildGraph((await read(torchStateDict(cnnTorch))).graph.layers);
   const labels = Int32Array.from({ length: g.nodeCount }, (_, i) => i % 3);
   const a = toDenseAdjacency(g);
@@ -342,18 +502,47 @@ test('bad input of every format: one-line UserError naming the file and the prob
       ['legacy.pt', Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]), /legacy/],
       ['nan.pt', torchStateDict(nan), /non-finite weight \(NaN\)/],
       ['shape.pt', torchStateDict(badShape), /'fc2' has 4 inputs.*3 outputs/],
-      ['storage.pt', torchZip(stateDictPickle([mlpTorch[0]]), [new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer)]), /'fc1\.weight': shape \[3, 2\] reaches past its storage of 4 elements/],
+      [
+        'storage.pt',
+        torchZip(stateDictPickle([mlpTorch[0]]), [new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer)]),
+        /'fc1\.weight': shape \[3, 2\] reaches past its storage of 4 elements/,
+      ],
       ['truncated.safetensors', safetensors(mlpTorch).slice(0, 100), /truncated|offset|header/],
       ['corrupt.safetensors', corruptHeader, /not valid JSON/],
-      ['offsets.safetensors', (() => { const b = wrongOffsets.slice(); b.set(new TextEncoder().encode(headerText.replace('"shape":[3,2]', '"shape":[3,3]')), 8); return b; })(), /data_offsets .* shape \[3, 3\]/],
+      [
+        'offsets.safetensors',
+        (() => {
+          const b = wrongOffsets.slice();
+          b.set(new TextEncoder().encode(headerText.replace('"shape":[3,2]', '"shape":[3,3]')), 8);
+          return b;
+        })(),
+        /data_offsets .* shape \[3, 3\]/,
+      ],
       ['truncated.npz', npz(mlpTorch).slice(0, 200), /zip|truncated/],
       ['truncated.npy', npy([3, 2], W1).slice(0, 100), /truncated|needs 24 bytes/],
       ['object.npy', npy([2], [1, 2], '|O'), /object array/],
       ['nan.npz', npz(nan), /non-finite/],
       ['truncated.h5', (await kerasH5([{ name: 'dense', weights: [{ name: 'kernel:0', shape: [2, 3], data: W1 }] }])).slice(0, 600), /HDF5|truncated|corrupt/],
       ['corrupt.onnx', Uint8Array.from({ length: 64 }, (_, i) => (i * 97 + 13) & 255), /ONNX|truncated|corrupt/],
-      ['truncated.onnx', onnxModel(cnnOnnxNodes, cnnTorch.filter((t) => t.storage === undefined)).slice(0, 150), /ONNX|truncated|corrupt/],
-      ['residual.onnx', onnxModel([{ op: 'Relu', inputs: ['x'], output: 'r' }, { op: 'Add', inputs: ['r', 'x'], output: 'y', name: 'skip' }], []), /op Add/],
+      [
+        'truncated.onnx',
+        onnxModel(
+          cnnOnnxNodes,
+          cnnTorch.filter((t) => t.storage === undefined),
+        ).slice(0, 150),
+        /ONNX|truncated|corrupt/,
+      ],
+      [
+        'residual.onnx',
+        onnxModel(
+          [
+            { op: 'Relu', inputs: ['x'], output: 'r' },
+            { op: 'Add', inputs: ['r', 'x'], output: 'y', name: 'skip' },
+          ],
+          [],
+        ),
+        /op Add/,
+      ],
       ['empty.onnx', new Uint8Array(0), /empty/],
     ];
     for (const [name, bytes, pattern] of cases) {
@@ -378,7 +567,16 @@ test('bad input of every format: one-line UserError naming the file and the prob
 
 test('damaged files (truncated at random points, random bytes overwritten) fail only with ModelFormatError, never otherwise', async () => {
   const rng = new Rng(11);
-  const files = [torchStateDict(cnnTorch), safetensors(mlpTorch), npz(mlpTorch), onnxModel(cnnOnnxNodes, cnnTorch.filter((t) => t.storage === undefined)), await kerasH5([{ name: 'dense', weights: [{ name: 'kernel:0', shape: [2, 3], data: W1 }] }])];
+  const files = [
+    torchStateDict(cnnTorch),
+    safetensors(mlpTorch),
+    npz(mlpTorch),
+    onnxModel(
+      cnnOnnxNodes,
+      cnnTorch.filter((t) => t.storage === undefined),
+    ),
+    await kerasH5([{ name: 'dense', weights: [{ name: 'kernel:0', shape: [2, 3], data: W1 }] }]),
+  ];
   for (const original of files) {
     for (let trial = 0; trial < 40; trial++) {
       let bytes = Uint8Array.from(original);

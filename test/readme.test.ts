@@ -103,7 +103,10 @@ test('every pipeline.ts command in the README parses: verbs, options and their v
   const problems = found.flatMap(({ line, words }) => checkCommand(program, words).map((p) => `${p}   (in: ${line})`));
   assert.deepEqual(problems, []);
   // The first code block is what a newcomer runs, in order: install, test, the quick profile with the mirror.
-  const first = README.match(/```sh\n([\s\S]*?)```/)![1].split('\n').filter(Boolean).map((l) => shellWords(l).join(' '));
+  const first = README.match(/```sh\n([\s\S]*?)```/)![1]
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => shellWords(l).join(' '));
   assert.deepEqual(first, ['npm ci', 'npm test', 'npx tsx pipeline.ts repro --params params.quick.yaml --mirror ../shared/datasets']);
 });
 
@@ -118,7 +121,12 @@ test('the checker itself catches an unknown verb, option, stage or params key', 
 });
 
 /** GitHub's anchor of a heading. */
-const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 
 test('every file, folder, link and section the README names exists', () => {
   const headings = [...README.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]);
@@ -145,7 +153,8 @@ test('every file, folder, link and section the README names exists', () => {
   // Sections that messages in the code send people to: `see README "Weights file"`.
   for (const dir of ['engine', 'science', 'stages', 'cli']) {
     for (const file of walk(join(ROOT, dir))) {
-      for (const [, section] of readFileSync(file, 'utf8').matchAll(/README "([^"]+)"/g)) if (!headings.includes(section)) missing.push(`section "${section}" (named in ${file.slice(ROOT.length + 1)})`);
+      for (const [, section] of readFileSync(file, 'utf8').matchAll(/README "([^"]+)"/g))
+        if (!headings.includes(section)) missing.push(`section "${section}" (named in ${file.slice(ROOT.length + 1)})`);
     }
   }
   assert.deepEqual(missing, []);

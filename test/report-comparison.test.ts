@@ -10,7 +10,17 @@ const provenance = { commit: 'c0ffee', commitDate: '2024-01-01T00:00:00Z', param
 
 function summary(mean: number, opts: { significant?: boolean; z?: number; samples?: number[] } = {}): ShuffleSummary {
   const { significant = false, z = 0, samples } = opts;
-  return { n: 10, mean, sd: 0.01, z, p: significant ? 1 / 11 : 0.5, significant, min: mean - 1, max: mean + 1, ...(samples ? { samples: Float64Array.from(samples) } : {}) };
+  return {
+    n: 10,
+    mean,
+    sd: 0.01,
+    z,
+    p: significant ? 1 / 11 : 0.5,
+    significant,
+    min: mean - 1,
+    max: mean + 1,
+    ...(samples ? { samples: Float64Array.from(samples) } : {}),
+  };
 }
 
 function net(dataset: string, dropout: boolean, run: number, phase: Phase, ncut: number, shuffles: NetworkRecord['shuffles'] = {}, k = 4): NetworkRecord {
@@ -34,7 +44,10 @@ const value = (m: MetricsMap, key: string) => {
 function rowOf(md: string, first: string): string[] {
   const line = md.split('\n').find((l) => l.startsWith('| ') && l.slice(2).split(' | ')[0].trim() === first);
   assert.ok(line, `row "${first}"`);
-  return line.slice(2, -2).split(' | ').map((c) => c.trim());
+  return line
+    .slice(2, -2)
+    .split(' | ')
+    .map((c) => c.trim());
 }
 
 /** Two-sided p of Student's t with 4 degrees of freedom (closed form of its CDF). */
@@ -65,7 +78,12 @@ test('claim b: dropout lowers the n-cut — holds, does not hold, mixed; Welch p
   assert.match(rowOf(higher.section, 'b. Dropout lowers the n-cut')[2], /\*\*does not hold\*\*/);
 
   // Lower in MNIST, higher in Fashion → mixed; lower but not significant (large spread) → mixed too.
-  const split = await build([...pruned('mnist', false, [2.0, 2.1, 2.2]), ...pruned('mnist', true, [1.7, 1.8, 1.9]), ...pruned('fashion', false, [1.7, 1.8, 1.9]), ...pruned('fashion', true, [2.0, 2.1, 2.2])]);
+  const split = await build([
+    ...pruned('mnist', false, [2.0, 2.1, 2.2]),
+    ...pruned('mnist', true, [1.7, 1.8, 1.9]),
+    ...pruned('fashion', false, [1.7, 1.8, 1.9]),
+    ...pruned('fashion', true, [2.0, 2.1, 2.2]),
+  ]);
   assert.equal(value(split.metrics, 'comparison/b-dropout/verdict_k4'), 0.5);
   assert.equal(value(split.metrics, 'comparison/b-dropout/conditions_k4'), 2);
   assert.equal(value(split.metrics, 'comparison/b-dropout/conditions_holding_k4'), 1);
@@ -81,7 +99,10 @@ test('claim b: dropout lowers the n-cut — holds, does not hold, mixed; Welch p
 test('claim a: proportion significant and mean z per condition; majority in every / no / some condition', async () => {
   const cond = (dataset: string, dropout: boolean, sig: boolean[], zs: number[]) =>
     sig.map((s, run) => net(dataset, dropout, run, 'pruned', 2, { layer: summary(2.1, { significant: s, z: zs[run] }) }));
-  const mixed = await build([...cond('mnist', false, [true, true, true, false], [-5, -4, -3, -1]), ...cond('fashion', true, [true, false, false, false], [-4, 0, 0, 0])]);
+  const mixed = await build([
+    ...cond('mnist', false, [true, true, true, false], [-5, -4, -3, -1]),
+    ...cond('fashion', true, [true, false, false, false], [-4, 0, 0, 0]),
+  ]);
   assert.equal(value(mixed.metrics, 'comparison/mnist/a_prop_sig_k4'), 0.75);
   assert.equal(value(mixed.metrics, 'comparison/mnist/a_mean_z_k4'), -3.25);
   assert.equal(value(mixed.metrics, 'comparison/fashion+dropout/a_prop_sig_k4'), 0.25);
@@ -98,10 +119,12 @@ test('claim a: proportion significant and mean z per condition; majority in ever
   assert.equal(none.metrics['comparison/a-shuffles/verdict_k4'].paper, 1);
 });
 
-test('claim c: layer_nonzero mean below the layer mean per network, Cohen\'s d with the tables\' sign', async () => {
+test("claim c: layer_nonzero mean below the layer mean per network, Cohen's d with the tables' sign", async () => {
   // layer samples 1,2,3 and non-zero 0,1,2: means 2 and 1, variances 1 → pooled sd 1 → d = +1 (layer higher).
-  const below = (run: number) => net('mnist', true, run, 'pruned', 0.5, { layer: summary(2, { samples: [1, 2, 3] }), layer_nonzero: summary(1, { samples: [0, 1, 2] }) });
-  const above = (run: number) => net('mnist', true, run, 'pruned', 0.5, { layer: summary(1, { samples: [0, 1, 2] }), layer_nonzero: summary(2, { samples: [1, 2, 3] }) });
+  const below = (run: number) =>
+    net('mnist', true, run, 'pruned', 0.5, { layer: summary(2, { samples: [1, 2, 3] }), layer_nonzero: summary(1, { samples: [0, 1, 2] }) });
+  const above = (run: number) =>
+    net('mnist', true, run, 'pruned', 0.5, { layer: summary(1, { samples: [0, 1, 2] }), layer_nonzero: summary(2, { samples: [1, 2, 3] }) });
   const r = await build([below(0), below(1), above(2)]);
   assert.ok(Math.abs(value(r.metrics, 'comparison/mnist+dropout/c_prop_nonzero_below_k4')! - 2 / 3) < 1e-12);
   assert.ok(Math.abs(value(r.metrics, 'comparison/mnist+dropout/c_mean_cohen_d_k4')! - 1 / 3) < 1e-12);
@@ -148,14 +171,22 @@ test('majority rule on its own', () => {
   assert.deepEqual(majorityVerdict([], 'x', 'no data'), { kind: 'not testable', reason: 'no data' });
 });
 
-test('rows table: only rows with runs, Δ in paper sds, the paper\'s values beside ours; the omitted count; other k', async () => {
+test("rows table: only rows with runs, Δ in paper sds, the paper's values beside ours; the omitted count; other k", async () => {
   // MNIST pruned at k = 4: n-cuts 2.04, 2.07, 2.10 → mean 2.07 ± 0.03; Table 1 says 2.000 ± 0.035 → Δ = +2.0 sd.
   const networks = [2.04, 2.07, 2.1].map((x, run) =>
     net('mnist', false, run, 'pruned', x, { layer: summary(2.2, { significant: run < 2 }), layer_nonzero: summary(2.1, { significant: false }) }),
   );
   networks.push(net('mnist', false, 0, 'pruned', 0.34, { layer: summary(0.35, { significant: true }) }, 2));
   const r = await build(networks);
-  const rows = r.section.split('\n').filter((l) => /^\| Table [1A]/.test(l)).map((l) => l.slice(2, -2).split(' | ').map((c) => c.trim()));
+  const rows = r.section
+    .split('\n')
+    .filter((l) => /^\| Table [1A]/.test(l))
+    .map((l) =>
+      l
+        .slice(2, -2)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
   assert.deepEqual(
     rows.map((x) => [x[0], x[1]]),
     [

@@ -15,7 +15,10 @@ import type { PipelineProject } from '../engine/project.ts';
 function tTwoSidedP(t: number, df: number): number {
   const lgamma = (x: number): number => {
     // Lanczos approximation (g = 7), enough for a 1e-9 check.
-    const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+    const c = [
+      0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+      9.9843695780195716e-6, 1.5056327351493116e-7,
+    ];
     if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
     x -= 1;
     let a = c[0];
@@ -120,7 +123,15 @@ test('metrics diff: deltas, Welch p only with replicates, BH per table, within-n
 
 function makeRepo(): { dir: string; git: (...args: string[]) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'report-diff-'));
-  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_CONFIG_NOSYSTEM: '1', HOME: dir };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+    GIT_CONFIG_NOSYSTEM: '1',
+    HOME: dir,
+  };
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' });
   git('init', '-q', '-b', 'main');
   return { dir, git };
@@ -173,7 +184,10 @@ test('diff verb in a git repo: params and metrics between two commits, working t
     'table-1/mnist/ncut_sd': { table: 'table-1', value: 3.16 },
   });
   const dirty = await runDiff({ root: dir, paramsFile: 'params.yaml', format: 'md' });
-  assert.match(dirty, /`HEAD: reports\/ from params\.yaml, assumed: reports\/\.published\.json records none` → `working tree: reports\/ from params\.yaml, assumed/);
+  assert.match(
+    dirty,
+    /`HEAD: reports\/ from params\.yaml, assumed: reports\/\.published\.json records none` → `working tree: reports\/ from params\.yaml, assumed/,
+  );
   assert.match(dirty, /\| `train\.epochs` \| `30` +\| `40` +\|/);
   assert.match(dirty, /table-1\/mnist\/ncut +\| 6\.0000 \| 6\.5000 \| \+0\.5000/);
 
@@ -181,7 +195,10 @@ test('diff verb in a git repo: params and metrics between two commits, working t
   const added = JSON.parse(await runDiff({ root: dir, paramsFile: 'params.yaml', revA: 'HEAD~2', revB: 'HEAD', format: 'json' }));
   assert.match(added.a, /HEAD~2 \(no reports in reports\/\)/);
   assert.ok(added.metrics.length > 0, 'every metric of HEAD is new');
-  assert.ok(added.metrics.every((m: { old?: unknown }) => m.old === null || m.old === undefined), 'added metrics have no old value');
+  assert.ok(
+    added.metrics.every((m: { old?: unknown }) => m.old === null || m.old === undefined),
+    'added metrics have no old value',
+  );
   // A newer revision without reports is an error (nothing to compare), and so is a revision that does not exist.
   await assert.rejects(runDiff({ root: dir, paramsFile: 'params.yaml', revA: 'HEAD', revB: 'HEAD~2', format: 'text' }), (e: Error & { exitCode?: number }) => {
     assert.match(e.message, /revision HEAD~2 has no reports\/metrics\.json/);
@@ -228,7 +245,9 @@ test('diff compares each report with the params file recorded in its folder: a q
   assert.match(same, /no metrics changed/);
 
   // The quick report against the full one: both params files named, their differences listed.
-  const r = JSON.parse(await runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/quick', againstDir: 'reports', format: 'json' })) as DiffResult;
+  const r = JSON.parse(
+    await runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/quick', againstDir: 'reports', format: 'json' }),
+  ) as DiffResult;
   assert.equal(r.a, 'HEAD: reports/ from params.full.yaml');
   assert.equal(r.b, 'working tree: reports/quick/ from params.quick.yaml');
   assert.deepEqual(r.params, [
@@ -237,5 +256,8 @@ test('diff compares each report with the params file recorded in its folder: a q
   ]);
   assert.equal(r.metrics.find((m) => m.name === 'table-1/mnist/ncut')!.delta!.toFixed(2), '-0.10');
   // A folder with no report yet (params.yaml's, before it ran): the message offers the folders that have one.
-  await assert.rejects(runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/paper', format: 'text' }), /no reports\/paper\/metrics\.json.*Report folders here: reports \(params\.full\.yaml\), reports\/quick \(params\.quick\.yaml\); choose one with --report DIR/);
+  await assert.rejects(
+    runDiff({ root: dir, paramsFile: 'params.yaml', reportDir: 'reports/paper', format: 'text' }),
+    /no reports\/paper\/metrics\.json.*Report folders here: reports \(params\.full\.yaml\), reports\/quick \(params\.quick\.yaml\); choose one with --report DIR/,
+  );
 });

@@ -64,7 +64,8 @@ export function syntheticNetworks(scale: SyntheticScale = {}): NetworkRecord[] {
             });
           }
   for (let run = 0; run < initNetworks; run++)
-    for (const k of ks) out.push({ dataset: 'init', dropout: false, run, phase: 'init', k, trainAcc: null, testAcc: null, ncut: 2.35 + 0.03 * rng.normal(), shuffles: {} });
+    for (const k of ks)
+      out.push({ dataset: 'init', dropout: false, run, phase: 'init', k, trainAcc: null, testAcc: null, ncut: 2.35 + 0.03 * rng.normal(), shuffles: {} });
   return out;
 }
 
@@ -99,7 +100,20 @@ export function syntheticLesion(dataset = 'fashion', dropout = true, run = 0): L
         // X conditioned on Y stays important only when X is in the earlier layer (synthetic rule).
         const imp = x.layer < y.layer;
         const diff = imp ? -0.03 : -0.002;
-        return { layerX: x.layer, clusterX: x.cluster, layerY: y.layer, clusterY: y.cluster, trueAcc: intact + y.diff + diff, diff, mean: 0, sd: 0, z: 0, p: imp ? 0.02 : 0.5, important: imp, category: imp ? 'important' : 'other' };
+        return {
+          layerX: x.layer,
+          clusterX: x.cluster,
+          layerY: y.layer,
+          clusterY: y.cluster,
+          trueAcc: intact + y.diff + diff,
+          diff,
+          mean: 0,
+          sd: 0,
+          z: 0,
+          p: imp ? 0.02 : 0.5,
+          important: imp,
+          category: imp ? 'important' : 'other',
+        };
       }),
   );
   return {

@@ -2,7 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableFromArrays } from 'apache-arrow';
-import { buildReport, DEFAULT_REPORT_OPTIONS, type MetricsMap, type NetworkRecord, type ReportInput, type ReportOptions, type ShuffleSummary } from '../science/report/index.ts';
+import {
+  buildReport,
+  DEFAULT_REPORT_OPTIONS,
+  type MetricsMap,
+  type NetworkRecord,
+  type ReportInput,
+  type ReportOptions,
+  type ShuffleSummary,
+} from '../science/report/index.ts';
 import { renderSvg, stableSvgIds } from '../science/report/figures.ts';
 import { histogram, gaussianKde, pooledMoments } from '../science/report/stats.ts';
 import { gatherRecords, reportStage, reportStageFor } from '../stages/report.ts';
@@ -15,7 +23,17 @@ const O = DEFAULT_REPORT_OPTIONS;
 const provenance = { commit: 'c0ffee', commitDate: '2024-01-01T00:00:00Z', paramsDigest: 'p', inputs: [], backends: [] };
 
 function summary(mean: number, sd: number, significant: boolean, samples?: number[]): ShuffleSummary {
-  return { n: 10, mean, sd, z: 0, p: significant ? 1 / 11 : 0.5, significant, min: mean - 1, max: mean + 1, ...(samples ? { samples: Float64Array.from(samples) } : {}) };
+  return {
+    n: 10,
+    mean,
+    sd,
+    z: 0,
+    p: significant ? 1 / 11 : 0.5,
+    significant,
+    min: mean - 1,
+    max: mean + 1,
+    ...(samples ? { samples: Float64Array.from(samples) } : {}),
+  };
 }
 
 function net(run: number, ncut: number, extra: Partial<NetworkRecord> = {}): NetworkRecord {
@@ -27,7 +45,12 @@ function rowsOf(md: string): string[][] {
   return md
     .split('\n')
     .filter((l) => l.startsWith('| ') && !/^\| -/.test(l))
-    .map((l) => l.slice(2, -2).split(' | ').map((c) => c.trim()));
+    .map((l) =>
+      l
+        .slice(2, -2)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
 }
 
 test('Table 1 from synthetic runs: our numbers, the paper column, missing conditions marked', async () => {
@@ -38,10 +61,38 @@ test('Table 1 from synthetic runs: our numbers, the paper column, missing condit
   ];
   const r = await buildReport({ networks, lesions: [], provenance }, { ...O, figures: [] });
   const rows = rowsOf(r.files['tables/table-1.md']);
-  assert.deepEqual(rows[0], ['Dataset', 'Dropout', 'Runs', 'Prop. sig.', 'paper', 'Train acc.', 'paper', 'Test acc.', 'paper', 'N-cuts', 'paper', 'Dist. n-cuts', 'paper']);
+  assert.deepEqual(rows[0], [
+    'Dataset',
+    'Dropout',
+    'Runs',
+    'Prop. sig.',
+    'paper',
+    'Train acc.',
+    'paper',
+    'Test acc.',
+    'paper',
+    'N-cuts',
+    'paper',
+    'Dist. n-cuts',
+    'paper',
+  ]);
   // Pooled shuffle sd by hand: within-network variance 1e-4, between-network (ddof 0) variance 0.02/3.
   const pooledSd = Math.sqrt(1e-4 + 0.02 / 3).toFixed(3);
-  assert.deepEqual(rows[1], ['MNIST', '×', '3', '0.67', '0.7', '0.980', '1.000', '0.970', '0.984', '2.000 ± 0.100', '2.000 ± 0.035', `2.100 ± ${pooledSd}`, '2.042 ± 0.017']);
+  assert.deepEqual(rows[1], [
+    'MNIST',
+    '×',
+    '3',
+    '0.67',
+    '0.7',
+    '0.980',
+    '1.000',
+    '0.970',
+    '0.984',
+    '2.000 ± 0.100',
+    '2.000 ± 0.035',
+    `2.100 ± ${pooledSd}`,
+    '2.042 ± 0.017',
+  ]);
   // The other five conditions have no runs: ours "missing", the paper's values still printed.
   assert.deepEqual(rows[2].slice(0, 5), ['MNIST', '✓', '0', 'missing', '1.0']);
   assert.equal(rows.length, 7);
@@ -55,14 +106,26 @@ test('Table 1 from synthetic runs: our numbers, the paper column, missing condit
   assert.match(r.files['tables/table-1-nonzero.md'], /original-implementation\.md §11\.1/);
 });
 
-test('per-network table: Cohen\'s d from the two shuffle samples, p-values and the paper row beside ours', async () => {
-  const networks = [
-    net(0, 2.05, { shuffles: { layer: summary(2.0, 0.8165, false, [1, 2, 3]), layer_nonzero: summary(3.0, 0.8165, false, [2, 3, 4]) } }),
-  ];
+test("per-network table: Cohen's d from the two shuffle samples, p-values and the paper row beside ours", async () => {
+  const networks = [net(0, 2.05, { shuffles: { layer: summary(2.0, 0.8165, false, [1, 2, 3]), layer_nonzero: summary(3.0, 0.8165, false, [2, 3, 4]) } })];
   const r = await buildReport({ networks, lesions: [], provenance }, { ...O, figures: [], tables: ['per_network'] });
   const rows = rowsOf(r.files['tables/table-A6.md']);
   // Hand: means 2 and 3, both variances (ddof 1) 1 → pooled sd 1 → d = −1. The paper's run 0 of Table A.6: 2.073, 0.938, …, −2.678.
-  assert.deepEqual(rows[1], ['0', '2.050', '2.073', '0.500', '0.938', '2.000 ± 0.817', '2.050 ± 0.012', '0.500', '0.097', '3.000 ± 0.817', '2.094 ± 0.020', '-1.000', '-2.678']);
+  assert.deepEqual(rows[1], [
+    '0',
+    '2.050',
+    '2.073',
+    '0.500',
+    '0.938',
+    '2.000 ± 0.817',
+    '2.050 ± 0.012',
+    '0.500',
+    '0.097',
+    '3.000 ± 0.817',
+    '2.094 ± 0.020',
+    '-1.000',
+    '-2.678',
+  ]);
   assert.equal(rows[2][1], 'missing');
   assert.equal(rows.at(-1)![0], 'mean');
   assert.ok(!r.files['tables/table-1.md'], 'only the requested table group is rendered');
@@ -70,10 +133,17 @@ test('per-network table: Cohen\'s d from the two shuffle samples, p-values and t
 });
 
 test('lesion tables: categories and conditional dependencies against the paper; δ as accuracy lost', async () => {
-  const r = await buildReport({ networks: [], lesions: [syntheticLesion()], provenance }, { ...O, figures: [], tables: ['lesion_single', 'lesion_dependencies'] });
+  const r = await buildReport(
+    { networks: [], lesions: [syntheticLesion()], provenance },
+    { ...O, figures: [], tables: ['lesion_single', 'lesion_dependencies'] },
+  );
   const single = rowsOf(r.files['tables/table-A18.md']);
   assert.deepEqual(single[1], ['1', '0', '60', '-0.0500', '0.0099', '0.250', 'important', '-0.0020 ± 0.0010']);
-  const counts = Object.fromEntries(rowsOf(r.files['tables/table-A18.md']).filter((x) => x.length === 3).map((x) => [x[0], x.slice(1)]));
+  const counts = Object.fromEntries(
+    rowsOf(r.files['tables/table-A18.md'])
+      .filter((x) => x.length === 3)
+      .map((x) => [x[0], x.slice(1)]),
+  );
   assert.deepEqual(counts['important'], ['3', '9']);
   assert.deepEqual(counts['small'], ['1', '6']);
   const deps = rowsOf(r.files['tables/table-A19.md']);
@@ -82,13 +152,30 @@ test('lesion tables: categories and conditional dependencies against the paper; 
   assert.equal(deps.filter((d) => d.length === 6 && /^\d-\d$/.test(d[0])).length, 3 + 28);
   const metrics = JSON.parse(r.files['metrics.json']) as MetricsMap;
   assert.deepEqual(metrics['table-A19/pattern/YN'], { table: 'table-A19', value: 3, paper: 9 });
-  assert.deepEqual(['YY', 'NY', 'NN'].map((p) => metrics[`table-A19/pattern/${p}`].paper), [11, 5, 3]);
+  assert.deepEqual(
+    ['YY', 'NY', 'NN'].map((p) => metrics[`table-A19/pattern/${p}`].paper),
+    [11, 5, 3],
+  );
   assert.deepEqual(metrics['table-A18/category/important'], { table: 'table-A18', value: 3, paper: 9 });
 });
 
 test('missing inputs: every table still renders with the paper column and README lists what is missing', async () => {
   const r = await buildReport({ networks: [], lesions: [], provenance }, O);
-  for (const id of ['table-1', 'table-2', 'table-3', 'table-4', 'table-A1', 'table-A2', 'table-A3', 'table-A4', 'table-A15', 'table-A16', 'table-A17', 'table-A18', 'table-A19']) {
+  for (const id of [
+    'table-1',
+    'table-2',
+    'table-3',
+    'table-4',
+    'table-A1',
+    'table-A2',
+    'table-A3',
+    'table-A4',
+    'table-A15',
+    'table-A16',
+    'table-A17',
+    'table-A18',
+    'table-A19',
+  ]) {
     assert.ok(r.files[`tables/${id}.md`], id);
     assert.match(r.files[`tables/${id}.md`], /missing/, id);
   }
@@ -158,13 +245,19 @@ test('determinism: same input → same bytes; a colour change touches only figur
   const c = await buildReport(input, recoloured);
   const changed = Object.keys(a.files).filter((f) => a.files[f] !== c.files[f]);
   assert.ok(changed.length > 0);
-  assert.ok(changed.every((f) => f.startsWith('figures/')), changed.join(', '));
+  assert.ok(
+    changed.every((f) => f.startsWith('figures/')),
+    changed.join(', '),
+  );
   assert.ok(c.files['figures/fig-4.vl.json'].includes('#123456'));
 });
 
 test('vega gradient/clip ids are renumbered per document', () => {
   const svg = '<svg><defs><linearGradient id="gradient_7"/></defs><path fill="url(#gradient_7)"/><g clip-path="url(#clip12)"><clipPath id="clip12"/></g></svg>';
-  assert.equal(stableSvgIds(svg), '<svg><defs><linearGradient id="gradient_0"/></defs><path fill="url(#gradient_0)"/><g clip-path="url(#clip0)"><clipPath id="clip0"/></g></svg>');
+  assert.equal(
+    stableSvgIds(svg),
+    '<svg><defs><linearGradient id="gradient_0"/></defs><path fill="url(#gradient_0)"/><g clip-path="url(#clip0)"><clipPath id="clip0"/></g></svg>',
+  );
 });
 
 test('helpers: pooled moments equal those of the concatenated samples; histogram and KDE integrate to 1', () => {
@@ -172,12 +265,18 @@ test('helpers: pooled moments equal those of the concatenated samples; histogram
   const ys = [10, 12];
   const m = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const sd0 = (a: number[]) => Math.sqrt(m(a.map((x) => (x - m(a)) ** 2)));
-  const p = pooledMoments([{ n: 4, mean: m(xs), sd: sd0(xs) }, { n: 2, mean: m(ys), sd: sd0(ys) }]);
+  const p = pooledMoments([
+    { n: 4, mean: m(xs), sd: sd0(xs) },
+    { n: 2, mean: m(ys), sd: sd0(ys) },
+  ]);
   assert.ok(Math.abs(p.mean - m([...xs, ...ys])) < 1e-12);
   assert.ok(Math.abs(p.sd - sd0([...xs, ...ys])) < 1e-12);
   const samples = syntheticNetworks({ runs: 1, datasets: ['mnist'], dropouts: [false], phases: ['pruned'], samples: 300 })[0].shuffles.layer!.samples!;
   const h = histogram(samples);
-  assert.equal(h.reduce((s, b) => s + b.count, 0), 300);
+  assert.equal(
+    h.reduce((s, b) => s + b.count, 0),
+    300,
+  );
   assert.ok(Math.abs(h.reduce((s, b) => s + b.density * (b.end - b.start), 0) - 1) < 1e-9);
   const k = gaussianKde(samples, 400);
   const step = k[1].x - k[0].x;
@@ -197,7 +296,10 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
     inputs.export.push({ stage: 'export', axes, outputs: {}, metrics: { train_accuracy: 0.99, test_accuracy: 0.98 - run / 100, backend: 'wasm' } });
     inputs.cluster.push({ stage: 'cluster', axes: { ...axes, k: 4 }, outputs: {}, metrics: { ncut: 1.9 + run / 10, k: 4 } });
     for (const method of ['layer', 'layer_nonzero']) {
-      const samples = tableFromArrays({ sample: Int32Array.from([0, 1, 2]), ncut: Float64Array.from([2, 2.1, 2.2].map((x) => x + (method === 'layer' ? 0 : 0.5))) });
+      const samples = tableFromArrays({
+        sample: Int32Array.from([0, 1, 2]),
+        ncut: Float64Array.from([2, 2.1, 2.2].map((x) => x + (method === 'layer' ? 0 : 0.5))),
+      });
       inputs['shuffle-sample'].push({
         stage: 'shuffle-sample',
         axes: { ...axes, k: 4, method },
@@ -219,15 +321,25 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
     p: Float64Array.from([1 / 101, 1 / 101]),
     category: ['important', 'important'],
   });
-  inputs.lesion.push({ stage: 'lesion', axes: { dataset: 'fashion', dropout: true, run: 0 }, outputs: { single: artifact(single, 's') }, metrics: { intact_accuracy: 0.85 } });
+  inputs.lesion.push({
+    stage: 'lesion',
+    axes: { dataset: 'fashion', dropout: true, run: 0 },
+    outputs: { single: artifact(single, 's') },
+    metrics: { intact_accuracy: 0.85 },
+  });
   const curve = curveToTable([
     { phase: 'unpruned', epoch: 5, epochTotal: 5, ncut: 2.47, testAccuracy: 0.97, sparsity: 0 },
     { phase: 'pruned', epoch: 5, epochTotal: 25, ncut: 2.2, testAccuracy: 0.98, sparsity: 0.6 },
   ]);
-  inputs['learning-curve'] = [{ stage: 'learning-curve', axes: { dataset: 'mnist', dropout: false, run: 0 }, outputs: { curve: artifact(curve, 'c') }, metrics: { k: 4 } }];
+  inputs['learning-curve'] = [
+    { stage: 'learning-curve', axes: { dataset: 'mnist', dropout: false, run: 0 }, outputs: { curve: artifact(curve, 'c') }, metrics: { k: 4 } },
+  ];
 
   const g = await gatherRecords(inputs, O);
-  assert.deepEqual(g.curves.map((c) => [c.dataset, c.k, c.points.map((p) => p.epochTotal)]), [['mnist', 4, [5, 25]]]);
+  assert.deepEqual(
+    g.curves.map((c) => [c.dataset, c.k, c.points.map((p) => p.epochTotal)]),
+    [['mnist', 4, [5, 25]]],
+  );
   assert.equal(g.drawn, null, 'no pruned fashion + dropout network: Figure 1 is missing');
   assert.equal(g.networks.length, 2);
   const n1 = g.networks.find((n) => n.run === 1)!;
@@ -238,7 +350,16 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
   assert.equal(g.lesions[0].intactAccuracy, 0.85);
   assert.equal(g.lesions[0].single![1].cluster, 3);
 
-  const ctx = { stage: 'report', key: 'k', axes: {}, params: { report: O }, inputs, runtime: { commit: 'abc123', commit_date: '2024-05-06T07:08:09Z' }, seed: 1, progress: () => {} } as unknown as RunContext<{ report: ReportOptions }>;
+  const ctx = {
+    stage: 'report',
+    key: 'k',
+    axes: {},
+    params: { report: O },
+    inputs,
+    runtime: { commit: 'abc123', commit_date: '2024-05-06T07:08:09Z' },
+    seed: 1,
+    progress: () => {},
+  } as unknown as RunContext<{ report: ReportOptions }>;
   const res = await reportStage.run(ctx);
   const files = res.outputs.files as { kind: 'files'; files: Record<string, string> };
   assert.equal(files.kind, 'files');
@@ -261,7 +382,12 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
 
 test('reportStageFor: deps are the report sources and lesion stages that exist', () => {
   const stub = (name: string, outputs: string[]) => ({ name, outputs }) as unknown as StageDef;
-  const s = reportStageFor([stub('datasets', ['table']), stub('export', ['weights']), stub('cluster', ['labels']), stub('lesion-double', ['double_joint', 'double_conditional'])]);
+  const s = reportStageFor([
+    stub('datasets', ['table']),
+    stub('export', ['weights']),
+    stub('cluster', ['labels']),
+    stub('lesion-double', ['double_joint', 'double_conditional']),
+  ]);
   assert.deepEqual(s.deps, ['export', 'cluster', 'lesion-double']);
   assert.deepEqual(s.params, ['report']);
 });
@@ -278,7 +404,10 @@ test('paper data: the per-network tables (A.6–A.15, pruned) agree with Table 1
     assert.ok(Math.abs(m - row.ncut![0]) < 0.0015, `${t.source} mean ${m} vs ${row.ncut![0]}`);
     assert.ok(Math.abs(sd1 - row.ncut![1]) < 0.006, `${t.source} sd ${sd1} vs ${row.ncut![1]}`);
     assert.equal(t.rows.filter((r) => r[2] < 1 / 320).length / 10, row.propSig, `${t.source} significant`);
-    assert.deepEqual(t.rows.map((r) => r[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      t.rows.map((r) => r[0]),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
   }
 });
 
@@ -322,13 +451,24 @@ test('provenance commit: the newest commit outside reports/, "unknown" outside g
 
 test('figure 6b: an arrowhead at the later end of every edge, turned along it; full legend labels; nodes inside the frame', async () => {
   const { figure6b } = await import('../science/report/figures.ts');
-  const single = [[1, 0], [1, 1], [2, 3], [3, 2]].map(([layer, cluster]) => ({ layer, cluster, category: 'important' }));
+  const single = [
+    [1, 0],
+    [1, 1],
+    [2, 3],
+    [3, 2],
+  ].map(([layer, cluster]) => ({ layer, cluster, category: 'important' }));
   const edges = [
     { fromLayer: 1, fromCluster: 0, toLayer: 2, toCluster: 3, kind: 'from-unimportant-given-to' },
     { fromLayer: 2, fromCluster: 3, toLayer: 3, toCluster: 2, kind: 'both' },
   ];
-  const fig = figure6b({ dataset: 'fashion', dropout: true, run: 0, intactAccuracy: 0.9, single, joint: null, conditional: null, edges } as unknown as LesionRecord, DEFAULT_REPORT_OPTIONS);
-  const spec = fig.spec as { data: { values: Record<string, number | string>[] }; layer: { mark: { shape?: string }; encoding: { color?: { legend?: { labelLimit?: number } | null }; y?: { scale?: { domain?: number[] } } } }[] };
+  const fig = figure6b(
+    { dataset: 'fashion', dropout: true, run: 0, intactAccuracy: 0.9, single, joint: null, conditional: null, edges } as unknown as LesionRecord,
+    DEFAULT_REPORT_OPTIONS,
+  );
+  const spec = fig.spec as {
+    data: { values: Record<string, number | string>[] };
+    layer: { mark: { shape?: string }; encoding: { color?: { legend?: { labelLimit?: number } | null }; y?: { scale?: { domain?: number[] } } } }[];
+  };
   const rows = spec.data.values;
   const arrows = rows.filter((r) => r.kind === 'arrow');
   assert.equal(arrows.length, edges.length);

@@ -38,7 +38,10 @@ test('Rng: float in [0,1) with a uniform mean, int(n) covers [0,n) evenly', () =
 
 test('Rng: permutation is a permutation and shuffles', () => {
   const p = new Rng(1).permutation(1000);
-  assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    [...p].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   assert.ok(p.some((v, i) => v !== i));
   assert.throws(() => new Rng(-1), /seed/);
   assert.throws(() => new Rng(0.5), /seed/);
@@ -68,7 +71,10 @@ const sampleWeights = (): Weights => ({
 test('weights file: round-trips through Arrow IPC with the documented schema', () => {
   const w = sampleWeights();
   const table = tableFromIPC(weightsToIPC(w));
-  assert.deepEqual(table.schema.fields.map((f) => f.name), ['layer', 'fan_in', 'fan_out', 'kernel', 'bias']);
+  assert.deepEqual(
+    table.schema.fields.map((f) => f.name),
+    ['layer', 'fan_in', 'fan_out', 'kernel', 'bias'],
+  );
   assert.equal(String(table.schema.fields[3].type), 'List<Float32>');
   assert.equal(table.schema.metadata.get('phase'), 'pruned');
   assert.equal(table.schema.metadata.get('dropout'), 'true');

@@ -16,7 +16,12 @@ function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, 
 }
 
 test('wasm CSR gather equals csrGather bit for bit (rows of 0..2·avg entries, assign and accumulate)', () => {
-  for (const [rows, cols, avg] of [[1296, 522, 31], [522, 1296, 77], [9, 4, 3], [50, 60, 1]]) {
+  for (const [rows, cols, avg] of [
+    [1296, 522, 31],
+    [522, 1296, 77],
+    [9, 4, 3],
+    [50, 60, 1],
+  ]) {
     const rng = new Rng(rows * 7 + cols);
     const lengths = Array.from({ length: rows }, () => rng.int(2 * avg + 1));
     const nnz = lengths.reduce((a, b) => a + b, 0);
@@ -86,7 +91,8 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
         for (let f = 0; f < d; f++) sums[labels[i] * d + f] += X[i * d + f];
       }
       const state = [labels, upper, lower, counts, sums].map((a) => a.slice());
-      const max1 = Math.max(...moved), max2 = [...moved].sort((a, b) => b - a)[1];
+      const max1 = Math.max(...moved),
+        max2 = [...moved].sort((a, b) => b - a)[1];
       const argMax = moved.indexOf(max1);
       for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) C[c * d + f] += (rng.float() - 0.5) * 0.05 * (pass + 1);
       C.copyWithin(d, 0, d); // centres 0 and 1 stay equal
@@ -97,8 +103,13 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
       scalars[1] = max2;
       const at = (a: Float64Array | Int32Array) => a.byteOffset;
       hamerly(at(X), n, at(C), k, at(labels), at(upper), at(lower), at(half), at(moved), argMax, at(counts), at(sums), at(scalars), at(scratch));
-      ['labels', 'upper', 'lower', 'counts', 'sums'].forEach((name, i) => assertSameBits([labels, upper, lower, counts, sums][i], expected[i], `d = ${d}, pass ${pass}, ${name}`));
-      assert.ok(expected[0].some((l, i) => l !== state[0][i]), `d = ${d}, pass ${pass}: some point changed cluster (the test exercises moves)`);
+      ['labels', 'upper', 'lower', 'counts', 'sums'].forEach((name, i) =>
+        assertSameBits([labels, upper, lower, counts, sums][i], expected[i], `d = ${d}, pass ${pass}, ${name}`),
+      );
+      assert.ok(
+        expected[0].some((l, i) => l !== state[0][i]),
+        `d = ${d}, pass ${pass}: some point changed cluster (the test exercises moves)`,
+      );
     }
   }
 });
@@ -160,7 +171,10 @@ test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript ker
     assert.ok(Object.is(scalars[3], pot), `d = ${d}, potential ${scalars[3]} vs ${pot}`);
     const pruned = Array.from(closest, (c, i) => toCandidate[nearest[i]] >= factor * c);
     assert.ok(pruned.includes(true) && pruned.includes(false), `d = ${d}: both branches of the pruning test are exercised`);
-    assert.ok(expectedOut.some((v, i) => v < closest[i]), `d = ${d}: the candidate is nearer for some points`);
+    assert.ok(
+      expectedOut.some((v, i) => v < closest[i]),
+      `d = ${d}: the candidate is nearer for some points`,
+    );
   }
 });
 
@@ -196,7 +210,10 @@ test('with WebAssembly disabled, the JavaScript fallbacks give the same embeddin
   `;
   const run = (disableWasm: boolean) => {
     const prelude = disableWasm ? 'WebAssembly.validate = () => false;' : '';
-    const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', prelude + script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', prelude + script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   };
   const withWasm = run(false);
@@ -209,7 +226,13 @@ test('with WebAssembly disabled, the JavaScript fallbacks give the same embeddin
 test('wasm Lanczos loops (dot, projections, subtract) equal the JavaScript ones bit for bit', async () => {
   const { lanczosJsKernels: js } = await import('../science/spectral/lanczos.ts');
   const { lanczosModule } = await import('../science/spectral/lanczos-wasm.ts');
-  for (const [n, count] of [[522, 13], [7, 4], [1, 1], [130, 9], [64, 3]]) {
+  for (const [n, count] of [
+    [522, 13],
+    [7, 4],
+    [1, 1],
+    [130, 9],
+    [64, 3],
+  ]) {
     const rng = new Rng(n * 31 + count);
     const B = WasmArena.bytesFor;
     const arena = new WasmArena((count + 5) * B(n, 8) + 4 * B(count, 8) + B(count, 4) + B(1, 8));

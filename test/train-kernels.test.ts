@@ -105,7 +105,13 @@ test('step kernels: dropout masks drawn in WebAssembly equal dropout.ts, every l
     const joined = new Float32Array(expected.reduce((a, m) => a + m.length, 0));
     expected.reduce((at, m) => (joined.set(m, at), at + m.length), 0);
     const draw = dropoutDraw(seed, step, rate);
-    tf.tidy(() => assertSameBits(k.dropoutMask(joined.length, draw.state, draw.threshold, draw.scaleBits).dataSync() as Float32Array, joined, `seed ${seed} step ${step} rate ${rate}`));
+    tf.tidy(() =>
+      assertSameBits(
+        k.dropoutMask(joined.length, draw.state, draw.threshold, draw.scaleBits).dataSync() as Float32Array,
+        joined,
+        `seed ${seed} step ${step} rate ${rate}`,
+      ),
+    );
   }
 });
 
@@ -124,7 +130,10 @@ test('step kernels: transpose, relu ⊙ mask, the ReLU/dropout gradient and colu
       const a = tf.tensor2d(awkwardValues(rng, rows * cols, true), shape);
       assertSameBits(k.transpose(a).dataSync() as Float32Array, tf.transpose(a).dataSync() as Float32Array, `transpose ${rows}×${cols}`);
 
-      const mask = tf.tensor2d(Float32Array.from({ length: rows * cols }, () => (rng.int(2) ? 2 : 0)), shape);
+      const mask = tf.tensor2d(
+        Float32Array.from({ length: rows * cols }, () => (rng.int(2) ? 2 : 0)),
+        shape,
+      );
       const masks = tf.concat([tf.zeros([3]), tf.reshape(mask, [-1])]); // the mask at an offset, as the trainer stores them
       const z = awkwardValues(rng, rows * cols, true);
       const expected = tf.mul(tf.relu(tf.tensor2d(z, shape)), mask).dataSync() as Float32Array;
@@ -186,7 +195,10 @@ test('batchGradients: fast kernels give the reference bits (loss, accuracy count
       assert.equal(fast.loss.correct, reference.loss.correct, `${label}, ${rows} rows: correct`);
       assert.equal(fast.grads.length, 6);
       fast.grads.forEach((g, i) => assertSameBits(g, reference.grads[i], `${label}, ${rows} rows: gradient ${i}`));
-      assert.ok(fast.grads.every((g) => g.some((v) => v !== 0)), `${label}: gradients are not all zero`);
+      assert.ok(
+        fast.grads.every((g) => g.some((v) => v !== 0)),
+        `${label}: gradients are not all zero`,
+      );
     }
   }
 });

@@ -136,7 +136,10 @@ test('the onnx step draws dropout masks in WebAssembly with the bits of dropout.
   const widths = [24, 16, 256];
   const masks = WasmDropoutMasks.create(37 * 296);
   assert.ok(masks, 'WebAssembly SIMD is available');
-  for (const [rows, rate] of [[37, 0.5], [13, 0.2]] as const) {
+  for (const [rows, rate] of [
+    [37, 0.5],
+    [13, 0.2],
+  ] as const) {
     const total = rows * widths.reduce((a, b) => a + b, 0);
     masks.fill(total, dropoutDraw(8, 123, rate));
     const reference = dropoutMasks(8, 123, rows, widths, rate);
@@ -175,7 +178,9 @@ test('onnx training is deterministic, learns like wasm, and its evaluation agree
   const floatPixels = await trainOn('onnx', options({ train: { images: Float32Array.from(TRAIN.images), labels: TRAIN.labels } }));
   assert.equal(digest(floatPixels.layers), digest(a.layers), 'uint8 and float32 images train the same bits');
   const w = await trainOn('wasm', options());
-  a.history.forEach((h, e) => assert.ok(Math.abs(h.trainLoss - w.history[e].trainLoss) < 1e-3, `epoch ${e + 1} train loss ${h.trainLoss} (onnx) vs ${w.history[e].trainLoss} (wasm)`));
+  a.history.forEach((h, e) =>
+    assert.ok(Math.abs(h.trainLoss - w.history[e].trainLoss) < 1e-3, `epoch ${e + 1} train loss ${h.trainLoss} (onnx) vs ${w.history[e].trainLoss} (wasm)`),
+  );
   assert.ok(a.history[2].trainLoss < a.history[0].trainLoss, 'loss decreases');
   const viaOnnx = await evaluateOnnx(a.layers, TEST);
   const viaTfjs = evaluate(a.layers, TEST);
@@ -198,11 +203,19 @@ test('onnx: a crash after epoch 1 of 3 and a rerun give the uninterrupted bytes;
 test('onnx pruning: exact target sparsity per kernel, biases never masked, resume bit-identical', { skip }, async () => {
   const trained = await trainOn('onnx', options({ epochs: 2 }));
   const schedule = { initialSparsity: 0.5, finalSparsity: 0.9, beginStep: 0, endStep: 20, frequency: 10, power: 3 };
-  const prune = (over: Partial<PhaseOptions> = {}) => trainOn('onnx', options({ phase: 'pruned', initial: trained.layers, epochs: 4, pruning: schedule, seed: 3, ...over }));
+  const prune = (over: Partial<PhaseOptions> = {}) =>
+    trainOn('onnx', options({ phase: 'pruned', initial: trained.layers, epochs: 4, pruning: schedule, seed: 3, ...over }));
   const pruned = await prune();
   pruned.layers.forEach((l, i) => {
-    assert.equal(l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0), weightsToKeep(l.kernel.length, 0.9), `layer ${i} kernel`);
-    assert.ok(l.bias.every((b) => b !== 0), `layer ${i} biases are trained, never pruned`);
+    assert.equal(
+      l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0),
+      weightsToKeep(l.kernel.length, 0.9),
+      `layer ${i} kernel`,
+    );
+    assert.ok(
+      l.bias.every((b) => b !== 0),
+      `layer ${i} biases are trained, never pruned`,
+    );
   });
   const store = memoryStore(2);
   await assert.rejects(prune({ checkpoint: store }), /simulated crash/);
@@ -213,7 +226,10 @@ test('onnx pruning: exact target sparsity per kernel, biases never masked, resum
 
 /** Run the resume child; `killAfterSave` kills it with SIGKILL as soon as it reports that save. */
 function runChild(file: string, killAfterSave?: number): Promise<{ out: string; signal: NodeJS.Signals | null; code: number | null }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'fixtures/train/resume-child.ts'), 'onnx', file], { cwd: resolve(HERE, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'fixtures/train/resume-child.ts'), 'onnx', file], {
+    cwd: resolve(HERE, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
@@ -274,8 +290,14 @@ test('backend choice: auto prefers onnx; without ONNX Runtime it says why in one
     assert.ok(['tensorflow', 'wasm', 'cpu'].includes(fallback));
     resolveBackend('auto', missing);
     assert.equal(warnings.length, 1, 'one line per process');
-    assert.match(warnings[0], new RegExp(`training on TensorFlow.js ${fallback}, because ONNX Runtime \\(onnxruntime-node\\) cannot load here: libonnxruntime`));
-    assert.throws(() => resolveBackend('onnx', missing), (e: Error) => e instanceof BackendUnavailableError && /train.backend is 'onnx'.*set train.backend to auto or wasm/.test(e.message));
+    assert.match(
+      warnings[0],
+      new RegExp(`training on TensorFlow.js ${fallback}, because ONNX Runtime \\(onnxruntime-node\\) cannot load here: libonnxruntime`),
+    );
+    assert.throws(
+      () => resolveBackend('onnx', missing),
+      (e: Error) => e instanceof BackendUnavailableError && /train.backend is 'onnx'.*set train.backend to auto or wasm/.test(e.message),
+    );
   } finally {
     console.warn = warn;
   }
@@ -305,13 +327,15 @@ test('onnx runtime facts name the ONNX Runtime version, the CPU kernel family an
   assert.equal(facts.cpu_kernels, cpuKernelFamily());
   assert.notDeepEqual(facts, backendRuntime('wasm'));
   if (platform() === 'linux' && arch() === 'x64') {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)![1].trim().split(/\s+/);
+    const flags = readFileSync('/proc/cpuinfo', 'utf8')
+      .match(/^flags\s*:(.*)$/m)![1]
+      .trim()
+      .split(/\s+/);
     const expected = flags.includes('avx512f') ? 'x64 avx512f' : flags.includes('avx2') && flags.includes('fma') ? 'x64 avx2-fma' : /x64 (avx|sse)/;
     if (typeof expected === 'string') assert.equal(facts.cpu_kernels, expected);
     else assert.match(facts.cpu_kernels, expected);
   }
 });
-
 
 function artifact(value: Table | Uint8Array): InputInstance['outputs'][string] {
   const bytes = value instanceof Uint8Array ? value : tableToIPC(value, 'file');
@@ -343,23 +367,60 @@ function context<P>(stage: string, axes: Axes, params: P, inputs: Record<string,
 }
 
 test('stages on onnx: train → prune → export, deterministic, the progress line names ONNX Runtime', { skip }, async () => {
-  const datasets = [{ stage: 'datasets', axes: { dataset: 'toy' }, outputs: { table: artifact(datasetToTable({ name: 'toy', train: TRAIN, test: TEST })) }, metrics: {} }];
+  const datasets = [
+    { stage: 'datasets', axes: { dataset: 'toy' }, outputs: { table: artifact(datasetToTable({ name: 'toy', train: TRAIN, test: TEST })) }, metrics: {} },
+  ];
   const axes = { dataset: 'toy', dropout: true, run: 2 };
-  const common = { backend: 'onnx' as const, source: 'toy', batchSize: 32, adam: KERAS_ADAM, dropoutRate: 0.5, shuffle: true, trainExamples: 150, snapshotEvery: 0 };
+  const common = {
+    backend: 'onnx' as const,
+    source: 'toy',
+    batchSize: 32,
+    adam: KERAS_ADAM,
+    dropoutRate: 0.5,
+    shuffle: true,
+    trainExamples: 150,
+    snapshotEvery: 0,
+  };
   const trainConfig: TrainStageConfig = { ...common, hidden: [24, 16], epochs: 2 };
   const trainCtx = context('train', axes, trainConfig, { datasets });
   const trained = await trainStage.run(trainCtx);
   assert.match(trainCtx.messages[0], /^training on ONNX Runtime \d+\.\d+\.\d+ \(/);
   const again = await trainStage.run(context('train', axes, trainConfig, { datasets }));
   assert.deepEqual(tableToIPC(again.outputs.weights as Table), tableToIPC(trained.outputs.weights as Table), 'same context → same bytes');
-  const pruneConfig: PruneStageConfig = { ...common, schedule: { epochs: 3, initialSparsity: 0.5, finalSparsity: 0.8, beginStep: 0, endStep: 10, frequency: 5, power: 3 } };
-  const pruneCtx = context('prune', axes, pruneConfig, { train: [{ stage: 'train', axes, outputs: { weights: artifact(trained.outputs.weights as Table) }, metrics: {} }], datasets });
+  const pruneConfig: PruneStageConfig = {
+    ...common,
+    schedule: { epochs: 3, initialSparsity: 0.5, finalSparsity: 0.8, beginStep: 0, endStep: 10, frequency: 5, power: 3 },
+  };
+  const pruneCtx = context('prune', axes, pruneConfig, {
+    train: [{ stage: 'train', axes, outputs: { weights: artifact(trained.outputs.weights as Table) }, metrics: {} }],
+    datasets,
+  });
   const pruned = await pruneStage.run(pruneCtx);
   assert.match(pruneCtx.messages[0], /^pruning on ONNX Runtime/);
   const layers = weightsFromTable(pruned.outputs.weights as Table).layers;
-  layers.forEach((l, i) => assert.equal(l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0), weightsToKeep(l.kernel.length, 0.8), `layer ${i}`));
+  layers.forEach((l, i) =>
+    assert.equal(
+      l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0),
+      weightsToKeep(l.kernel.length, 0.8),
+      `layer ${i}`,
+    ),
+  );
   const exported = await exportStage.run(
-    context('export', { ...axes, phase: 'pruned' }, { backend: 'onnx' as const, hidden: null, dropoutRate: 0.5 }, { prune: [{ stage: 'prune', axes, outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) }, metrics: {} }] }),
+    context(
+      'export',
+      { ...axes, phase: 'pruned' },
+      { backend: 'onnx' as const, hidden: null, dropoutRate: 0.5 },
+      {
+        prune: [
+          {
+            stage: 'prune',
+            axes,
+            outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) },
+            metrics: {},
+          },
+        ],
+      },
+    ),
   );
   assert.equal(exported.metrics!.test_accuracy, pruned.metrics!.test_accuracy);
   assert.ok((exported.outputs.model_weights as Uint8Array).length > 0, 'the TF.js export runs beside onnx');

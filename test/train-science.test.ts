@@ -93,8 +93,15 @@ test('magnitudeMask keeps exactly the k largest |w| (ties aside), signs ignored'
   for (let i = 0; i < w.length; i++) assert.equal(mask[i], Math.abs(w[i]) >= threshold ? 1 : 0);
   // Ties at the threshold keep a few more (tfmot's |w| ≥ threshold).
   const tied = Float32Array.from([5, -5, 5, 1, 1, 1, 1, 1, 1, 1]);
-  assert.equal(magnitudeMask(tied, 0.8).reduce((n, m) => n + m, 0), 3);
-  assert.equal(magnitudeMask(Float32Array.from([1, 2]), 0.9).reduce((n, m) => n + m, 0), 0, 'k = round(0.2) = 0 prunes all');
+  assert.equal(
+    magnitudeMask(tied, 0.8).reduce((n, m) => n + m, 0),
+    3,
+  );
+  assert.equal(
+    magnitudeMask(Float32Array.from([1, 2]), 0.9).reduce((n, m) => n + m, 0),
+    0,
+    'k = round(0.2) = 0 prunes all',
+  );
 });
 
 test('magnitudeMask (radix select) equals |w| ≥ kthLargest(|w|) on kernels with zeros, −0, ties and tiny and huge values', () => {
@@ -175,7 +182,16 @@ test('Adam matches the textbook algorithm (Kingma & Ba) with Keras epsilon place
 
 test('Glorot-uniform init: bounds, spread, zero biases, seeded', () => {
   const layers = glorotUniformInit(layerSizes([256, 256, 256, 256]), 3);
-  assert.deepEqual(layers.map((l) => [l.fanIn, l.fanOut]), [[784, 256], [256, 256], [256, 256], [256, 256], [256, 10]]);
+  assert.deepEqual(
+    layers.map((l) => [l.fanIn, l.fanOut]),
+    [
+      [784, 256],
+      [256, 256],
+      [256, 256],
+      [256, 256],
+      [256, 10],
+    ],
+  );
   for (const l of layers) {
     const limit = Math.sqrt(6 / (l.fanIn + l.fanOut));
     let sq = 0;
@@ -184,8 +200,11 @@ test('Glorot-uniform init: bounds, spread, zero biases, seeded', () => {
       sq += x * x;
     }
     const variance = sq / l.kernel.length;
-    assert.ok(Math.abs(variance / (limit * limit / 3) - 1) < 0.1, `variance ${variance}`);
-    assert.ok(l.bias.every((b) => b === 0), 'zero biases');
+    assert.ok(Math.abs(variance / ((limit * limit) / 3) - 1) < 0.1, `variance ${variance}`);
+    assert.ok(
+      l.bias.every((b) => b === 0),
+      'zero biases',
+    );
   }
   assert.deepEqual(glorotUniformInit([5, 3, 2], 3), glorotUniformInit([5, 3, 2], 3));
   assert.notDeepEqual(glorotUniformInit([5, 3, 2], 3)[0].kernel, glorotUniformInit([5, 3, 2], 4)[0].kernel);
@@ -224,7 +243,10 @@ test('history table: documented columns and round trip through Arrow IPC', () =>
     { epoch: 2, trainLoss: 0.25, trainAccuracy: 0.95, testLoss: 0.3, testAccuracy: 0.94, sparsity: 0.9 },
   ];
   const t = tableFromIPC(tableToIPC(historyToTable(history, 'pruned'), 'file'));
-  assert.deepEqual(t.schema.fields.map((f) => f.name), ['epoch', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy', 'sparsity']);
+  assert.deepEqual(
+    t.schema.fields.map((f) => f.name),
+    ['epoch', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy', 'sparsity'],
+  );
   assert.equal(t.schema.metadata.get('phase'), 'pruned');
   assert.deepEqual(historyFromTable(t), history);
 });
@@ -298,5 +320,9 @@ test('backend resolution: auto picks an installed backend; a missing one is a cl
   } catch {
     tfjsNode = false;
   }
-  if (!tfjsNode) assert.throws(() => resolveBackend('tensorflow'), (e: Error) => e instanceof BackendUnavailableError && /tfjs-node is not installed/.test(e.message));
+  if (!tfjsNode)
+    assert.throws(
+      () => resolveBackend('tensorflow'),
+      (e: Error) => e instanceof BackendUnavailableError && /tfjs-node is not installed/.test(e.message),
+    );
 });

@@ -17,7 +17,13 @@ before(async () => {
 });
 
 /** tf.grads of mean softmax cross-entropy through matMul + bias, ReLU, times mask. */
-function referenceGradients(layers: DenseLayer[], x: Float32Array, labels: Uint8Array, rows: number, masks: Float32Array[] | null): { loss: number; grads: Float32Array[] } {
+function referenceGradients(
+  layers: DenseLayer[],
+  x: Float32Array,
+  labels: Uint8Array,
+  rows: number,
+  masks: Float32Array[] | null,
+): { loss: number; grads: Float32Array[] } {
   return tf.tidy(() => {
     const xs = tf.tensor2d(x.subarray(0, rows * 784), [rows, 784]);
     const onehot = tf.oneHot(tf.tensor1d(labels.subarray(0, rows), 'int32'), 10);

@@ -160,7 +160,10 @@ test('learning-curve snapshots: the weights of the epoch checkpoint, every N epo
   const saved: Uint8Array[] = [];
   const recording = { load: async () => undefined, save: async (b: Uint8Array) => void saved.push(b.slice()) };
   const full = await trainPhase(options({ epochs: 4, snapshotEvery: 2, checkpoint: recording }));
-  assert.deepEqual(full.snapshots.map((s) => s.epoch), [2, 4]);
+  assert.deepEqual(
+    full.snapshots.map((s) => s.epoch),
+    [2, 4],
+  );
   for (const snap of full.snapshots) assert.equal(digest(snap.layers), digest(decodeCheckpoint(saved[snap.epoch - 1]).layers), `epoch ${snap.epoch}`);
   assert.equal(digest(full.snapshots[1].layers), digest(full.layers));
   // Killed after epoch 3 (one snapshot taken), resumed: the same snapshots, bit for bit.
@@ -168,7 +171,10 @@ test('learning-curve snapshots: the weights of the epoch checkpoint, every N epo
   await assert.rejects(trainPhase(options({ epochs: 4, snapshotEvery: 2, checkpoint: store })), /simulated crash/);
   const resumed = await trainPhase(options({ epochs: 4, snapshotEvery: 2, checkpoint: store }));
   assert.equal(resumed.resumedEpochs, 3);
-  assert.deepEqual(resumed.snapshots.map((s) => [s.epoch, digest(s.layers)]), full.snapshots.map((s) => [s.epoch, digest(s.layers)]));
+  assert.deepEqual(
+    resumed.snapshots.map((s) => [s.epoch, digest(s.layers)]),
+    full.snapshots.map((s) => [s.epoch, digest(s.layers)]),
+  );
   // Without snapshots the trained weights are the same.
   assert.equal(digest((await trainPhase(options({ epochs: 4 }))).layers), digest(full.layers));
 });
@@ -209,7 +215,10 @@ test('pruning: each kernel ends at exactly the target sparsity, biases are never
   pruned.layers.forEach((l, i) => {
     const nonzero = l.kernel.reduce((n, w) => n + (w !== 0 ? 1 : 0), 0);
     assert.equal(nonzero, weightsToKeep(l.kernel.length, 0.9), `layer ${i} kernel`);
-    assert.ok(l.bias.every((b) => b !== 0), `layer ${i} biases are trained, never pruned`);
+    assert.ok(
+      l.bias.every((b) => b !== 0),
+      `layer ${i} biases are trained, never pruned`,
+    );
   });
   assert.ok(Math.abs(pruned.history.at(-1)!.sparsity - 0.9) < 0.01, `final sparsity ${pruned.history.at(-1)!.sparsity}`);
   assert.ok(pruned.history[0].sparsity >= 0.5, 'step 0 already prunes to ≥ 50%');
@@ -231,7 +240,10 @@ test('export: the TF.js model loads with tf.loadLayersModel and predicts like th
   assert.deepEqual(layerClasses, ['Dense', 'Dropout', 'Dense', 'Dropout', 'Dense']);
   assert.equal(files.weightsBin.length, 4 * net.reduce((n, l) => n + l.kernel.length + l.bias.length, 0));
   const model = await loadTfjsModel(files);
-  const x = tf.tensor2d(Float32Array.from(TEST.images.subarray(0, 5 * 784), (v) => v / 255), [5, 784]);
+  const x = tf.tensor2d(
+    Float32Array.from(TEST.images.subarray(0, 5 * 784), (v) => v / 255),
+    [5, 784],
+  );
   const probs = (model.predict(x) as tf.Tensor).arraySync() as number[][];
   // The same forward pass by hand from the weights (ReLU hidden, softmax output).
   for (let r = 0; r < 5; r++) {
@@ -250,7 +262,10 @@ test('export: the TF.js model loads with tf.loadLayersModel and predicts like th
   model.dispose();
   // Without dropout there are no Dropout layers; identical inputs give identical bytes.
   const plain = await toTfjsModel(net, 0);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(plain.modelJson)).modelTopology.config.layers.map((l: any) => l.class_name), ['Dense', 'Dense', 'Dense']);
+  assert.deepEqual(
+    JSON.parse(new TextDecoder().decode(plain.modelJson)).modelTopology.config.layers.map((l: any) => l.class_name),
+    ['Dense', 'Dense', 'Dense'],
+  );
   assert.deepEqual(await toTfjsModel(net, 0), plain);
 });
 
@@ -313,7 +328,10 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
   assert.deepEqual(tableToIPC(again.outputs.weights as Table), tableToIPC(trained.outputs.weights as Table));
   // Snapshots after every epoch; the last one is the output network.
   const trainSnapshots = snapshotsFromTable(trained.outputs.snapshots as Table);
-  assert.deepEqual(trainSnapshots.map((s) => s.epoch), [1, 2]);
+  assert.deepEqual(
+    trainSnapshots.map((s) => s.epoch),
+    [1, 2],
+  );
   assert.deepEqual(trainSnapshots[1].layers, unprunedWeights.layers);
   assert.notDeepEqual(trainSnapshots[0].layers[0].kernel, trainSnapshots[1].layers[0].kernel);
   const withoutCurve = await trainStage.run(context('train', axes, { ...trainConfig, snapshotEvery: 0 }, { datasets }));
@@ -331,21 +349,45 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
     schedule: { epochs: 3, initialSparsity: 0.5, finalSparsity: 0.8, beginStep: 0, endStep: 10, frequency: 5, power: 3 },
     snapshotEvery: 2,
   };
-  const trainInput = { stage: 'train', axes, outputs: { weights: artifact(trained.outputs.weights as Table), history: artifact(trained.outputs.history as Table) }, metrics: trained.metrics! };
+  const trainInput = {
+    stage: 'train',
+    axes,
+    outputs: { weights: artifact(trained.outputs.weights as Table), history: artifact(trained.outputs.history as Table) },
+    metrics: trained.metrics!,
+  };
   const pruned = await pruneStage.run(context('prune', axes, pruneConfig, { train: [trainInput], datasets }));
   assert.ok(Math.abs((pruned.metrics!.sparsity as number) - 0.8) < 0.01, `sparsity ${pruned.metrics!.sparsity}`);
   assert.equal(historyFromTable(pruned.outputs.history as Table).length, 3);
-  assert.deepEqual(snapshotsFromTable(pruned.outputs.snapshots as Table).map((s) => s.epoch), [2]);
+  assert.deepEqual(
+    snapshotsFromTable(pruned.outputs.snapshots as Table).map((s) => s.epoch),
+    [2],
+  );
 
-  const pruneInput = { stage: 'prune', axes, outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) }, metrics: pruned.metrics! };
-  const exported = await exportStage.run(context('export', { ...axes, phase: 'pruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0.5 }, { prune: [pruneInput] }));
+  const pruneInput = {
+    stage: 'prune',
+    axes,
+    outputs: { weights: artifact(pruned.outputs.weights as Table), history: artifact(pruned.outputs.history as Table) },
+    metrics: pruned.metrics!,
+  };
+  const exported = await exportStage.run(
+    context('export', { ...axes, phase: 'pruned' }, { backend: 'wasm', hidden: null, dropoutRate: 0.5 }, { prune: [pruneInput] }),
+  );
   assert.deepEqual(Object.keys(exported.outputs).sort(), ['model_json', 'model_weights', 'weights']);
   for (const key of ['train_accuracy', 'train_loss', 'test_accuracy', 'test_loss', 'epochs', 'sparsity'])
     assert.equal(exported.metrics![key], pruned.metrics![key], key);
   // The public weights file opens with apache-arrow with the documented schema, and round-trips.
   const file = tableFromIPC(tableToIPC(exported.outputs.weights as Table, 'file'));
-  assert.deepEqual(file.schema.fields.map((f) => `${f.name}:${f.type}`), ['layer:Int32', 'fan_in:Int32', 'fan_out:Int32', 'kernel:List<Float32>', 'bias:List<Float32>']);
-  assert.deepEqual(Object.fromEntries(file.schema.metadata), { dataset: 'toy', dropout: 'true', run: '2', phase: 'pruned', test_accuracy: String(pruned.metrics!.test_accuracy) });
+  assert.deepEqual(
+    file.schema.fields.map((f) => `${f.name}:${f.type}`),
+    ['layer:Int32', 'fan_in:Int32', 'fan_out:Int32', 'kernel:List<Float32>', 'bias:List<Float32>'],
+  );
+  assert.deepEqual(Object.fromEntries(file.schema.metadata), {
+    dataset: 'toy',
+    dropout: 'true',
+    run: '2',
+    phase: 'pruned',
+    test_accuracy: String(pruned.metrics!.test_accuracy),
+  });
   assert.deepEqual(weightsFromTable(file).layers, weightsFromTable(pruned.outputs.weights as Table).layers);
   const model = await loadTfjsModel({ modelJson: exported.outputs.model_json as Uint8Array, weightsBin: exported.outputs.model_weights as Uint8Array });
   model.dispose();
@@ -361,7 +403,14 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
   const initWeights = weightsFromTable(init.outputs.weights as Table);
   assert.equal(initWeights.meta.phase, 'init');
   assert.equal(initWeights.meta.testAccuracy, undefined);
-  assert.deepEqual(initWeights.layers.map((l) => [l.fanIn, l.fanOut]), [[784, 24], [24, 16], [16, 10]]);
+  assert.deepEqual(
+    initWeights.layers.map((l) => [l.fanIn, l.fanOut]),
+    [
+      [784, 24],
+      [24, 16],
+      [16, 10],
+    ],
+  );
   assert.notDeepEqual(initWeights.layers[0].kernel, weightsFromTable(init2.outputs.weights as Table).layers[0].kernel);
 });
 

@@ -43,7 +43,10 @@ export interface ObjectBackend {
 export class SharedCacheError extends UserError {}
 
 export class MissingObjectError extends SharedCacheError {
-  constructor(readonly location: string, readonly digest: Digest) {
+  constructor(
+    readonly location: string,
+    readonly digest: Digest,
+  ) {
     super(`object ${digest} is not in the shared cache ${location}`);
   }
 }
@@ -106,9 +109,7 @@ export async function openBackend(location: string, options: { s3?: S3Options } 
     return S3Backend.open(parseS3Url(location), options.s3 ?? {});
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-    throw new SharedCacheError(
-      `unsupported cache location ${location}: use a directory path (a shared filesystem) or s3://bucket/prefix`,
-    );
+    throw new SharedCacheError(`unsupported cache location ${location}: use a directory path (a shared filesystem) or s3://bucket/prefix`);
   }
   const { DirectoryBackend } = await import('./dir-backend.ts');
   return DirectoryBackend.open(resolve(location));

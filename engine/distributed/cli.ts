@@ -29,14 +29,21 @@ function sharedOptions(cmd: Command): Command {
   return cmd
     .option('--queue-name <name>', 'BullMQ queue name (several projects can share one Redis)', DEFAULT_QUEUE_NAME)
     .option('--s3-endpoint <url>', 'endpoint of an S3-compatible store (MinIO, Ceph); also $NNMOD_S3_ENDPOINT')
-    .option('--insecure-shared-cache', 'run without $NNMOD_CACHE_SECRET: trust unsigned run records and jobs (anyone who can write to the cache or the queue decides results)');
+    .option(
+      '--insecure-shared-cache',
+      'run without $NNMOD_CACHE_SECRET: trust unsigned run records and jobs (anyone who can write to the cache or the queue decides results)',
+    );
 }
 
 /** Add the distributed options to `repro`. */
 export function withDistributedOptions(cmd: Command): Command {
   return sharedOptions(
     cmd
-      .addOption(new Option('--executor <name>', 'where instances run: local worker threads, or BullMQ workers on any host').choices(['local', 'bullmq']).default('local'))
+      .addOption(
+        new Option('--executor <name>', 'where instances run: local worker threads, or BullMQ workers on any host')
+          .choices(['local', 'bullmq'])
+          .default('local'),
+      )
       .option('--queue <url>', 'with --executor bullmq: the Redis of the queue, redis://HOST:PORT')
       .option('--cache <dir|s3-url>', 'with --executor bullmq: the cache shared with the workers, a directory or s3://bucket/prefix'),
   );
@@ -50,7 +57,11 @@ function s3Options(o: { s3Endpoint?: string }): S3Options {
  * The executor `repro` should use, or undefined for the engine's local one. `jobsGiven` says
  * whether the user set --jobs; if not, a remote run keeps DEFAULT_REMOTE_JOBS jobs in flight.
  */
-export async function distributedExecutor(session: Session, o: DistributedOptions, jobsGiven: boolean): Promise<{ executor: Executor; jobs?: number } | undefined> {
+export async function distributedExecutor(
+  session: Session,
+  o: DistributedOptions,
+  jobsGiven: boolean,
+): Promise<{ executor: Executor; jobs?: number } | undefined> {
   if ((o.executor ?? 'local') === 'local') {
     if (o.queue || o.cache) throw new UserError(`--queue and --cache are for distributed runs: add --executor bullmq`);
     return undefined;
@@ -91,31 +102,45 @@ export function registerWorkerCommand(program: Command, project: PipelineProject
       .option('--store <dir>', "this worker's local store, which inputs and outputs pass through (default: artifacts/ under the project root)")
       .option('--name <name>', 'name shown on the driver (default host:pid)')
       .addOption(
-        new Option('--lock-duration <ms>', 'how long a silent worker keeps a job before another worker takes it over').default(30_000).argParser(positiveInt('--lock-duration')),
+        new Option('--lock-duration <ms>', 'how long a silent worker keeps a job before another worker takes it over')
+          .default(30_000)
+          .argParser(positiveInt('--lock-duration')),
       ),
-  ).action(async (o: { queue: string; cache: string; concurrency: number; store?: string; name?: string; lockDuration: number; queueName: string; s3Endpoint?: string; insecureSharedCache?: boolean }) => {
-    const { startWorker } = await import('./worker.ts');
-    const worker = await startWorker(project, {
-      queue: o.queue,
-      queueName: o.queueName,
-      cache: o.cache,
-      s3: s3Options(o),
-      concurrency: o.concurrency,
-      storeDir: o.store,
-      name: o.name,
-      lockDurationMs: o.lockDuration,
-      insecureSharedCache: o.insecureSharedCache,
-    });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        process.stdout.write(`${signal}: handing running jobs back to the queue and stopping\n`);
-        process.once(signal, () => process.exit(signal === 'SIGTERM' ? 143 : 130));
-        void worker.close(true).finally(resolve);
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-  });
+  ).action(
+    async (o: {
+      queue: string;
+      cache: string;
+      concurrency: number;
+      store?: string;
+      name?: string;
+      lockDuration: number;
+      queueName: string;
+      s3Endpoint?: string;
+      insecureSharedCache?: boolean;
+    }) => {
+      const { startWorker } = await import('./worker.ts');
+      const worker = await startWorker(project, {
+        queue: o.queue,
+        queueName: o.queueName,
+        cache: o.cache,
+        s3: s3Options(o),
+        concurrency: o.concurrency,
+        storeDir: o.store,
+        name: o.name,
+        lockDurationMs: o.lockDuration,
+        insecureSharedCache: o.insecureSharedCache,
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.stdout.write(`${signal}: handing running jobs back to the queue and stopping\n`);
+          process.once(signal, () => process.exit(signal === 'SIGTERM' ? 143 : 130));
+          void worker.close(true).finally(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    },
+  );
 }
 
 function positiveInt(flag: string) {

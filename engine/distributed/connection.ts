@@ -100,7 +100,12 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|-::1|localhost|\[::1\])$/;
 export function exposureWarning(url: string, e: QueueExposure): string | undefined {
   if (e.authRequired) return undefined;
   const others = LOOPBACK.test(e.host)
-    ? e.bind !== undefined && e.bind.split(/\s+/).filter(Boolean).some((a) => !LOOPBACK.test(a)) && e.protectedMode !== 'yes'
+    ? e.bind !== undefined &&
+      e.bind
+        .split(/\s+/)
+        .filter(Boolean)
+        .some((a) => !LOOPBACK.test(a)) &&
+      e.protectedMode !== 'yes'
     : true;
   if (!others) return undefined;
   return (

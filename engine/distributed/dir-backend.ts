@@ -19,14 +19,7 @@ import { dirname, join } from 'node:path';
 import type { Digest, Json, StageKey } from '../types.ts';
 import { digestBytes } from './digest.ts';
 import { describeWriteError } from '../fsutil.ts';
-import {
-  CorruptObjectError,
-  MissingObjectError,
-  SharedCacheError,
-  objectPath,
-  recordPath,
-  type ObjectBackend,
-} from './backend.ts';
+import { CorruptObjectError, MissingObjectError, SharedCacheError, objectPath, recordPath, type ObjectBackend } from './backend.ts';
 
 export class DirectoryBackend implements ObjectBackend {
   private constructor(readonly location: string) {}

@@ -171,7 +171,13 @@ export class BullmqExecutor implements Executor {
     // A failed job of an earlier run would swallow the new submission (same id): clear it.
     if ((await this.queue.getJobState(key)) === 'failed') await this.queue.remove(key).catch(() => {});
     const { module, artifactsDir: _dir, durable: _durable, ...portable } = job;
-    const unsigned: RemoteJobData = { protocol: PROTOCOL_VERSION, job: portable, code: this.options.fingerprint(module), driver: this.driver, params: this.options.params };
+    const unsigned: RemoteJobData = {
+      protocol: PROTOCOL_VERSION,
+      job: portable,
+      code: this.options.fingerprint(module),
+      driver: this.driver,
+      params: this.options.params,
+    };
     const trust = this.options.trust;
     const data = 'signer' in trust ? trust.signer.signed('job', unsigned) : unsigned;
     waiter.submitted++;
@@ -221,7 +227,15 @@ export class BullmqExecutor implements Executor {
         waiter.onProgress({ fraction: 1, message: `done on ${record.worker}` });
         this.finish(key, (w) => w.resolve(record.result));
       } else if (waiter.submitted >= MAX_SUBMISSIONS) {
-        this.finish(key, (w) => w.reject(new JobError(`job ${waiter.job.stage} ${key} was submitted ${waiter.submitted} times without a readable result in ${this.options.cache.location}; check that the workers use the same --cache`, undefined, true)));
+        this.finish(key, (w) =>
+          w.reject(
+            new JobError(
+              `job ${waiter.job.stage} ${key} was submitted ${waiter.submitted} times without a readable result in ${this.options.cache.location}; check that the workers use the same --cache`,
+              undefined,
+              true,
+            ),
+          ),
+        );
       } else {
         // Lost (a restarted Redis without persistence has forgotten it), or completed while the
         // shared cache lacks a usable result (deleted, or corrupt and set aside): submit again.

@@ -8,26 +8,10 @@
  * Objects are written once: skipped when already present, and sent with `If-None-Match: *`
  * so that stores which honour conditional writes keep the first copy.
  */
-import {
-  CopyObjectCommand,
-  HeadBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, HeadBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Digest, Json, StageKey } from '../types.ts';
 import { digestBytes } from './digest.ts';
-import {
-  CorruptObjectError,
-  MissingObjectError,
-  SharedCacheError,
-  objectPath,
-  recordPath,
-  type ObjectBackend,
-  type S3Options,
-} from './backend.ts';
+import { CorruptObjectError, MissingObjectError, SharedCacheError, objectPath, recordPath, type ObjectBackend, type S3Options } from './backend.ts';
 
 export interface S3Location {
   bucket: string;
@@ -38,7 +22,9 @@ export interface S3Location {
 export function parseS3Url(url: string): S3Location {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(match[1])) {
-    throw new SharedCacheError(`invalid S3 cache location ${JSON.stringify(url)}: expected s3://bucket/prefix (bucket: 3–63 lower-case letters, digits, dots, hyphens)`);
+    throw new SharedCacheError(
+      `invalid S3 cache location ${JSON.stringify(url)}: expected s3://bucket/prefix (bucket: 3–63 lower-case letters, digits, dots, hyphens)`,
+    );
   }
   return { bucket: match[1], prefix: match[2].replace(/^\/+|\/+$/g, '') };
 }
@@ -47,7 +33,10 @@ export class S3Backend implements ObjectBackend {
   readonly location: string;
   private readonly client: S3Client;
 
-  private constructor(private readonly where: S3Location, options: S3Options) {
+  private constructor(
+    private readonly where: S3Location,
+    options: S3Options,
+  ) {
     this.location = `s3://${where.bucket}/${where.prefix}`;
     // The SDK warns on every process start under Node 20 (supported until 2027); that is noise
     // in a worker's log, not something a pipeline user can act on.
@@ -75,7 +64,9 @@ export class S3Backend implements ObjectBackend {
     } catch (error) {
       backend.client.destroy();
       if (status(error) === 404) {
-        throw new SharedCacheError(`the bucket of the shared cache ${backend.location} does not exist: create it first (for example \`aws s3 mb s3://${where.bucket}\`)`);
+        throw new SharedCacheError(
+          `the bucket of the shared cache ${backend.location} does not exist: create it first (for example \`aws s3 mb s3://${where.bucket}\`)`,
+        );
       }
       throw backend.wrap(error, 'opening the bucket');
     }
@@ -99,9 +90,7 @@ export class S3Backend implements ObjectBackend {
       const aside = this.key(`quarantine/${digest}.${Date.now()}`);
       let quarantinedAs: string | undefined = `s3://${this.where.bucket}/${aside}`;
       try {
-        await this.client.send(
-          new CopyObjectCommand({ Bucket: this.where.bucket, Key: aside, CopySource: `${this.where.bucket}/${encodeURI(key)}` }),
-        );
+        await this.client.send(new CopyObjectCommand({ Bucket: this.where.bucket, Key: aside, CopySource: `${this.where.bucket}/${encodeURI(key)}` }));
       } catch {
         quarantinedAs = undefined;
       }
@@ -120,9 +109,7 @@ export class S3Backend implements ObjectBackend {
     const key = this.key(objectPath(digest));
     if (await this.exists(key)) return;
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, IfNoneMatch: '*' }),
-      );
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, IfNoneMatch: '*' }));
     } catch (error) {
       if (status(error) === 412) return; // someone stored it between our check and our write
       throw this.wrap(error, `storing object ${digest}`);
@@ -142,9 +129,7 @@ export class S3Backend implements ObjectBackend {
   async putRecord(key: StageKey, record: Json): Promise<void> {
     const body = new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n');
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(recordPath(key)), Body: body, ContentType: 'application/json' }),
-      );
+      await this.client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(recordPath(key)), Body: body, ContentType: 'application/json' }));
     } catch (error) {
       throw this.wrap(error, `storing run record ${key}`);
     }

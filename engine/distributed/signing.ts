@@ -55,7 +55,9 @@ export class Signer {
     }
     const bytes = Buffer.from(secret!, 'utf8');
     if (bytes.length < MIN_SECRET_BYTES) {
-      throw new SecretError(`the shared-cache secret in ${from} is too short (${bytes.length} bytes): use at least ${MIN_SECRET_BYTES}, for example \`openssl rand -hex 32\``);
+      throw new SecretError(
+        `the shared-cache secret in ${from} is too short (${bytes.length} bytes): use at least ${MIN_SECRET_BYTES}, for example \`openssl rand -hex 32\``,
+      );
     }
     return new Signer(bytes);
   }

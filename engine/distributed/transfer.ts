@@ -37,7 +37,10 @@ export interface RemoteRecord {
 }
 
 /** Objects an output stands for: itself and, for a `files` output, each file of its manifest. */
-async function expand(outputs: Iterable<OutputRecord>, readManifest: (digest: Digest, size: number) => Promise<{ files: Record<string, { digest: Digest; size: number }> }>): Promise<{ digest: Digest; size: number }[]> {
+async function expand(
+  outputs: Iterable<OutputRecord>,
+  readManifest: (digest: Digest, size: number) => Promise<{ files: Record<string, { digest: Digest; size: number }> }>,
+): Promise<{ digest: Digest; size: number }[]> {
   const objects: { digest: Digest; size: number }[] = [];
   for (const output of outputs) {
     objects.push(output);
@@ -103,7 +106,12 @@ export async function writeRemoteRecord(backend: ObjectBackend, record: RemoteRe
  * explicitly insecure) its signature is valid. A record that fails the signature check is
  * ignored, and `notice` says so in one line: the key is then recomputed and its record rewritten.
  */
-export async function readRemoteRecord(backend: ObjectBackend, key: StageKey, trust: CacheTrust, notice: (line: string) => void = () => {}): Promise<RemoteRecord | undefined> {
+export async function readRemoteRecord(
+  backend: ObjectBackend,
+  key: StageKey,
+  trust: CacheTrust,
+  notice: (line: string) => void = () => {},
+): Promise<RemoteRecord | undefined> {
   const record = (await backend.getRecord(key)) as RemoteRecord | undefined;
   if (!record || typeof record !== 'object' || record.format !== 1 || record.kind !== 'remote-run' || record.key !== key) return undefined;
   if (!record.result || typeof record.result.outputs !== 'object') return undefined;
@@ -124,7 +132,13 @@ export async function readRemoteRecord(backend: ObjectBackend, key: StageKey, tr
  * object missing or corrupt: the backend sets a corrupt copy aside, so recomputing the key
  * stores a good one).
  */
-export async function pullRun(backend: ObjectBackend, store: Store, key: StageKey, trust: CacheTrust, notice?: (line: string) => void): Promise<RemoteRecord | undefined> {
+export async function pullRun(
+  backend: ObjectBackend,
+  store: Store,
+  key: StageKey,
+  trust: CacheTrust,
+  notice?: (line: string) => void,
+): Promise<RemoteRecord | undefined> {
   const record = await readRemoteRecord(backend, key, trust, notice);
   if (!record) return undefined;
   try {

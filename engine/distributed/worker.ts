@@ -30,7 +30,15 @@ import type { PipelineProject } from '../project.ts';
 import type { StageDef } from '../types.ts';
 import { CorruptObjectError, MissingObjectError, openBackend, type ObjectBackend, type S3Options } from './backend.ts';
 import { DEFAULT_QUEUE_NAME, checkQueueExposure, redactUrl, redisConnection } from './connection.ts';
-import { INPUT_OBJECT_ERROR, JobRefusedError, PROTOCOL_VERSION, describeCodeDifference, jobInputOutputs, type RemoteJobData, type RemoteProgress } from './protocol.ts';
+import {
+  INPUT_OBJECT_ERROR,
+  JobRefusedError,
+  PROTOCOL_VERSION,
+  describeCodeDifference,
+  jobInputOutputs,
+  type RemoteJobData,
+  type RemoteProgress,
+} from './protocol.ts';
 import { fetchOutputs, pushOutputs, readRemoteRecord, writeRemoteRecord } from './transfer.ts';
 
 export interface WorkerOptions {
@@ -88,7 +96,9 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
     const data = bullJob.data as RemoteJobData;
     const label = `${data?.job?.stage ?? '?'} ${String(bullJob.id).slice(0, 12)}`;
     if (data?.protocol !== PROTOCOL_VERSION) {
-      throw refuse(`worker ${name} refused job ${bullJob.id}: it speaks job protocol ${PROTOCOL_VERSION}, the job has ${data?.protocol}; run the same code on every host`);
+      throw refuse(
+        `worker ${name} refused job ${bullJob.id}: it speaks job protocol ${PROTOCOL_VERSION}, the job has ${data?.protocol}; run the same code on every host`,
+      );
     }
     if ('signer' in trust) {
       const problem = trust.signer.problem('job', data);
@@ -161,12 +171,12 @@ export async function startWorker(project: PipelineProject, options: WorkerOptio
     await writeRemoteRecord(
       backend,
       {
-      format: 1,
-      kind: 'remote-run',
-      key,
-      stage: job.stage,
-      role: job.role,
-      axes: job.axes,
+        format: 1,
+        kind: 'remote-run',
+        key,
+        stage: job.stage,
+        role: job.role,
+        axes: job.axes,
         code: mine.digest,
         result,
         worker: name,
@@ -258,7 +268,8 @@ export function validateJob(def: StageDef, project: PipelineProject, data: Remot
   if (canonicalJsonOrUndefined(data.job.params) !== canonicalJson(inst.params)) {
     return `its resolved params are not what stage '${def.name}' declares for ${inst.id} under its params`;
   }
-  if (data.job.combine && data.job.combine.count !== inst.count) return `its sample count ${data.job.combine.count} is not the ${inst.count} its params ask for`;
+  if (data.job.combine && data.job.combine.count !== inst.count)
+    return `its sample count ${data.job.combine.count} is not the ${inst.count} its params ask for`;
   return undefined;
 }
 

@@ -37,14 +37,31 @@ export interface CurvePoint {
  * Cluster every snapshot of the training phase, then of the pruning phase (offset by the
  * training epochs). Every snapshot uses the same seed, as every network state does in `cluster`.
  */
-export function learningCurve(training: CurvePhase, pruning: CurvePhase, k: number, seed: number, opts: ClusterOptions = {}, onPoint?: (done: number, total: number) => void): CurvePoint[] {
+export function learningCurve(
+  training: CurvePhase,
+  pruning: CurvePhase,
+  k: number,
+  seed: number,
+  opts: ClusterOptions = {},
+  onPoint?: (done: number, total: number) => void,
+): CurvePoint[] {
   const total = training.snapshots.length + pruning.snapshots.length;
   const points: CurvePoint[] = [];
-  for (const [phase, offset] of [[training, 0], [pruning, training.history.length]] as const) {
+  for (const [phase, offset] of [
+    [training, 0],
+    [pruning, training.history.length],
+  ] as const) {
     for (const snap of phase.snapshots) {
       const { ncut } = clusterWeights([...snap.layers], k, seed, opts);
       const metrics = phase.history.find((h) => h.epoch === snap.epoch);
-      points.push({ phase: phase.phase, epoch: snap.epoch, epochTotal: offset + snap.epoch, ncut, testAccuracy: metrics?.testAccuracy ?? NaN, sparsity: kernelSparsity(snap.layers) });
+      points.push({
+        phase: phase.phase,
+        epoch: snap.epoch,
+        epochTotal: offset + snap.epoch,
+        ncut,
+        testAccuracy: metrics?.testAccuracy ?? NaN,
+        sparsity: kernelSparsity(snap.layers),
+      });
       onPoint?.(points.length, total);
     }
   }

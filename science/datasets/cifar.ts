@@ -116,7 +116,6 @@ export function cifarImageToGray(rgb: Uint8Array, out: Float32Array, at: number,
   }
 }
 
-
 /** Decode CIFAR binary batches (records of 1 label byte + 3072 pixel bytes) into a gray 28×28 split. */
 export function cifarBatchesToSplit(batches: readonly { name: string; bytes: Uint8Array }[]): Split {
   let n = 0;

@@ -69,7 +69,11 @@ async function fileSize(path: string): Promise<number> {
  * One transfer attempt of `url` into `partial`, resuming from its current size.
  * Returns how many bytes were already there (0 = fresh transfer).
  */
-async function transferOnce(url: string, partial: string, o: Required<Omit<DownloadOptions, 'signal' | 'onProgress'>> & DownloadOptions): Promise<{ resumedFrom: number }> {
+async function transferOnce(
+  url: string,
+  partial: string,
+  o: Required<Omit<DownloadOptions, 'signal' | 'onProgress'>> & DownloadOptions,
+): Promise<{ resumedFrom: number }> {
   let start = await fileSize(partial);
   const ac = new AbortController();
   let timeoutReason: string | undefined;

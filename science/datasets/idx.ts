@@ -54,7 +54,9 @@ export function parseIdx(file: Uint8Array, label: string): IdxArray {
       `${label}: truncated IDX file: the header declares ${dims.join(' × ')} = ${count} values but only ${available} bytes follow; delete the file and fetch it again`,
     );
   if (available > count)
-    throw new MalformedFileError(`${label}: malformed IDX file: ${available - count} unexpected bytes after the ${dims.join(' × ')} values the header declares`);
+    throw new MalformedFileError(
+      `${label}: malformed IDX file: ${available - count} unexpected bytes after the ${dims.join(' × ')} values the header declares`,
+    );
   return { dims, data: bytes.subarray(headerBytes) };
 }
 

@@ -79,7 +79,8 @@ export async function obtainOfficialFile(info: DownloadedDataset, file: Official
       try {
         return { path: found, origin: `mirror ${found}`, content: await readVerified(found, file, `dataset ${info.name}: mirror file ${found}`) };
       } catch (e) {
-        if (e instanceof DatasetError) throw new DatasetError(`${e.message}\n  Replace it with the official file, or remove it from the mirror to download it instead.`);
+        if (e instanceof DatasetError)
+          throw new DatasetError(`${e.message}\n  Replace it with the official file, or remove it from the mirror to download it instead.`);
         throw e;
       }
     }

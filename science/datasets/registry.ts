@@ -90,8 +90,18 @@ export const MNIST: DownloadedDataset = {
   title: 'MNIST handwritten digits (LeCun, Cortes, Burges)',
   mirrorFolder: 'mnist',
   files: [
-    { kind: 'idx', role: 'train-images', name: 'train-images-idx3-ubyte.gz', contentSha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db' },
-    { kind: 'idx', role: 'train-labels', name: 'train-labels-idx1-ubyte.gz', contentSha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5' },
+    {
+      kind: 'idx',
+      role: 'train-images',
+      name: 'train-images-idx3-ubyte.gz',
+      contentSha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    },
+    {
+      kind: 'idx',
+      role: 'train-labels',
+      name: 'train-labels-idx1-ubyte.gz',
+      contentSha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+    },
     { kind: 'idx', role: 'test-images', name: 't10k-images-idx3-ubyte.gz', contentSha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7' },
     { kind: 'idx', role: 'test-labels', name: 't10k-labels-idx1-ubyte.gz', contentSha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2' },
   ],
@@ -109,8 +119,18 @@ export const FASHION: DownloadedDataset = {
   title: 'Fashion-MNIST (Zalando Research)',
   mirrorFolder: 'fashion-mnist',
   files: [
-    { kind: 'idx', role: 'train-images', name: 'train-images-idx3-ubyte.gz', contentSha256: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888' },
-    { kind: 'idx', role: 'train-labels', name: 'train-labels-idx1-ubyte.gz', contentSha256: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9' },
+    {
+      kind: 'idx',
+      role: 'train-images',
+      name: 'train-images-idx3-ubyte.gz',
+      contentSha256: 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+    },
+    {
+      kind: 'idx',
+      role: 'train-labels',
+      name: 'train-labels-idx1-ubyte.gz',
+      contentSha256: 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+    },
     { kind: 'idx', role: 'test-images', name: 't10k-images-idx3-ubyte.gz', contentSha256: '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b' },
     { kind: 'idx', role: 'test-labels', name: 't10k-labels-idx1-ubyte.gz', contentSha256: '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34' },
   ],
@@ -175,10 +195,13 @@ const MIXTURE_PAIRS: [string, string][] = [
   ['mnist', 'cifar10'],
 ];
 
-const mixtures: MixtureDataset[] = MIXTURE_PAIRS.flatMap(([a, b]) => [
-  { kind: 'mixture', name: `${a}-${b}`, title: `${a} + ${b}, overlapping labels 0–9`, sources: [a, b], separated: false },
-  { kind: 'mixture', name: `${a}-${b}-separated`, title: `${a} labels 0–4 + ${b} labels 5–9`, sources: [a, b], separated: true },
-] satisfies MixtureDataset[]);
+const mixtures: MixtureDataset[] = MIXTURE_PAIRS.flatMap(
+  ([a, b]) =>
+    [
+      { kind: 'mixture', name: `${a}-${b}`, title: `${a} + ${b}, overlapping labels 0–9`, sources: [a, b], separated: false },
+      { kind: 'mixture', name: `${a}-${b}-separated`, title: `${a} labels 0–4 + ${b} labels 5–9`, sources: [a, b], separated: true },
+    ] satisfies MixtureDataset[],
+);
 
 /** Every dataset the pipeline can build, by name (the `dataset` axis value). */
 export const DATASETS: ReadonlyMap<string, DatasetInfo> = new Map(

@@ -50,7 +50,10 @@ export function datasetToTable(ds: ImageDataset): Table {
   const nTrain = splitSize(ds.train);
   const nTest = splitSize(ds.test);
   const n = nTrain + nTest;
-  for (const [name, s] of [['train', ds.train], ['test', ds.test]] as const) {
+  for (const [name, s] of [
+    ['train', ds.train],
+    ['test', ds.test],
+  ] as const) {
     if (s.images.length !== splitSize(s) * IMAGE_SIZE)
       throw new Error(`dataset ${ds.name}: ${name} images hold ${s.images.length} values, expected ${splitSize(s)} × ${IMAGE_SIZE}`);
   }
@@ -65,7 +68,10 @@ export function datasetToTable(ds: ImageDataset): Table {
   const labels = new Uint8Array(n);
   labels.set(ds.train.labels);
   labels.set(ds.test.labels, nTrain);
-  const split = vectorFromArray(Array.from({ length: n }, (_, i) => (i < nTrain ? 'train' : 'test')), new Utf8());
+  const split = vectorFromArray(
+    Array.from({ length: n }, (_, i) => (i < nTrain ? 'train' : 'test')),
+    new Utf8(),
+  );
   const children = [split.data[0], makeData({ type: new Uint8(), length: n, data: labels }), pixels];
   const fields = [new Field('split', new Utf8(), false), new Field('label', new Uint8(), false), new Field('pixels', pixelsType, false)];
   if (ds.train.source || ds.test.source) {

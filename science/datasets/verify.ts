@@ -56,6 +56,10 @@ export async function readVerified(path: string, file: OfficialFile, label: stri
     actualBad.push(actual);
   }
   if (problems.length > 0)
-    throw new ChecksumError(`${label}: archive content does not match (sha256 of each member):\n    ${problems.join('\n    ')}`, expectedBad.join(','), actualBad.join(','));
+    throw new ChecksumError(
+      `${label}: archive content does not match (sha256 of each member):\n    ${problems.join('\n    ')}`,
+      expectedBad.join(','),
+      actualBad.join(','),
+    );
   return { contents: members, digests };
 }

@@ -119,7 +119,8 @@ export function buildGraph(layers: readonly AnyWeightMatrix[]): LayeredGraph {
         for (let p = indptr[i]; p < indptr[i + 1]; p++) {
           const w = values[p];
           const a = Math.abs(w);
-          if (!(a < Infinity) || w === 0) throw new GraphInputError(`layer ${l}: sparse kernel entry [${i}, ${indices[p]}] is ${w}; stored weights must be finite and non-zero`);
+          if (!(a < Infinity) || w === 0)
+            throw new GraphInputError(`layer ${l}: sparse kernel entry [${i}, ${indices[p]}] is ${w}; stored weights must be finite and non-zero`);
           rowSum += a;
           dIn[indices[p]] += a;
         }

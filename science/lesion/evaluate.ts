@@ -190,13 +190,24 @@ function denseRelu(inp: Float64Array, out: Float64Array, layer: SparseLayer, row
     const m = Math.min(GATHER_ROWS, rows - r);
     for (let t = 0; t < GATHER_ROWS; t++) {
       const base = (r + t) * fanIn;
-      if (t < m) for (let k = 0; k < fanIn; k++) { const v = inp[base + k]; h[k * GATHER_ROWS + t] = v > 0 ? v : 0; }
+      if (t < m)
+        for (let k = 0; k < fanIn; k++) {
+          const v = inp[base + k];
+          h[k * GATHER_ROWS + t] = v > 0 ? v : 0;
+        }
       else for (let k = 0; k < fanIn; k++) h[k * GATHER_ROWS + t] = 0;
     }
     const ob = r * fanOut;
     for (let j = 0; j < fanOut; j++) {
       const b = bias[j];
-      let s0 = b, s1 = b, s2 = b, s3 = b, s4 = b, s5 = b, s6 = b, s7 = b;
+      let s0 = b,
+        s1 = b,
+        s2 = b,
+        s3 = b,
+        s4 = b,
+        s5 = b,
+        s6 = b,
+        s7 = b;
       const end = colStart[j + 1];
       for (let e = colStart[j]; e < end; e++) {
         const i = ri[e];
@@ -365,7 +376,12 @@ function wasmArena(prepared: PreparedNetwork, B: number, nodes: readonly TrieNod
     return { cols: Int32Array.from(cols), at: reserve(cols.length * 4) };
   });
   // Gathered layers: per column entry, the byte offset of its input neuron in a chunk.
-  const layerAt = layers.map((l) => ({ colStart: reserve((l.fanOut + 1) * 4), ri: reserve(l.val.length * 4), w: reserve(l.val.length * F64), bias: reserve(l.fanOut * F64) }));
+  const layerAt = layers.map((l) => ({
+    colStart: reserve((l.fanOut + 1) * 4),
+    ri: reserve(l.val.length * 4),
+    w: reserve(l.val.length * F64),
+    bias: reserve(l.fanOut * F64),
+  }));
   // Per trie node, its lesioned neurons' outgoing edges grouped by target column (neurons
   // ascending within a column, the order removeContributions subtracts them in).
   const deltaAt = nodes.map((node) => {
@@ -376,7 +392,9 @@ function wasmArena(prepared: PreparedNetwork, B: number, nodes: readonly TrieNod
   });
   // Buffers for whole chunks: the last chunk of a block may compute a few rows never read.
   const rowsAlloc = Math.ceil(B / CHUNK_ROWS) * CHUNK_ROWS;
-  const levelAt = Array.from({ length: depth }, () => widths.map((w, l) => (l === 0 ? null : { pre: reserve(rowsAlloc * w * F64), relu: reserve(rowsAlloc * w * F64) })));
+  const levelAt = Array.from({ length: depth }, () =>
+    widths.map((w, l) => (l === 0 ? null : { pre: reserve(rowsAlloc * w * F64), relu: reserve(rowsAlloc * w * F64) })),
+  );
   const wasm = createWasmKernel(bytes);
   if (!wasm) return null;
   const arena = wasm.memory.buffer;
@@ -408,7 +426,12 @@ function wasmArena(prepared: PreparedNetwork, B: number, nodes: readonly TrieNod
   });
   const empty = new Float64Array(0);
   const levels = levelAt.map((ats) =>
-    ats.map((at, l): ChunkedLevel => (at ? { pre: new Float64Array(arena, at.pre, rowsAlloc * widths[l]), relu: new Float64Array(arena, at.relu, rowsAlloc * widths[l]) } : { pre: empty, relu: empty })),
+    ats.map(
+      (at, l): ChunkedLevel =>
+        at
+          ? { pre: new Float64Array(arena, at.pre, rowsAlloc * widths[l]), relu: new Float64Array(arena, at.relu, rowsAlloc * widths[l]) }
+          : { pre: empty, relu: empty },
+    ),
   );
   return { wasm, readCols, layerAt, deltas, levels };
 }
@@ -433,7 +456,20 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
   const forward = (level: number, inp: ChunkedLevel, out: ChunkedLevel, rows: number): void => {
     const at = layerAt[level];
     const { fanIn, fanOut } = layers[level];
-    wasm.gatherT(inp.relu.byteOffset, at.colStart, at.ri, at.w, at.bias, out.pre.byteOffset, out.relu.byteOffset, fanOut, fanIn, chunks(rows), readCols[level].at, readCols[level].cols.length);
+    wasm.gatherT(
+      inp.relu.byteOffset,
+      at.colStart,
+      at.ri,
+      at.w,
+      at.bias,
+      out.pre.byteOffset,
+      out.relu.byteOffset,
+      fanOut,
+      fanIn,
+      chunks(rows),
+      readCols[level].at,
+      readCols[level].cols.length,
+    );
   };
   const nClasses = widths[depth];
   return {
@@ -465,7 +501,20 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
         // A lesioned level's pre-activations are read only by children lesioning it (never: a
         // child lesions a deeper level) and by the scoring of the logits.
         const update = a + 1 === depth ? wasm.gatherSubT : wasm.gatherSubReluT;
-        update(parent[a].relu.byteOffset, at.colStart, at.ri, at.w, parent[a + 1].pre.byteOffset, own[a + 1].pre.byteOffset, own[a + 1].relu.byteOffset, fanOut, fanIn, chunks(rows), readCols[a].at, readCols[a].cols.length);
+        update(
+          parent[a].relu.byteOffset,
+          at.colStart,
+          at.ri,
+          at.w,
+          parent[a + 1].pre.byteOffset,
+          own[a + 1].pre.byteOffset,
+          own[a + 1].relu.byteOffset,
+          fanOut,
+          fanIn,
+          chunks(rows),
+          readCols[a].at,
+          readCols[a].cols.length,
+        );
         state[a + 1] = own[a + 1];
         for (let l = a + 2; l <= node.needTo; l++) forward(l - 1, state[l - 1], (state[l] = own[l]), rows);
       }
@@ -481,7 +530,12 @@ function wasmWalker(prepared: PreparedNetwork, input: Float64Array, B: number, n
  * plan (lesion.ts:predictClasses) up to float64 rounding: the rank-|G| update leaves logits
  * within ~1e-16 (relative) of a fresh pass, which can only matter for exact ties between logits.
  */
-export function evaluateLesions(net: PreparedNetwork | readonly DenseLayer[], test: TestSet, plans: readonly LesionPlan[], opts: EvaluateOptions = {}): LesionAccuracies {
+export function evaluateLesions(
+  net: PreparedNetwork | readonly DenseLayer[],
+  test: TestSet,
+  plans: readonly LesionPlan[],
+  opts: EvaluateOptions = {},
+): LesionAccuracies {
   const prepared: PreparedNetwork = 'widths' in net ? net : prepareNetwork(net as readonly DenseLayer[]);
   if (!('widths' in net)) plans.forEach((p, i) => validatePlan(net as readonly DenseLayer[], p, `lesion plan ${i}`));
   const { widths, layers } = prepared;

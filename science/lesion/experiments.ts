@@ -170,7 +170,12 @@ function trialCount(controls: Controls, what: string): number {
 }
 
 /** Single lesions: one row per sub-module (controls indexed by sub-module). */
-export function analyseSingle(set: SubmoduleSet, truth: TrueLesions, controls: Controls, o: AnalysisOptions): { rows: SingleRow[]; perClass: SinglePerClassRow[] } {
+export function analyseSingle(
+  set: SubmoduleSet,
+  truth: TrueLesions,
+  controls: Controls,
+  o: AnalysisOptions,
+): { rows: SingleRow[]; perClass: SinglePerClassRow[] } {
   const trials = trialCount(controls, 'single lesions');
   const rows = set.submodules.map((s): SingleRow => {
     const trueAcc = truth.single[s.index];
@@ -191,7 +196,13 @@ export function analyseSingle(set: SubmoduleSet, truth: TrueLesions, controls: C
 }
 
 /** Joint double lesions: rows for x ≤ y in the order of `pairs`; diff = ℓ(X∪Y) as lesioned − intact accuracy. */
-export function analyseJoint(set: SubmoduleSet, truth: TrueLesions, pairs: readonly { x: number; y: number }[], controls: Controls, o: AnalysisOptions): PairRow[] {
+export function analyseJoint(
+  set: SubmoduleSet,
+  truth: TrueLesions,
+  pairs: readonly { x: number; y: number }[],
+  controls: Controls,
+  o: AnalysisOptions,
+): PairRow[] {
   const trials = trialCount(controls, 'joint double lesions');
   return pairs.map(({ x, y }, i) => {
     const trueAcc = truth.pair(x, y);
@@ -207,7 +218,13 @@ export function analyseJoint(set: SubmoduleSet, truth: TrueLesions, pairs: reado
  * acc(X∪Y) − acc(Y) (the original's s_{i|j} = diff_ij − diff_j), delta = −diff = δ(X, Y) of
  * the paper. X is important conditioned on Y when p < 1/n and diff ≤ diffThreshold (δ ≥ 1 pp).
  */
-export function analyseConditional(set: SubmoduleSet, truth: TrueLesions, pairs: readonly { x: number; y: number }[], controls: Controls, o: AnalysisOptions): PairRow[] {
+export function analyseConditional(
+  set: SubmoduleSet,
+  truth: TrueLesions,
+  pairs: readonly { x: number; y: number }[],
+  controls: Controls,
+  o: AnalysisOptions,
+): PairRow[] {
   const trials = trialCount(controls, 'conditional double lesions');
   return pairs.map(({ x, y }, i) => {
     if (x === y) throw new Error(`conditional double lesions: row ${i} conditions sub-module ${x} on itself`);
@@ -269,7 +286,8 @@ export function dependencyPairs(single: readonly SingleRow[], conditional: reado
       const xy = cond.get(`${X.submodule},${Y.submodule}`);
       const yx = cond.get(`${Y.submodule},${X.submodule}`);
       if (!xy || !yx) throw new Error(`dependency graph: conditional results miss the pair (${X.layer}-${X.cluster}, ${Y.layer}-${Y.cluster})`);
-      const kind: EdgeKind | null = !xy.important && !yx.important ? 'both' : !xy.important ? 'from-unimportant-given-to' : !yx.important ? 'to-unimportant-given-from' : null;
+      const kind: EdgeKind | null =
+        !xy.important && !yx.important ? 'both' : !xy.important ? 'from-unimportant-given-to' : !yx.important ? 'to-unimportant-given-from' : null;
       out.push({
         from: X.submodule,
         to: Y.submodule,

@@ -14,14 +14,54 @@
  * the input of every pass and spent more time there than in the products). All pointers are
  * byte offsets into the imported memory.
  */
-import { I32, V128, add, geU, get, i32, leb, set, shl, tee, v128Load, wasmModule, zeroF64, compileOnce, f64x2Splat, f64x2Add, f64x2Mul, f64x2Sub, v128Store, simd } from '../wasm-asm.ts';
+import {
+  I32,
+  V128,
+  add,
+  geU,
+  get,
+  i32,
+  leb,
+  set,
+  shl,
+  tee,
+  v128Load,
+  wasmModule,
+  zeroF64,
+  compileOnce,
+  f64x2Splat,
+  f64x2Add,
+  f64x2Mul,
+  f64x2Sub,
+  v128Store,
+  simd,
+} from '../wasm-asm.ts';
 
 /** Lane-wise f64.max (§5.4.8; NaN-propagating, max(−0, +0) = +0), the SIMD twin of maxF64. */
 const f64x2Max = simd(0xf5);
 const load32 = (offset = 0) => [0x28, 2, ...leb(offset)];
 const loadF64 = [0x2b, 3, 0];
 /** `while (local[i] < local[n]) { body; local[i]++ }` (unsigned compare). */
-const forLoop = (i: number, n: number, body: number[]) => [0x02, 0x40, 0x03, 0x40, ...get(i), ...get(n), ...geU, 0x0d, 1, ...body, ...get(i), ...i32(1), ...add, ...set(i), 0x0c, 0, 0x0b, 0x0b];
+const forLoop = (i: number, n: number, body: number[]) => [
+  0x02,
+  0x40,
+  0x03,
+  0x40,
+  ...get(i),
+  ...get(n),
+  ...geU,
+  0x0d,
+  1,
+  ...body,
+  ...get(i),
+  ...i32(1),
+  ...add,
+  ...set(i),
+  0x0c,
+  0,
+  0x0b,
+  0x0b,
+];
 
 /**
  * Rows per chunk: four f64x2 accumulators per output column. Measured on the lesion benchmark:
@@ -59,8 +99,23 @@ function gatherChunk(sub: boolean, storePre = true): number[] {
   const accs = Array.from({ length: nAcc }, (_, q) => q);
   const acc = (q: number) => [...get(A + q), ...get(HP), ...v128Load(16 * q), ...get(W), ...f64x2Mul, ...(sub ? f64x2Sub : f64x2Add), ...set(A + q)];
   const edge = [
-    ...get(H), ...get(RI), ...get(E), ...i32(2), ...shl, ...add, ...load32(), ...add, ...set(HP),
-    ...get(WS), ...get(E), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...set(W),
+    ...get(H),
+    ...get(RI),
+    ...get(E),
+    ...i32(2),
+    ...shl,
+    ...add,
+    ...load32(),
+    ...add,
+    ...set(HP),
+    ...get(WS),
+    ...get(E),
+    ...i32(3),
+    ...shl,
+    ...add,
+    ...loadF64,
+    ...f64x2Splat,
+    ...set(W),
     ...accs.flatMap(acc),
   ];
   const init = sub
@@ -68,21 +123,51 @@ function gatherChunk(sub: boolean, storePre = true): number[] {
     : [...get(BIAS), ...get(J), ...i32(3), ...shl, ...add, ...loadF64, ...f64x2Splat, ...accs.flatMap((q) => (q < nAcc - 1 ? tee(A + q) : set(A + q)))];
   const stores = accs.flatMap((q) => [
     ...(storePre ? [...get(OUTPRE), ...get(P), ...add, ...get(A + q), ...v128Store(16 * q)] : []),
-    ...get(OUTRELU), ...get(P), ...add, ...get(A + q), ...zeroF64, ...f64x2Splat, ...f64x2Max, ...v128Store(16 * q),
+    ...get(OUTRELU),
+    ...get(P),
+    ...add,
+    ...get(A + q),
+    ...zeroF64,
+    ...f64x2Splat,
+    ...f64x2Max,
+    ...v128Store(16 * q),
   ]);
   const column = [
-    ...get(COLS), ...get(I), ...i32(2), ...shl, ...add, ...load32(0), ...set(J),
-    ...get(J), ...i32(colShift), ...shl, ...set(P),
+    ...get(COLS),
+    ...get(I),
+    ...i32(2),
+    ...shl,
+    ...add,
+    ...load32(0),
+    ...set(J),
+    ...get(J),
+    ...i32(colShift),
+    ...shl,
+    ...set(P),
     ...init,
-    ...get(COLSTART), ...get(J), ...i32(2), ...shl, ...add, ...tee(HP), ...load32(0), ...set(E),
-    ...get(HP), ...load32(4), ...set(END),
+    ...get(COLSTART),
+    ...get(J),
+    ...i32(2),
+    ...shl,
+    ...add,
+    ...tee(HP),
+    ...load32(0),
+    ...set(E),
+    ...get(HP),
+    ...load32(4),
+    ...set(END),
     ...forLoop(E, END, edge),
     ...stores,
   ];
   const advance = (param: number, width: number) => [...get(param), ...get(width), ...i32(colShift), ...shl, ...add, ...set(param)];
   const chunk = [
-    ...i32(0), ...set(I), ...forLoop(I, NCOLS, column),
-    ...advance(H, FANIN), ...advance(OUTPRE, FANOUT), ...advance(OUTRELU, FANOUT), ...(sub ? advance(BIAS, FANOUT) : []),
+    ...i32(0),
+    ...set(I),
+    ...forLoop(I, NCOLS, column),
+    ...advance(H, FANIN),
+    ...advance(OUTPRE, FANOUT),
+    ...advance(OUTRELU, FANOUT),
+    ...(sub ? advance(BIAS, FANOUT) : []),
   ];
   const body = [...i32(0), ...set(C), ...forLoop(C, CHUNKS, chunk)];
   return [2, 7, I32, nAcc + 1, V128, ...body, 0x0b];
@@ -99,11 +184,50 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 export interface WasmKernel {
   memory: WebAssembly.Memory;
   /** `chunks` chunks of CHUNK_ROWS rows, chunked layout: outPre = bias + Σ h·w, outRelu = max(outPre, 0). */
-  gatherT(h: number, colStart: number, ri: number, w: number, bias: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number, cols: number, nCols: number): void;
+  gatherT(
+    h: number,
+    colStart: number,
+    ri: number,
+    w: number,
+    bias: number,
+    outPre: number,
+    outRelu: number,
+    fanOut: number,
+    fanIn: number,
+    chunks: number,
+    cols: number,
+    nCols: number,
+  ): void;
   /** The same from the parent's pre-activations: outPre = parent − Σ h·w (the rank-|G| update). */
-  gatherSubT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number, cols: number, nCols: number): void;
+  gatherSubT(
+    h: number,
+    colStart: number,
+    ri: number,
+    w: number,
+    parent: number,
+    outPre: number,
+    outRelu: number,
+    fanOut: number,
+    fanIn: number,
+    chunks: number,
+    cols: number,
+    nCols: number,
+  ): void;
   /** gatherSubT storing only the ReLU (outPre unused): below the logits nothing reads a lesioned level's pre-activations. */
-  gatherSubReluT(h: number, colStart: number, ri: number, w: number, parent: number, outPre: number, outRelu: number, fanOut: number, fanIn: number, chunks: number, cols: number, nCols: number): void;
+  gatherSubReluT(
+    h: number,
+    colStart: number,
+    ri: number,
+    w: number,
+    parent: number,
+    outPre: number,
+    outRelu: number,
+    fanOut: number,
+    fanIn: number,
+    chunks: number,
+    cols: number,
+    nCols: number,
+  ): void;
 }
 
 const compiled = compileOnce(moduleBytes);

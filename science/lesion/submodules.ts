@@ -56,7 +56,8 @@ export function findSubmodules(labels: Int32Array, widths: readonly number[]): S
     for (let n = 0; n < width; n++) {
       const c = labels[offset + n];
       if (c === -1) continue;
-      if (!Number.isInteger(c) || c < 0) throw new LesionInputError(`clustering labels: label ${c} at node ${offset + n} (expected −1 or a cluster number ≥ 0)`);
+      if (!Number.isInteger(c) || c < 0)
+        throw new LesionInputError(`clustering labels: label ${c} at node ${offset + n} (expected −1 or a cluster number ≥ 0)`);
       live.push(n);
       let list = byCluster.get(c);
       if (!list) byCluster.set(c, (list = []));

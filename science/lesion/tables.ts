@@ -57,7 +57,10 @@ export function makeTable(columns: Record<string, Column>, metadata: Record<stri
   const plain = new Table(columns);
   const fields = plain.schema.fields.map((f) => new Field(f.name, f.type, false));
   const schema = new Schema(fields, new Map(Object.entries(metadata)));
-  return new Table(schema, plain.batches.map((b) => new RecordBatch(schema, b.data)));
+  return new Table(
+    schema,
+    plain.batches.map((b) => new RecordBatch(schema, b.data)),
+  );
 }
 
 function col(t: Table, name: string, what: string): Vector {
@@ -87,7 +90,10 @@ export function submodulesToTable(set: SubmoduleSet, metadata: Record<string, st
       size: int32(s.map((x) => x.neurons.length)),
       live_in_layer: int32(s.map((x) => x.liveInLayer)),
       proportion: float64(s.map((x) => x.neurons.length / x.liveInLayer)),
-      neurons: listOf(new Int32(), s.map((x) => x.neurons)),
+      neurons: listOf(
+        new Int32(),
+        s.map((x) => x.neurons),
+      ),
     },
     { ...metadata, live_layers: JSON.stringify(set.liveLayers.map((l) => ({ layer: l.layer, live: Array.from(l.live), labels: Array.from(l.labels) }))) },
   );
@@ -132,7 +138,10 @@ export function trueLesionsToTable(rows: readonly PlanRow[], accuracy: ArrayLike
   );
 }
 
-export function trueLesionsFromTable(t: Table, what = 'true_lesions table'): { rows: PlanRow[]; accuracy: Float64Array; classAccuracy: Float64Array; nClasses: number } {
+export function trueLesionsFromTable(
+  t: Table,
+  what = 'true_lesions table',
+): { rows: PlanRow[]; accuracy: Float64Array; classAccuracy: Float64Array; nClasses: number } {
   const kind = strings(t, 'kind', what) as PlanRow['kind'][];
   const x = numbers(t, 'x', what);
   const y = numbers(t, 'y', what);

@@ -16,7 +16,12 @@ export interface Trial {
 /** Single-lesion trials, evaluated together (one pass over the test set shares the intact activations). */
 export function runSingleTrials(net: PreparedNetwork, test: TestSet, set: SubmoduleSet, trials: readonly Trial[], opts: EvaluateOptions = {}): TrialRows {
   const perTrial = trials.map((t) => singleTrialPlans(set, t.seed));
-  const acc = evaluateLesions(net, test, perTrial.flatMap((p) => p.plans), opts).accuracy;
+  const acc = evaluateLesions(
+    net,
+    test,
+    perTrial.flatMap((p) => p.plans),
+    opts,
+  ).accuracy;
   const out = emptyTrialRows();
   let offset = 0;
   trials.forEach((t, k) => {

@@ -21,11 +21,28 @@
  * (≈ 1.6 MB per step of the paper's MLP, a memcpy).
  */
 import {
-  I32, V128, add, get, i32, set, compileOnce, wasmModule, loadF64, load64Zero, store64Lane0, promoteLow, demoteZero, forLoop,
-  f64x2Splat as splat, f64x2Add as vAdd, f64x2Sub as vSub, f64x2Mul as vMul, f64x2Div as vDiv, f64x2Sqrt as vSqrt,
+  I32,
+  V128,
+  add,
+  get,
+  i32,
+  set,
+  compileOnce,
+  wasmModule,
+  loadF64,
+  load64Zero,
+  store64Lane0,
+  promoteLow,
+  demoteZero,
+  forLoop,
+  f64x2Splat as splat,
+  f64x2Add as vAdd,
+  f64x2Sub as vSub,
+  f64x2Mul as vMul,
+  f64x2Div as vDiv,
+  f64x2Sqrt as vSqrt,
 } from '../wasm-asm.ts';
 import { adamConstants, type AdamConfig } from './adam.ts';
-
 
 /** Byte layout of the constants block the kernel reads (float64 each). */
 const CONSTANTS = ['beta1', 'c1', 'beta2', 'c2', 'lrT', 'epsilon'] as const;
@@ -36,18 +53,58 @@ function adamBody(): number[] {
   const [B1, C1, B2, C2, LR, EPS, G, M, V] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
   const at = (base: number) => [...get(base), ...get(6), ...add];
   const pair = (off: number) => [
-    ...at(3), ...load64Zero(off), ...promoteLow, ...set(G),
+    ...at(3),
+    ...load64Zero(off),
+    ...promoteLow,
+    ...set(G),
     // M = β1·m + c1·g
-    ...get(B1), ...at(1), ...load64Zero(off), ...promoteLow, ...vMul, ...get(C1), ...get(G), ...vMul, ...vAdd, ...set(M),
-    ...at(1), ...get(M), ...demoteZero, ...store64Lane0(off),
+    ...get(B1),
+    ...at(1),
+    ...load64Zero(off),
+    ...promoteLow,
+    ...vMul,
+    ...get(C1),
+    ...get(G),
+    ...vMul,
+    ...vAdd,
+    ...set(M),
+    ...at(1),
+    ...get(M),
+    ...demoteZero,
+    ...store64Lane0(off),
     // V = β2·v + (c2·g)·g
-    ...get(B2), ...at(2), ...load64Zero(off), ...promoteLow, ...vMul, ...get(C2), ...get(G), ...vMul, ...get(G), ...vMul, ...vAdd, ...set(V),
-    ...at(2), ...get(V), ...demoteZero, ...store64Lane0(off),
+    ...get(B2),
+    ...at(2),
+    ...load64Zero(off),
+    ...promoteLow,
+    ...vMul,
+    ...get(C2),
+    ...get(G),
+    ...vMul,
+    ...get(G),
+    ...vMul,
+    ...vAdd,
+    ...set(V),
+    ...at(2),
+    ...get(V),
+    ...demoteZero,
+    ...store64Lane0(off),
     // w = w − (lr_t·M)/(√V + ε)
     ...at(0),
-    ...at(0), ...load64Zero(off), ...promoteLow,
-    ...get(LR), ...get(M), ...vMul, ...get(V), ...vSqrt, ...get(EPS), ...vAdd, ...vDiv, ...vSub,
-    ...demoteZero, ...store64Lane0(off),
+    ...at(0),
+    ...load64Zero(off),
+    ...promoteLow,
+    ...get(LR),
+    ...get(M),
+    ...vMul,
+    ...get(V),
+    ...vSqrt,
+    ...get(EPS),
+    ...vAdd,
+    ...vDiv,
+    ...vSub,
+    ...demoteZero,
+    ...store64Lane0(off),
   ];
   const setup = CONSTANTS.flatMap((_, k) => [...get(5), ...loadF64(k * 8), ...splat, ...set(B1 + k)]);
   const body = [...setup, ...i32(0), ...set(6), ...forLoop(6, 4, 16, [...pair(0), ...pair(8)])];
@@ -122,7 +179,8 @@ export class WasmAdam {
   step(grads: readonly ArrayLike<number>[]): void {
     if (grads.length !== this.params.length) throw new Error(`Adam: ${grads.length} gradients for ${this.params.length} parameter arrays`);
     for (let p = 0; p < grads.length; p++) {
-      if (grads[p].length !== this.params[p].length) throw new Error(`Adam: gradient ${p} has ${grads[p].length} values, parameter has ${this.params[p].length}`);
+      if (grads[p].length !== this.params[p].length)
+        throw new Error(`Adam: gradient ${p} has ${grads[p].length} values, parameter has ${this.params[p].length}`);
       this.grads[p].set(grads[p]);
     }
     this.stepOnGradients();

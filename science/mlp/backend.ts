@@ -65,7 +65,9 @@ let fallbackReported = false;
 export function resolveBackend(choice: BackendChoice, onnx: OnnxAvailability = loadOnnxRuntime()): BackendName {
   if (choice === 'onnx' || (choice === 'auto' && onnx.ok)) {
     if (onnx.ok) return 'onnx';
-    throw new BackendUnavailableError(`train.backend is 'onnx' but ONNX Runtime (onnxruntime-node) cannot load here: ${onnx.reason}; set train.backend to auto or wasm in params.yaml`);
+    throw new BackendUnavailableError(
+      `train.backend is 'onnx' but ONNX Runtime (onnxruntime-node) cannot load here: ${onnx.reason}; set train.backend to auto or wasm in params.yaml`,
+    );
   }
   if (choice !== 'auto') {
     if (!backendInstalled(choice))

@@ -84,8 +84,7 @@ export function encodeCheckpoint(s: TrainerState): Uint8Array {
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
-    throw new CheckpointFormatError('not a training checkpoint (bad magic)');
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new CheckpointFormatError('not a training checkpoint (bad magic)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) throw new CheckpointFormatError('truncated checkpoint header');
@@ -109,11 +108,16 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
   const params = 2 * n;
   const maskCount = header.hasMasks ? n : 0;
   const snapshotEpochs = header.snapshotEpochs ?? [];
-  if (arrays.length !== params * 3 + maskCount + params * snapshotEpochs.length) throw new CheckpointFormatError('checkpoint array count does not match its layers');
+  if (arrays.length !== params * 3 + maskCount + params * snapshotEpochs.length)
+    throw new CheckpointFormatError('checkpoint array count does not match its layers');
   const snapshotsStart = 3 * params + maskCount;
   const snapshots = snapshotEpochs.map((epoch, s) => ({
     epoch,
-    layers: header.shapes.map((shape, i) => ({ ...shape, kernel: arrays[snapshotsStart + s * params + 2 * i], bias: arrays[snapshotsStart + s * params + 2 * i + 1] })),
+    layers: header.shapes.map((shape, i) => ({
+      ...shape,
+      kernel: arrays[snapshotsStart + s * params + 2 * i],
+      bias: arrays[snapshotsStart + s * params + 2 * i + 1],
+    })),
   }));
   return {
     fingerprint: header.fingerprint,

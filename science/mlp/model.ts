@@ -18,8 +18,7 @@ export const PAPER_HIDDEN = [256, 256, 256, 256] as const;
 
 /** Layer sizes [input, ...hidden, output]. */
 export function layerSizes(hidden: readonly number[]): number[] {
-  for (const h of hidden)
-    if (!Number.isInteger(h) || h < 1) throw new RangeError(`hidden layer widths must be positive integers, got [${hidden.join(', ')}]`);
+  for (const h of hidden) if (!Number.isInteger(h) || h < 1) throw new RangeError(`hidden layer widths must be positive integers, got [${hidden.join(', ')}]`);
   return [INPUT_SIZE, ...hidden, NUM_CLASSES];
 }
 

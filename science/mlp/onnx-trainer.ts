@@ -105,7 +105,11 @@ export class OnnxStep {
     const sizes = sizesOf(initial);
     const arrays = [...initial.map((l) => l.kernel), ...initial.map((l) => l.bias)];
     const kernelValues = initial.reduce((n, l) => n + l.kernel.length, 0);
-    const adam = WasmAdam.create(adamConfig, arrays.map((a) => a.length), pruningMasks ? kernelValues : 0);
+    const adam = WasmAdam.create(
+      adamConfig,
+      arrays.map((a) => a.length),
+      pruningMasks ? kernelValues : 0,
+    );
     if (!adam) throw new Error('the onnx backend needs WebAssembly SIMD for Adam');
     arrays.forEach((a, i) => adam.params[i].set(a));
     if (resumed) {
@@ -113,7 +117,15 @@ export class OnnxStep {
       resumed.v.forEach((v, i) => adam.v[i].set(v));
       adam.iterations = resumed.iterations;
     }
-    const step = new OnnxStep(ortModule(), await stepSession(sizes, dropoutScale, x instanceof Uint8Array ? 'uint8' : 'float32'), adam, sizes, x, dropoutScale !== null, pruningMasks !== null);
+    const step = new OnnxStep(
+      ortModule(),
+      await stepSession(sizes, dropoutScale, x instanceof Uint8Array ? 'uint8' : 'float32'),
+      adam,
+      sizes,
+      x,
+      dropoutScale !== null,
+      pruningMasks !== null,
+    );
     pruningMasks?.forEach((m, i) => step.kernelMasks![i].set(m));
     return step;
   }
@@ -145,7 +157,10 @@ export class OnnxStep {
     const oneHot = new Float32Array(rows * sizes[L]);
     const logits = new Float32Array(rows * sizes[L]);
     const feeds: Record<string, Ort.Tensor> = {
-      x: this.x instanceof Uint8Array ? new ort.Tensor('uint8', this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]]) : T(this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]]),
+      x:
+        this.x instanceof Uint8Array
+          ? new ort.Tensor('uint8', this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]])
+          : T(this.x.subarray(0, rows * sizes[0]), [rows, sizes[0]]),
       y: T(oneHot, [rows, sizes[L]]),
       inv_rows: T(Float32Array.of(1 / rows), []),
       ones: T(new Float32Array(rows).fill(1), [1, rows]),

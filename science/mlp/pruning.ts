@@ -25,8 +25,7 @@ export interface PruningSchedule {
 
 export function validateSchedule(s: PruningSchedule): void {
   const problems: string[] = [];
-  for (const key of ['initialSparsity', 'finalSparsity'] as const)
-    if (!(s[key] >= 0 && s[key] < 1)) problems.push(`${key} ${s[key]} is not in [0, 1)`);
+  for (const key of ['initialSparsity', 'finalSparsity'] as const) if (!(s[key] >= 0 && s[key] < 1)) problems.push(`${key} ${s[key]} is not in [0, 1)`);
   if (!Number.isInteger(s.beginStep) || s.beginStep < 0) problems.push(`beginStep ${s.beginStep} is not an integer ≥ 0`);
   if (!Number.isInteger(s.endStep) || s.endStep <= s.beginStep) problems.push(`endStep ${s.endStep} must be an integer > beginStep ${s.beginStep}`);
   if (!Number.isInteger(s.frequency) || s.frequency < 1) problems.push(`frequency ${s.frequency} is not an integer ≥ 1`);
@@ -70,7 +69,9 @@ export function kthLargest(values: Float32Array, k: number): number {
   while (lo < hi) {
     // Median of three as pivot: deterministic and robust on sorted input.
     const mid = (lo + hi) >>> 1;
-    const x = a[lo], y = a[mid], z = a[hi];
+    const x = a[lo],
+      y = a[mid],
+      z = a[hi];
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = lo;
     let j = hi;

@@ -38,7 +38,13 @@ export function snapshotsToTable(snapshots: readonly WeightSnapshot[], phase: 'u
     bias: listOfFloat32(rows.map((r) => r.layer.bias)),
   };
   const fields = Object.entries(columns).map(([name, v]) => new Field(name, v.type, false));
-  const schema = new Schema(fields, new Map([['phase', phase], ['every', String(every)]]));
+  const schema = new Schema(
+    fields,
+    new Map([
+      ['phase', phase],
+      ['every', String(every)],
+    ]),
+  );
   const struct = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children: Object.values(columns).map((v) => v.data[0]) });
   return new Table(schema, [new RecordBatch(schema, struct)]);
 }

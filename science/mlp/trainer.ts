@@ -201,7 +201,13 @@ function logitsOf(x: tf.Tensor2D, kernels: tf.Tensor2D[], biases: tf.Tensor1D[])
  * Returns the kernel gradients and each layer's G (db = Σ_rows G is summed by the caller:
  * cheaper than a reduction kernel, which transposes first on wasm).
  */
-function backward(gradLogits: tf.Tensor2D, inputs: tf.Tensor2D[], kernels: tf.Tensor2D[], dropoutScale: number | null, k: WasmStepKernels | null): { dW: tf.Tensor[]; dZ: tf.Tensor2D[] } {
+function backward(
+  gradLogits: tf.Tensor2D,
+  inputs: tf.Tensor2D[],
+  kernels: tf.Tensor2D[],
+  dropoutScale: number | null,
+  k: WasmStepKernels | null,
+): { dW: tf.Tensor[]; dZ: tf.Tensor2D[] } {
   const L = kernels.length;
   const dW: tf.Tensor[] = new Array(L);
   const dZ: tf.Tensor2D[] = new Array(L);
@@ -507,7 +513,9 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   const native = nativeTrainingActive();
   // On onnx, uint8 images go into the graph as they are (it scales them, to the same bits).
   const pixels = native && o.train.images instanceof Uint8Array ? new Uint8Array(o.batchSize * INPUT_SIZE) : null;
-  const optimiser = native ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, pixels ?? x, masks) : createOptimiser(o.adam, layers, adamState);
+  const optimiser = native
+    ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, pixels ?? x, masks)
+    : createOptimiser(o.adam, layers, adamState);
   layers = optimiser.layers;
   // On onnx the masks live beside the kernels in WebAssembly memory, where they are applied.
   if (optimiser instanceof OnnxStep && optimiser.kernelMasks) masks = optimiser.kernelMasks;
@@ -593,7 +601,11 @@ interface LayerOptimiser {
  * Adam for `layers` (copied), starting from a checkpoint's moments when given: the WebAssembly
  * kernel (adam-wasm.ts) where available and the step kernels are `fast`, else adam.ts.
  */
-function createOptimiser(config: AdamConfig, layers: DenseLayer[], resumed: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null): LayerOptimiser {
+function createOptimiser(
+  config: AdamConfig,
+  layers: DenseLayer[],
+  resumed: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null,
+): LayerOptimiser {
   const arrays = (ls: readonly DenseLayer[]) => [...ls.map((l) => l.kernel), ...ls.map((l) => l.bias)];
   const sizes = arrays(layers).map((a) => a.length);
   const wasm = stepKernels === 'fast' ? WasmAdam.create(config, sizes) : null;
@@ -635,10 +647,15 @@ function createOptimiser(config: AdamConfig, layers: DenseLayer[], resumed: { m:
 }
 
 /** The train and test splits of a dataset table's contents, keeping only the first `trainExamples` training examples when set. */
-export function trainingSplits(ds: { name: string; train: LabelledImages; test: LabelledImages }, trainExamples: number | null): { train: LabelledImages; test: LabelledImages } {
+export function trainingSplits(
+  ds: { name: string; train: LabelledImages; test: LabelledImages },
+  trainExamples: number | null,
+): { train: LabelledImages; test: LabelledImages } {
   const n = ds.train.labels.length;
   if (trainExamples !== null && trainExamples > n)
-    throw new TrainingDataError(`dataset ${ds.name}: train_examples is ${trainExamples} but the dataset has only ${n} training examples; lower train_examples in params.yaml`);
+    throw new TrainingDataError(
+      `dataset ${ds.name}: train_examples is ${trainExamples} but the dataset has only ${n} training examples; lower train_examples in params.yaml`,
+    );
   const keep = trainExamples ?? n;
   return {
     train: { images: ds.train.images.subarray(0, keep * INPUT_SIZE), labels: ds.train.labels.subarray(0, keep) },

@@ -18,7 +18,17 @@ import { readZip } from './zip.ts';
 
 export { ModelFormatError } from './tensor.ts';
 export type { NamedTensor } from './tensor.ts';
-export { CONV_NORMS, isConvNorm, networkGraph, sliceNorm, largestSingularValue, type ConvNorm, type LayerOp, type NetworkGraph, type NodeLayer } from './network.ts';
+export {
+  CONV_NORMS,
+  isConvNorm,
+  networkGraph,
+  sliceNorm,
+  largestSingularValue,
+  type ConvNorm,
+  type LayerOp,
+  type NetworkGraph,
+  type NodeLayer,
+} from './network.ts';
 export { encodeOnnx } from './onnx-schema.ts';
 export { unpickle } from './pickle.ts';
 
@@ -42,11 +52,18 @@ export function detectFormat(bytes: Uint8Array, source: string): ModelFormat {
     if (names.some((n) => n.endsWith('data.pkl'))) return 'pytorch';
     if (names.includes('model.weights.h5')) return 'keras';
     if (names.length > 0 && names.every((n) => n.endsWith('.npy'))) return 'npz';
-    throw new ModelFormatError(`${source}: a zip archive that is none of torch.save (data.pkl), .npz (*.npy) or .keras (model.weights.h5); entries: ${names.slice(0, 10).join(', ')}`);
+    throw new ModelFormatError(
+      `${source}: a zip archive that is none of torch.save (data.pkl), .npz (*.npy) or .keras (model.weights.h5); entries: ${names.slice(0, 10).join(', ')}`,
+    );
   }
   if (startsWith(bytes, LEGACY_TORCH))
-    throw new ModelFormatError(`${source}: a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current PyTorch: torch.save(model.state_dict(), path)`);
-  if (bytes[0] === 0x80) throw new ModelFormatError(`${source}: a bare Python pickle, which is refused (unpickling can run code); save a state dict with torch.save or use safetensors`);
+    throw new ModelFormatError(
+      `${source}: a legacy (pre-1.6, non-zip) torch.save file; re-save it with a current PyTorch: torch.save(model.state_dict(), path)`,
+    );
+  if (bytes[0] === 0x80)
+    throw new ModelFormatError(
+      `${source}: a bare Python pickle, which is refused (unpickling can run code); save a state dict with torch.save or use safetensors`,
+    );
   if (safetensorsHeaderLength(bytes) !== null) return 'safetensors';
   if (bytes.length === 0) throw new ModelFormatError(`${source}: the file is empty`);
   return 'onnx';
@@ -68,10 +85,14 @@ export interface ModelNetwork {
 /** Tensors of a topology-less file and the framework conventions that interpret their names. */
 async function namedTensors(format: ModelFormat, bytes: Uint8Array, source: string): Promise<{ tensors: NamedTensor[]; convention: NamingConvention }> {
   switch (format) {
-    case 'pytorch': return { tensors: readPytorch(bytes, source), convention: TORCH_CONVENTION };
-    case 'safetensors': return { tensors: readSafetensors(bytes, source), convention: TORCH_CONVENTION };
-    case 'npz': return { tensors: readNpz(bytes, source), convention: TORCH_CONVENTION };
-    case 'npy': return { tensors: [readNpy(bytes, 'array', source)], convention: TORCH_CONVENTION };
+    case 'pytorch':
+      return { tensors: readPytorch(bytes, source), convention: TORCH_CONVENTION };
+    case 'safetensors':
+      return { tensors: readSafetensors(bytes, source), convention: TORCH_CONVENTION };
+    case 'npz':
+      return { tensors: readNpz(bytes, source), convention: TORCH_CONVENTION };
+    case 'npy':
+      return { tensors: [readNpy(bytes, 'array', source)], convention: TORCH_CONVENTION };
     case 'keras-h5': {
       const { tensors, epsilons } = await readKerasH5(bytes, source);
       return { tensors, convention: { ...KERAS_CONVENTION, epsilons } };
@@ -113,6 +134,8 @@ export async function readModel(bytes: Uint8Array, opts: ReadModelOptions): Prom
   } catch (e) {
     if (!(e instanceof ModelFormatError) || /non-finite/.test(e.message)) throw e;
     // Without topology the order came from the names: show what was found.
-    throw new ModelFormatError(`${e.message}. Tensors found: ${listTensors(tensors)}. Pass --layers NAME,NAME,… (names or globs) to choose and order the layers`);
+    throw new ModelFormatError(
+      `${e.message}. Tensors found: ${listTensors(tensors)}. Pass --layers NAME,NAME,… (names or globs) to choose and order the layers`,
+    );
   }
 }

@@ -74,7 +74,7 @@ function keras3(layersGroup: H5Group, order: string[], source: string): NamedTen
   const ordered = order.length ? [...order.filter((n) => names.includes(n)), ...names.filter((n) => !order.includes(n))] : names;
   const out: NamedTensor[] = [];
   for (const layer of ordered) {
-    const vars = (layersGroup.get(`${layer}/vars`) as H5Group | null);
+    const vars = layersGroup.get(`${layer}/vars`) as H5Group | null;
     if (!vars) continue;
     const tensors = (vars.keys() as string[]).sort(naturalCompare).map((k) => datasetTensor(vars.get(k) as H5Dataset, `${layer}/${k}`, source));
     const params = keras3ParamNames(tensors);

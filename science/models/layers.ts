@@ -50,7 +50,10 @@ function groupModules(tensors: readonly NamedTensor[]): Module[] {
 
 /** A glob (`*`, `?`) or literal name → RegExp matching the whole name. */
 function globRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -137,7 +140,9 @@ export function opsFromTensors(tensors: readonly NamedTensor[], conv: NamingConv
     const weight = m.params.get('weight') ?? m.params.get('kernel');
     if (!weight) {
       const names = [...m.params.values()].map((t) => t.name).join(', ');
-      throw new ModelFormatError(`${source}: module '${m.name}' (${names}) has no weight or kernel tensor; tensors found: ${listing}. Pass --layers to choose the weight layers`);
+      throw new ModelFormatError(
+        `${source}: module '${m.name}' (${names}) has no weight or kernel tensor; tensors found: ${listing}. Pass --layers to choose the weight layers`,
+      );
     }
     const op = weightOp(m, weight, m.params.has('kernel') && !m.params.has('weight'), prevOut, source);
     prevOut = op.kind === 'dense' ? op.fanOut : op.kind === 'conv' ? op.outChannels : prevOut;

@@ -78,7 +78,8 @@ export function sliceNorm(values: ArrayLike<number>, start: number, spatial: rea
     for (let t = 0; t < n; t++) s += at(t) ** 2;
     return Math.sqrt(s);
   }
-  if (spatial.length !== 2) throw new ModelFormatError(`--conv-norm ${norm} is a matrix norm of 2-D kernels; this kernel's spatial shape is ${describeShape(spatial)} (use l1 or l2)`);
+  if (spatial.length !== 2)
+    throw new ModelFormatError(`--conv-norm ${norm} is a matrix norm of 2-D kernels; this kernel's spatial shape is ${describeShape(spatial)} (use l1 or l2)`);
   const [rows, cols] = spatial;
   if (norm === 'successor-l1') {
     let best = 0;
@@ -89,17 +90,22 @@ export function sliceNorm(values: ArrayLike<number>, start: number, spatial: rea
     }
     return best;
   }
-  return largestSingularValue(Float64Array.from({ length: n }, (_, t) => at(t)), rows, cols);
+  return largestSingularValue(
+    Float64Array.from({ length: n }, (_, t) => at(t)),
+    rows,
+    cols,
+  );
 }
 
 /** Largest singular value of a small rows × cols matrix: √λmax(MᵀM), cyclic Jacobi (Golub & Van Loan §8.5). */
 export function largestSingularValue(m: Float64Array, rows: number, cols: number): number {
   const a = new Float64Array(cols * cols);
-  for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += m[r * cols + i] * m[r * cols + j];
-    a[i * cols + j] = s;
-  }
+  for (let i = 0; i < cols; i++)
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += m[r * cols + i] * m[r * cols + j];
+      a[i * cols + j] = s;
+    }
   for (let sweep = 0; sweep < 60; sweep++) {
     let off = 0;
     for (let p = 0; p < cols; p++) for (let q = p + 1; q < cols; q++) off += a[p * cols + q] ** 2;
@@ -152,7 +158,9 @@ function convEdges(op: Extract<LayerOp, { kind: 'conv' }>, norm: ConvNorm): Floa
 function flattenedDenseEdges(op: Extract<LayerOp, { kind: 'dense' }>, channels: number, layout: FlattenLayout, norm: ConvNorm, source: string): Float64Array {
   const { fanIn, fanOut, kernel } = op;
   if (fanIn % channels !== 0)
-    throw new ModelFormatError(`${source}: layer '${op.name}' has ${fanIn} inputs, not a multiple of the ${channels} channels before it; the flatten cannot be mapped to channels`);
+    throw new ModelFormatError(
+      `${source}: layer '${op.name}' has ${fanIn} inputs, not a multiple of the ${channels} channels before it; the flatten cannot be mapped to channels`,
+    );
   const positions = fanIn / channels;
   const edges = new Float64Array(channels * fanOut);
   for (let c = 0; c < channels; c++)
@@ -192,7 +200,9 @@ export function networkGraph(ops: readonly LayerOp[], opts: GraphOptions = {}): 
     }
     if (op.kind === 'conv') {
       if (current && current.unit !== 'channel' && done.length > 0)
-        throw new ModelFormatError(`${source}: convolution '${op.name}' follows the dense layer '${last.name}'; a dense-to-feature-map reshape is not supported`);
+        throw new ModelFormatError(
+          `${source}: convolution '${op.name}' follows the dense layer '${last.name}'; a dense-to-feature-map reshape is not supported`,
+        );
       if (current && current.units !== op.inChannels)
         throw new ModelFormatError(`${source}: convolution '${op.name}' takes ${op.inChannels} input channels, but the layer before it has ${current.units}`);
       if (!current) nodeLayers.push({ name: 'input', units: op.inChannels, unit: 'channel' });
@@ -207,7 +217,9 @@ export function networkGraph(ops: readonly LayerOp[], opts: GraphOptions = {}): 
       edges = flattenedDenseEdges(op, current.units, flatten ?? opts.impliedFlatten ?? 'channels-first', norm, source);
     } else {
       if (current && current.units !== op.fanIn)
-        throw new ModelFormatError(`${source}: layer '${op.name}' has ${op.fanIn} inputs, but the layer before it ('${last?.name ?? 'input'}') has ${current.units} outputs`);
+        throw new ModelFormatError(
+          `${source}: layer '${op.name}' has ${op.fanIn} inputs, but the layer before it ('${last?.name ?? 'input'}') has ${current.units} outputs`,
+        );
       if (!current) nodeLayers.push({ name: 'input', units: op.fanIn, unit: 'unit' });
       edges = op.kernel.slice();
     }
@@ -222,7 +234,9 @@ export function networkGraph(ops: readonly LayerOp[], opts: GraphOptions = {}): 
     for (let t = 0; t < kernel.length; t++)
       if (!Number.isFinite(kernel[t])) {
         const i = Math.floor(t / p.fanOut);
-        throw new ModelFormatError(`${source}: layer '${p.name}' has a non-finite weight (${kernel[t]}) at edge [${i}, ${t - i * p.fanOut}]; the file's weights must be finite numbers`);
+        throw new ModelFormatError(
+          `${source}: layer '${p.name}' has a non-finite weight (${kernel[t]}) at edge [${i}, ${t - i * p.fanOut}]; the file's weights must be finite numbers`,
+        );
       }
     return { fanIn: p.fanIn, fanOut: p.fanOut, kernel };
   });

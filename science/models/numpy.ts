@@ -8,7 +8,15 @@ import { ModelFormatError, checkShape, decodeLittleEndian, numel, type DType, ty
 import { readZip } from './zip.ts';
 
 const NPY_DTYPES: Record<string, DType> = {
-  f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', u1: 'uint8', i2: 'int16', i4: 'int32', i8: 'int64', b1: 'bool',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  u1: 'uint8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  b1: 'bool',
 };
 
 export const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
@@ -26,11 +34,19 @@ export function readNpy(bytes: Uint8Array, name: string, source: string): NamedT
   const fortran = /'fortran_order'\s*:\s*True/.test(header);
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || shapeText === undefined) throw new ModelFormatError(`${what}: unreadable .npy header`);
-  if (descr.includes('O')) throw new ModelFormatError(`${what}: an object array (a pickle), which is refused; save each weight matrix as its own numeric array`);
+  if (descr.includes('O'))
+    throw new ModelFormatError(`${what}: an object array (a pickle), which is refused; save each weight matrix as its own numeric array`);
   if (descr.startsWith('>') && !descr.endsWith('1')) throw new ModelFormatError(`${what}: big-endian arrays are not supported`);
   const dtype = NPY_DTYPES[descr.replace(/^[<|=]/, '')];
   if (!dtype) throw new ModelFormatError(`${what}: unsupported dtype '${descr}'`);
-  const shape = checkShape(shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number), what);
+  const shape = checkShape(
+    shapeText
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number),
+    what,
+  );
   const count = numel(shape);
   const data = decodeLittleEndian(bytes, start + headerLen, count, dtype, what);
   return { name, shape, dtype, data: fortran ? fromFortran(data, shape) : data };

@@ -15,12 +15,51 @@ import type { LayerOp } from './network.ts';
 import { decodeOnnx, type OnnxAttribute, type OnnxGraph, type OnnxNode, type OnnxTensor } from './onnx-schema.ts';
 import { ModelFormatError, decodeLittleEndian, describeShape, numel, type DType, type NamedTensor } from './tensor.ts';
 
-const ONNX_DTYPES: Record<number, DType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 16: 'bfloat16' };
+const ONNX_DTYPES: Record<number, DType> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  16: 'bfloat16',
+};
 
 const KEEP_OPS = new Set([
-  'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'Elu', 'Selu', 'Celu', 'Gelu', 'Softplus', 'Softsign', 'HardSigmoid', 'HardSwish', 'Mish',
-  'Softmax', 'LogSoftmax', 'MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'Dropout', 'Identity', 'Clip', 'Cast',
-  'Add', 'Sub', 'Mul', 'Div', 'Squeeze', 'Unsqueeze',
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Sigmoid',
+  'Tanh',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Gelu',
+  'Softplus',
+  'Softsign',
+  'HardSigmoid',
+  'HardSwish',
+  'Mish',
+  'Softmax',
+  'LogSoftmax',
+  'MaxPool',
+  'AveragePool',
+  'LpPool',
+  'GlobalAveragePool',
+  'GlobalMaxPool',
+  'Dropout',
+  'Identity',
+  'Clip',
+  'Cast',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Squeeze',
+  'Unsqueeze',
 ]);
 const FLATTEN_OPS = new Set(['Flatten', 'Reshape']);
 
@@ -56,15 +95,21 @@ class ChainWalker {
   lastNode: OnnxNode | undefined;
   lastIndex = -1;
 
-  constructor(readonly graph: OnnxGraph, readonly source: string) {
+  constructor(
+    readonly graph: OnnxGraph,
+    readonly source: string,
+  ) {
     for (const t of graph.initializer) this.constants.set(t.name, tensorFromOnnx(t, source));
     const inputs = graph.input.map((i) => i.name).filter((n) => !this.constants.has(n));
-    if (inputs.length !== 1) throw new ModelFormatError(`${source}: the graph has ${inputs.length} inputs (${inputs.join(', ')}); only single-input networks are supported`);
+    if (inputs.length !== 1)
+      throw new ModelFormatError(`${source}: the graph has ${inputs.length} inputs (${inputs.join(', ')}); only single-input networks are supported`);
     this.current = inputs[0];
   }
 
   fail(node: OnnxNode, index: number, why: string): never {
-    throw new ModelFormatError(`${this.source}: ${describeNode(node, index)} ${why}; the supported graph stops after ${describeNode(this.lastNode, this.lastIndex)}`);
+    throw new ModelFormatError(
+      `${this.source}: ${describeNode(node, index)} ${why}; the supported graph stops after ${describeNode(this.lastNode, this.lastIndex)}`,
+    );
   }
 
   weight(node: OnnxNode, index: number, input: string | undefined, what: string): NamedTensor {
@@ -78,14 +123,21 @@ class ChainWalker {
     if (live.length === 0 || node.opType === 'Shape') {
       // Shape arithmetic or a constant: not on the activation chain.
       for (const o of node.output) this.shapeValues.add(o);
-      if (node.opType === 'Constant' && attr(node, 'value')?.t) this.constants.set(node.output[0], tensorFromOnnx({ ...attr(node, 'value')!.t!, name: node.output[0] }, this.source));
+      if (node.opType === 'Constant' && attr(node, 'value')?.t)
+        this.constants.set(node.output[0], tensorFromOnnx({ ...attr(node, 'value')!.t!, name: node.output[0] }, this.source));
       // Exporters alias shared weights through Identity.
       const aliased = node.opType === 'Identity' ? this.constants.get(node.input[0]) : undefined;
       if (aliased) this.constants.set(node.output[0], { ...aliased, name: node.output[0] });
       return;
     }
-    if (live.length > 1) this.fail(node, index, `joins ${live.length} activations (${live.join(', ')}), a residual connection or branch merge, which is not supported`);
-    if (live[0] !== this.current) this.fail(node, index, `reads '${live[0]}', an earlier activation than the current one ('${this.current}'): the network branches, which is not supported`);
+    if (live.length > 1)
+      this.fail(node, index, `joins ${live.length} activations (${live.join(', ')}), a residual connection or branch merge, which is not supported`);
+    if (live[0] !== this.current)
+      this.fail(
+        node,
+        index,
+        `reads '${live[0]}', an earlier activation than the current one ('${this.current}'): the network branches, which is not supported`,
+      );
     const op = this.toOp(node, index);
     if (op) this.ops.push(op);
     this.current = node.output[0];
@@ -97,7 +149,8 @@ class ChainWalker {
     const name = node.name || `${node.opType}#${index}`;
     if (node.domain && node.domain !== 'ai.onnx') this.fail(node, index, `is in the custom domain '${node.domain}', which is not supported`);
     switch (node.opType) {
-      case 'Gemm': return this.gemm(node, index, name);
+      case 'Gemm':
+        return this.gemm(node, index, name);
       case 'MatMul': {
         if (node.input[0] !== this.current) this.fail(node, index, 'multiplies a constant by the activation (not x·W)');
         const w = this.weight(node, index, node.input[1], 'weight matrix');

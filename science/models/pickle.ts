@@ -26,7 +26,18 @@ export interface TensorRef {
   stride: number[];
 }
 
-export type PickleValue = null | boolean | number | string | Uint8Array | PickleValue[] | PickleTuple | Map<PickleValue, PickleValue> | TensorRef | StorageRef | PickleGlobal;
+export type PickleValue =
+  | null
+  | boolean
+  | number
+  | string
+  | Uint8Array
+  | PickleValue[]
+  | PickleTuple
+  | Map<PickleValue, PickleValue>
+  | TensorRef
+  | StorageRef
+  | PickleGlobal;
 
 export class PickleTuple {
   constructor(readonly items: PickleValue[]) {}
@@ -87,7 +98,10 @@ function persistentLoad(pid: PickleValue, source: string): StorageRef {
 
 class Reader {
   pos = 0;
-  constructor(readonly bytes: Uint8Array, readonly source: string) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly source: string,
+  ) {}
   need(n: number): void {
     if (this.pos + n > this.bytes.length) throw new ModelFormatError(`${this.source}: data.pkl ends early (truncated or corrupt)`);
   }
@@ -151,57 +165,154 @@ export function unpickle(bytes: Uint8Array, source = 'data.pkl'): PickleValue {
   for (;;) {
     const op = r.byte();
     switch (op) {
-      case 0x80: r.byte(); break; // PROTO
-      case 0x95: r.take(8); break; // FRAME
-      case 0x2e: return pop(); // STOP
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push(new PickleTuple([])); break; // EMPTY_TUPLE
-      case 0x28: marks.push(stack.length); break; // MARK
-      case 0x74: stack.push(new PickleTuple(popMark())); break; // TUPLE
-      case 0x85: stack.push(new PickleTuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); stack.push(new PickleTuple([pop(), b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); stack.push(new PickleTuple([pop(), b, c])); break; } // TUPLE3
-      case 0x63: { const module = r.line(); stack.push(resolveGlobal(module, r.line(), source)); break; } // GLOBAL
-      case 0x93: { const name = pop(); const module = pop(); stack.push(resolveGlobal(String(module), String(name), source)); break; } // STACK_GLOBAL
-      case 0x71: memo.set(r.uint(1), top()); break; // BINPUT
-      case 0x72: memo.set(r.uint(4), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: case 0x6a: { // BINGET, LONG_BINGET
+      case 0x80:
+        r.byte();
+        break; // PROTO
+      case 0x95:
+        r.take(8);
+        break; // FRAME
+      case 0x2e:
+        return pop(); // STOP
+      case 0x7d:
+        stack.push(new Map());
+        break; // EMPTY_DICT
+      case 0x5d:
+        stack.push([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        stack.push(new PickleTuple([]));
+        break; // EMPTY_TUPLE
+      case 0x28:
+        marks.push(stack.length);
+        break; // MARK
+      case 0x74:
+        stack.push(new PickleTuple(popMark()));
+        break; // TUPLE
+      case 0x85:
+        stack.push(new PickleTuple([pop()]));
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        stack.push(new PickleTuple([pop(), b]));
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        stack.push(new PickleTuple([pop(), b, c]));
+        break;
+      } // TUPLE3
+      case 0x63: {
+        const module = r.line();
+        stack.push(resolveGlobal(module, r.line(), source));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        const name = pop();
+        const module = pop();
+        stack.push(resolveGlobal(String(module), String(name), source));
+        break;
+      } // STACK_GLOBAL
+      case 0x71:
+        memo.set(r.uint(1), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(r.uint(4), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x68:
+      case 0x6a: {
+        // BINGET, LONG_BINGET
         const k = r.uint(op === 0x68 ? 1 : 4);
         if (!memo.has(k)) throw new ModelFormatError(`${source}: corrupt data.pkl (memo ${k} unset)`);
         stack.push(memo.get(k)!);
         break;
       }
-      case 0x58: stack.push(text(r.uint(4))); break; // BINUNICODE
-      case 0x8c: stack.push(text(r.uint(1))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text(r.uint(8))); break; // BINUNICODE8
-      case 0x43: stack.push(r.take(r.uint(1)).slice()); break; // SHORT_BINBYTES
-      case 0x42: stack.push(r.take(r.uint(4)).slice()); break; // BINBYTES
-      case 0x4a: stack.push(signedLittleEndian(r.take(4))); break; // BININT
-      case 0x4b: stack.push(r.uint(1)); break; // BININT1
-      case 0x4d: stack.push(r.uint(2)); break; // BININT2
-      case 0x8a: stack.push(signedLittleEndian(r.take(r.uint(1)))); break; // LONG1
-      case 0x8b: stack.push(signedLittleEndian(r.take(r.uint(4)))); break; // LONG4
-      case 0x47: stack.push(new DataView(r.take(8).slice().buffer).getFloat64(0, false)); break; // BINFLOAT
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x51: stack.push(persistentLoad(pop(), source)); break; // BINPERSID
-      case 0x52: { // REDUCE
+      case 0x58:
+        stack.push(text(r.uint(4)));
+        break; // BINUNICODE
+      case 0x8c:
+        stack.push(text(r.uint(1)));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        stack.push(text(r.uint(8)));
+        break; // BINUNICODE8
+      case 0x43:
+        stack.push(r.take(r.uint(1)).slice());
+        break; // SHORT_BINBYTES
+      case 0x42:
+        stack.push(r.take(r.uint(4)).slice());
+        break; // BINBYTES
+      case 0x4a:
+        stack.push(signedLittleEndian(r.take(4)));
+        break; // BININT
+      case 0x4b:
+        stack.push(r.uint(1));
+        break; // BININT1
+      case 0x4d:
+        stack.push(r.uint(2));
+        break; // BININT2
+      case 0x8a:
+        stack.push(signedLittleEndian(r.take(r.uint(1))));
+        break; // LONG1
+      case 0x8b:
+        stack.push(signedLittleEndian(r.take(r.uint(4))));
+        break; // LONG4
+      case 0x47:
+        stack.push(new DataView(r.take(8).slice().buffer).getFloat64(0, false));
+        break; // BINFLOAT
+      case 0x88:
+        stack.push(true);
+        break; // NEWTRUE
+      case 0x89:
+        stack.push(false);
+        break; // NEWFALSE
+      case 0x4e:
+        stack.push(null);
+        break; // NONE
+      case 0x51:
+        stack.push(persistentLoad(pop(), source));
+        break; // BINPERSID
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const fn = pop();
         if (!(fn instanceof PickleGlobal)) throw new ModelFormatError(`${source}: corrupt data.pkl (REDUCE of a non-callable)`);
         stack.push(callGlobal(fn, items(args), source));
         break;
       }
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const kv = popMark(); setItems(top(), kv); break; } // SETITEMS
-      case 0x61: { const v = pop(); const l = top(); if (Array.isArray(l)) l.push(v); break; } // APPEND
-      case 0x65: { const vs = popMark(); const l = top(); if (Array.isArray(l)) l.push(...vs); break; } // APPENDS
-      case 0x62: pop(); break; // BUILD: state (an OrderedDict's _metadata) is not needed
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const kv = popMark();
+        setItems(top(), kv);
+        break;
+      } // SETITEMS
+      case 0x61: {
+        const v = pop();
+        const l = top();
+        if (Array.isArray(l)) l.push(v);
+        break;
+      } // APPEND
+      case 0x65: {
+        const vs = popMark();
+        const l = top();
+        if (Array.isArray(l)) l.push(...vs);
+        break;
+      } // APPENDS
+      case 0x62:
+        pop();
+        break; // BUILD: state (an OrderedDict's _metadata) is not needed
       default:
-        throw new ModelFormatError(`${source}: data.pkl uses pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${r.pos - 1}, which a state dict does not need; only state dicts are read`);
+        throw new ModelFormatError(
+          `${source}: data.pkl uses pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${r.pos - 1}, which a state dict does not need; only state dicts are read`,
+        );
     }
   }
 }

@@ -16,7 +16,8 @@ function isTensor(v: PickleValue): v is TensorRef {
 }
 
 function stateDictOf(root: PickleValue, source: string): Map<PickleValue, PickleValue> {
-  if (!(root instanceof Map)) throw new ModelFormatError(`${source}: data.pkl holds a ${root instanceof PickleTuple ? 'tuple' : typeof root}, not a state dict`);
+  if (!(root instanceof Map))
+    throw new ModelFormatError(`${source}: data.pkl holds a ${root instanceof PickleTuple ? 'tuple' : typeof root}, not a state dict`);
   for (const key of CHECKPOINT_KEYS) {
     const inner = root.get(key);
     if (inner instanceof Map) return inner;
@@ -28,18 +29,22 @@ function materialize(name: string, t: TensorRef, storages: (key: string) => Uint
   const what = `${source}: tensor '${name}'`;
   const bytes = storages(t.storage.key);
   const count = numel(t.shape);
-  if (t.stride.length !== t.shape.length) throw new ModelFormatError(`${what}: stride ${describeShape(t.stride)} does not match shape ${describeShape(t.shape)}`);
+  if (t.stride.length !== t.shape.length)
+    throw new ModelFormatError(`${what}: stride ${describeShape(t.stride)} does not match shape ${describeShape(t.shape)}`);
   // The furthest element the view reaches must lie inside the storage (checked before allocating).
   const last = t.offset + t.shape.reduce((a, d, k) => a + (d - 1) * t.stride[k], 0);
   if (count > 0 && last >= bytes.length / DTYPE_BYTES[t.storage.dtype])
-    throw new ModelFormatError(`${what}: shape ${describeShape(t.shape)} reaches past its storage of ${Math.floor(bytes.length / DTYPE_BYTES[t.storage.dtype])} elements (file truncated or corrupt)`);
+    throw new ModelFormatError(
+      `${what}: shape ${describeShape(t.shape)} reaches past its storage of ${Math.floor(bytes.length / DTYPE_BYTES[t.storage.dtype])} elements (file truncated or corrupt)`,
+    );
   const raw = decodeLittleEndian(bytes, 0, Math.floor(bytes.length / DTYPE_BYTES[t.storage.dtype]), t.storage.dtype, what);
   const data = new Float64Array(count);
   const idx = new Array(t.shape.length).fill(0);
   for (let n = 0; n < count; n++) {
     let p = t.offset;
     for (let d = 0; d < idx.length; d++) p += idx[d] * t.stride[d];
-    if (p >= raw.length) throw new ModelFormatError(`${what}: shape ${describeShape(t.shape)} reaches past its storage of ${raw.length} elements (file truncated or corrupt)`);
+    if (p >= raw.length)
+      throw new ModelFormatError(`${what}: shape ${describeShape(t.shape)} reaches past its storage of ${raw.length} elements (file truncated or corrupt)`);
     data[n] = raw[p];
     for (let d = idx.length - 1; d >= 0; d--) {
       if (++idx[d] < t.shape[d]) break;

@@ -8,8 +8,16 @@
 import { DTYPE_BYTES, ModelFormatError, checkShape, decodeLittleEndian, numel, describeShape, type DType, type NamedTensor } from './tensor.ts';
 
 const SAFETENSORS_DTYPES: Record<string, DType> = {
-  F16: 'float16', BF16: 'bfloat16', F32: 'float32', F64: 'float64',
-  I8: 'int8', U8: 'uint8', I16: 'int16', I32: 'int32', I64: 'int64', BOOL: 'bool',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F32: 'float32',
+  F64: 'float64',
+  I8: 'int8',
+  U8: 'uint8',
+  I16: 'int16',
+  I32: 'int32',
+  I64: 'int64',
+  BOOL: 'bool',
 };
 
 export const naturalCompare = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
@@ -31,7 +39,9 @@ export function readSafetensors(bytes: Uint8Array, source: string): NamedTensor[
     throw new ModelFormatError(`${source}: safetensors header is not valid JSON (${(e as Error).message})`);
   }
   const base = 8 + n;
-  const names = Object.keys(header).filter((k) => k !== '__metadata__').sort(naturalCompare);
+  const names = Object.keys(header)
+    .filter((k) => k !== '__metadata__')
+    .sort(naturalCompare);
   return names.map((name) => {
     const h = header[name];
     const what = `${source}: tensor '${name}'`;
@@ -40,7 +50,9 @@ export function readSafetensors(bytes: Uint8Array, source: string): NamedTensor[
     const shape = checkShape(h.shape ?? [], what);
     const [begin, end] = h.data_offsets ?? [];
     if (end - begin !== numel(shape) * DTYPE_BYTES[dtype])
-      throw new ModelFormatError(`${what}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, shape ${describeShape(shape)} of ${dtype} needs ${numel(shape) * DTYPE_BYTES[dtype]}`);
+      throw new ModelFormatError(
+        `${what}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, shape ${describeShape(shape)} of ${dtype} needs ${numel(shape) * DTYPE_BYTES[dtype]}`,
+      );
     return { name, shape, dtype, data: decodeLittleEndian(bytes, base + begin, numel(shape), dtype, what) };
   });
 }

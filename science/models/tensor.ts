@@ -54,25 +54,42 @@ function halfToNumber(h: number): number {
 export function decodeLittleEndian(bytes: Uint8Array, offset: number, count: number, dtype: DType, what: string): Float64Array {
   const size = DTYPE_BYTES[dtype];
   if (offset < 0 || offset + count * size > bytes.length)
-    throw new ModelFormatError(`${what}: needs ${count * size} bytes of ${dtype} at offset ${offset}, only ${Math.max(0, bytes.length - offset)} present (file truncated?)`);
+    throw new ModelFormatError(
+      `${what}: needs ${count * size} bytes of ${dtype} at offset ${offset}, only ${Math.max(0, bytes.length - offset)} present (file truncated?)`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * size);
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const p = i * size;
     switch (dtype) {
-      case 'float16': out[i] = halfToNumber(view.getUint16(p, true)); break;
+      case 'float16':
+        out[i] = halfToNumber(view.getUint16(p, true));
+        break;
       case 'bfloat16': {
         const f = new DataView(new ArrayBuffer(4));
         f.setUint32(0, view.getUint16(p, true) << 16);
         out[i] = f.getFloat32(0);
         break;
       }
-      case 'float32': out[i] = view.getFloat32(p, true); break;
-      case 'float64': out[i] = view.getFloat64(p, true); break;
-      case 'int8': out[i] = view.getInt8(p); break;
-      case 'uint8': case 'bool': out[i] = view.getUint8(p); break;
-      case 'int16': out[i] = view.getInt16(p, true); break;
-      case 'int32': out[i] = view.getInt32(p, true); break;
+      case 'float32':
+        out[i] = view.getFloat32(p, true);
+        break;
+      case 'float64':
+        out[i] = view.getFloat64(p, true);
+        break;
+      case 'int8':
+        out[i] = view.getInt8(p);
+        break;
+      case 'uint8':
+      case 'bool':
+        out[i] = view.getUint8(p);
+        break;
+      case 'int16':
+        out[i] = view.getInt16(p, true);
+        break;
+      case 'int32':
+        out[i] = view.getInt32(p, true);
+        break;
       case 'int64': {
         const v = view.getBigInt64(p, true);
         if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new ModelFormatError(`${what}: int64 value ${v} is too large`);

@@ -12,7 +12,18 @@ import type { ReportInput } from './records.ts';
 import { figure2, figure3, figure4, figure5, figure6a, figure6b, figureA1, renderSvg, violinFigures, type ReportFigure } from './figures.ts';
 import { figure1 } from './figure-1.ts';
 import { learningCurveFigure, learningCurveTable } from './learning-curves.ts';
-import { clusterabilityTable, conditionKey, dependencyTable, findLesion, mixturesTable, NetworkIndex, networkCohenD, perNetworkTable, randomDataTable, singleLesionTable } from './tables.ts';
+import {
+  clusterabilityTable,
+  conditionKey,
+  dependencyTable,
+  findLesion,
+  mixturesTable,
+  NetworkIndex,
+  networkCohenD,
+  perNetworkTable,
+  randomDataTable,
+  singleLesionTable,
+} from './tables.ts';
 
 export interface BuiltReport {
   /** Relative path → file content (UTF-8 text). */
@@ -100,7 +111,14 @@ function figureMetrics(input: ReportInput, o: ReportOptions, metrics: MetricsCol
   }
 }
 
-function readme(input: ReportInput, comparison: string, tables: readonly ReportTable[], figures: readonly ReportFigure[], missing: readonly string[], metricCount: number): string {
+function readme(
+  input: ReportInput,
+  comparison: string,
+  tables: readonly ReportTable[],
+  figures: readonly ReportFigure[],
+  missing: readonly string[],
+  metricCount: number,
+): string {
   const p = input.provenance;
   const lines: string[] = [
     '# Reports',
@@ -156,7 +174,7 @@ function readme(input: ReportInput, comparison: string, tables: readonly ReportT
     '',
     '- `tables/*.md`: one Markdown table per paper table (ours, then the paper value in the column after it).',
     '- `figures/*.svg` with `figures/*.vl.json`: each figure and the Vega-Lite spec (data inline) that draws it.',
-    "- `metrics.json`: every number above as `<table>/<row>/<column>` → `{table, value, runs?, paper?}`; `runs` are the per-run values behind a mean.",
+    '- `metrics.json`: every number above as `<table>/<row>/<column>` → `{table, value, runs?, paper?}`; `runs` are the per-run values behind a mean.',
     '',
   ];
   return lines.join('\n');
@@ -175,5 +193,11 @@ export function notesSection(notes: { readonly path: string; readonly markdown: 
       if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
       return !fenced && /^#{1,4} /.test(line) ? `##${line}` : line;
     });
-  return ['## About this run', '', `*Written by whoever ran it, in \`${notes.path}\` (\`report.notes\`); every number in the other sections is computed from the runs.*`, '', ...body].join('\n');
+  return [
+    '## About this run',
+    '',
+    `*Written by whoever ran it, in \`${notes.path}\` (\`report.notes\`); every number in the other sections is computed from the runs.*`,
+    '',
+    ...body,
+  ].join('\n');
 }

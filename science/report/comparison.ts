@@ -16,10 +16,28 @@ import { mean } from '../stats.ts';
 import { fmt, fmtMeanSd, fmtSigned, markdownTable, NONE } from './format.ts';
 import type { MetricsCollector } from './metrics.ts';
 import type { ReportOptions } from './options.ts';
-import { datasetLabel, PAPER_CLUSTERABILITY, PAPER_CLUSTERABILITY_NONZERO, PAPER_INIT_NCUT_SUPPORT, PAPER_PER_NETWORK, type PaperConditionRow, type PaperNetworkRow } from './paper.ts';
+import {
+  datasetLabel,
+  PAPER_CLUSTERABILITY,
+  PAPER_CLUSTERABILITY_NONZERO,
+  PAPER_INIT_NCUT_SUPPORT,
+  PAPER_PER_NETWORK,
+  type PaperConditionRow,
+  type PaperNetworkRow,
+} from './paper.ts';
 import type { NetworkRecord, ShuffleMethod } from './records.ts';
 import { welchTTest } from './stats.ts';
-import { clusterabilityId, clusterabilityName, conditionKey, conditionLabel, conditionStats, meanOrNull, networkCohenD, type NetworkIndex, sdOrNull } from './tables.ts';
+import {
+  clusterabilityId,
+  clusterabilityName,
+  conditionKey,
+  conditionLabel,
+  conditionStats,
+  meanOrNull,
+  networkCohenD,
+  type NetworkIndex,
+  sdOrNull,
+} from './tables.ts';
 
 /** The paper's clusterability tables in the order it prints them (Table 1, A.1, A.2, A.3). */
 const PAPER_KS = [4, 7, 10, 2] as const;
@@ -122,14 +140,11 @@ function rowsTable(index: NetworkIndex, metrics: MetricsCollector): RowsResult {
       }
     }
   }
-  const table = markdownTable(
-    ['Table', 'Condition', 'Runs', 'N-cut', 'paper', 'Δ / paper sd', 'Prop. sig.', 'paper', 'Shuffle mean', 'paper'],
-    rows,
-  );
+  const table = markdownTable(['Table', 'Condition', 'Runs', 'N-cut', 'paper', 'Δ / paper sd', 'Prop. sig.', 'paper', 'Shuffle mean', 'paper'], rows);
   const caption =
     'Pruned networks; "N-cut": mean ± sd (ddof 1) over networks. "Δ / paper sd" = (our mean − paper mean) / the paper\'s sd over its networks ' +
     '(for the `layer_nonzero` rows, whose networks are those of the `layer` table, the sd of the same `layer` row). "Prop. sig.": proportion of networks ' +
-    "whose n-cut is below every shuffle of the row's method; \"Shuffle mean\": mean over all shuffles of all networks. The `layer_nonzero` paper values are the original code's " +
+    'whose n-cut is below every shuffle of the row\'s method; "Shuffle mean": mean over all shuffles of all networks. The `layer_nonzero` paper values are the original code\'s ' +
     'notebook outputs (original-implementation.md §11), not printed in the paper.';
   return { markdown: rows.length ? `${caption}\n\n${table}` : 'No pruned networks clustered at k = 2, 4, 7 or 10 yet.', shown: rows.length, paperRows };
 }
@@ -158,9 +173,12 @@ interface Claim {
 
 /** Table 1 conditions with pruned networks clustered at k. */
 function prunedConditions(index: NetworkIndex, k: number) {
-  return TABLE1_CONDITIONS.map((c) => ({ ...c, key: conditionKey(c.dataset, c.dropout), label: conditionLabel(c.dataset, c.dropout), pruned: index.get(c.dataset, c.dropout, 'pruned', k) })).filter(
-    (c) => c.pruned.length > 0,
-  );
+  return TABLE1_CONDITIONS.map((c) => ({
+    ...c,
+    key: conditionKey(c.dataset, c.dropout),
+    label: conditionLabel(c.dataset, c.dropout),
+    pruned: index.get(c.dataset, c.dropout, 'pruned', k),
+  })).filter((c) => c.pruned.length > 0);
 }
 
 function claims(index: NetworkIndex, o: ReportOptions): Claim[] {
@@ -185,7 +203,11 @@ function claims(index: NetworkIndex, o: ReportOptions): Claim[] {
         });
         const paperProps = conds.map((c) => paperTableRow(k, c)?.propSig).filter((p): p is number => p !== undefined);
         return {
-          verdict: majorityVerdict(conds.map((c) => mean(c.st.significant)), 'significant', pruned.length ? `no \`layer\` shuffles of pruned networks at k = ${k}` : noPruned(k)),
+          verdict: majorityVerdict(
+            conds.map((c) => mean(c.st.significant)),
+            'significant',
+            pruned.length ? `no \`layer\` shuffles of pruned networks at k = ${k}` : noPruned(k),
+          ),
           paperVerdict: conds.length && paperProps.length === conds.length ? majorityVerdict(paperProps, 'significant', '') : null,
           columns: ['Condition', 'Significant', 'Prop.', 'paper', 'Mean z'],
           rows,
@@ -234,7 +256,12 @@ function claims(index: NetworkIndex, o: ReportOptions): Claim[] {
           const lowerSig = tests.filter((t) => t.diff < 0 && t.p !== null && t.p < o.alpha).length;
           const higher = tests.filter((t) => t.diff > 0).length;
           const detail = `lower with dropout at p < ${o.alpha} in ${lowerSig} of ${tests.length} datasets, higher in ${higher}`;
-          return { kind: lowerSig === tests.length ? 'holds' : higher === tests.length ? 'does not hold' : 'mixed', detail, tested: tests.length, holding: lowerSig };
+          return {
+            kind: lowerSig === tests.length ? 'holds' : higher === tests.length ? 'does not hold' : 'mixed',
+            detail,
+            tested: tests.length,
+            holding: lowerSig,
+          };
         };
         const unpruned = verdictOf(byPhase.unpruned, 'unpruned');
         metric('b-dropout', 'unpruned_verdict', verdictCode(unpruned));
@@ -245,7 +272,7 @@ function claims(index: NetworkIndex, o: ReportOptions): Claim[] {
           rows,
           notes: [
             `Unpruned networks, same rule: ${verdictText(unpruned)}${unpruned.kind === 'not testable' ? '' : ` (${unpruned.detail})`}.`,
-            'The paper\'s differences: pruned from Table 1\'s means (its Welch p is not printed), unpruned from the means of Tables A.4–A.15 (k = 4 only).',
+            "The paper's differences: pruned from Table 1's means (its Welch p is not printed), unpruned from the means of Tables A.4–A.15 (k = 4 only).",
           ],
         };
       },
@@ -273,10 +300,21 @@ function claims(index: NetworkIndex, o: ReportOptions): Claim[] {
           if (paperProp !== undefined) paperProps.push(paperProp);
           metric(c.key, 'prop_nonzero_below', mean(below), { runs: below, paper: paperProp });
           metric(c.key, 'mean_cohen_d', meanOrNull(ds), { runs: ds, paper: paperD });
-          return [c.label, fraction(below), fmt(mean(below), 2), paperProp === undefined ? NONE : fmt(paperProp, 1), ds.length ? fmtSigned(mean(ds)) : NONE, paperD === undefined ? NONE : fmtSigned(paperD)];
+          return [
+            c.label,
+            fraction(below),
+            fmt(mean(below), 2),
+            paperProp === undefined ? NONE : fmt(paperProp, 1),
+            ds.length ? fmtSigned(mean(ds)) : NONE,
+            paperD === undefined ? NONE : fmtSigned(paperD),
+          ];
         });
         return {
-          verdict: majorityVerdict(props, 'with the `layer_nonzero` mean below', pruned.length ? `no pruned networks with both shuffle methods at k = ${k}` : noPruned(k)),
+          verdict: majorityVerdict(
+            props,
+            'with the `layer_nonzero` mean below',
+            pruned.length ? `no pruned networks with both shuffle methods at k = ${k}` : noPruned(k),
+          ),
           paperVerdict: paperProps.length && paperProps.length === conds.length ? majorityVerdict(paperProps, 'with the `layer_nonzero` mean below', '') : null,
           columns: ['Condition', 'Non-zero mean below', 'Prop.', 'paper', "Mean Cohen's d", 'paper'],
           rows,
@@ -311,14 +349,27 @@ function claims(index: NetworkIndex, o: ReportOptions): Claim[] {
           metric(c.key, 'unpruned_ncut', meanOrNull(unprunedNcuts), { runs: unprunedNcuts, paper: paperUnpruned });
           metric(c.key, 'pruned_ncut', meanOrNull(prunedNcuts), { runs: prunedNcuts, paper: paperPruned });
           metric(c.key, 'prop_pruned_lower', mean(lower), { runs: lower, paper: paperProp });
-          return [[c.label, fmt(meanOrNull(unprunedNcuts)), fmt(paperUnpruned), fmt(meanOrNull(prunedNcuts)), fmt(paperPruned), fraction(lower), fmt(mean(lower), 2), fmt(paperProp, 1)]];
+          return [
+            [
+              c.label,
+              fmt(meanOrNull(unprunedNcuts)),
+              fmt(paperUnpruned),
+              fmt(meanOrNull(prunedNcuts)),
+              fmt(paperPruned),
+              fraction(lower),
+              fmt(mean(lower), 2),
+              fmt(paperProp, 1),
+            ],
+          ];
         });
         return {
           verdict: majorityVerdict(props, 'lower after pruning', pruned.length ? `no network clustered both unpruned and pruned at k = ${k}` : noPruned(k)),
           paperVerdict: paperProps.length && paperProps.length === props.length ? majorityVerdict(paperProps, 'lower after pruning', '') : null,
           columns: ['Condition', 'Unpruned n-cut', 'paper', 'Pruned n-cut', 'paper', 'Pruned lower', 'Prop.', 'paper'],
           rows,
-          notes: ["The paper's unpruned means and pairs come from Tables A.4–A.15 (k = 4; run i before and after pruning); its pruned means from Table 1 / A.1–A.3."],
+          notes: [
+            "The paper's unpruned means and pairs come from Tables A.4–A.15 (k = 4; run i before and after pruning); its pruned means from Table 1 / A.1–A.3.",
+          ],
         };
       },
     },
@@ -446,7 +497,7 @@ export function comparisonSection(index: NetworkIndex, o: ReportOptions, metrics
     '',
     `${omitted} of ${rows.paperRows} paper rows (Tables 1, A.1–A.3 and their \`layer_nonzero\` twins) have no pruned networks clustered here and are omitted; the tables list them as missing.`,
     '',
-    '### The paper\'s qualitative claims',
+    "### The paper's qualitative claims",
     '',
     markdownTable(['Claim', 'Paper', `Verdict (k = ${o.main_k})`, "Paper's numbers, same rule", 'Other k'], summary),
     '',

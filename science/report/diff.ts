@@ -164,7 +164,12 @@ export function formatDiff(r: DiffResult, format: DiffFormat): string {
       '',
       '#### Params',
       '',
-      paramRows.length ? markdownTable(['param', 'old', 'new'], paramRows.map((x) => x.map((c) => `\`${c}\``))) : 'No params changed.',
+      paramRows.length
+        ? markdownTable(
+            ['param', 'old', 'new'],
+            paramRows.map((x) => x.map((c) => `\`${c}\``)),
+          )
+        : 'No params changed.',
       '',
       '#### Metrics',
       '',

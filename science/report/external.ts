@@ -20,14 +20,24 @@ export function externalModelsTable(records: readonly ExternalModelRecord[], met
       const s = r.shuffles[m]!;
       metrics.add('external-models', row, `${m}_p`, s.p);
       metrics.add('external-models', row, `${m}_z`, s.z);
-      rows.push([r.model, String(r.k), fmt(r.ncut), fmt(r.modularity), m, `${fmtMeanSd(s.mean, s.sd)} (n = ${s.n})`, fmt(s.p, 4), fmt(s.z, 2), s.significant ? '✓' : '×']);
+      rows.push([
+        r.model,
+        String(r.k),
+        fmt(r.ncut),
+        fmt(r.modularity),
+        m,
+        `${fmtMeanSd(s.mean, s.sd)} (n = ${s.n})`,
+        fmt(s.p, 4),
+        fmt(s.z, 2),
+        s.significant ? '✓' : '×',
+      ]);
     }
   }
   return {
     id: 'external-models',
     title: 'External models: n-cut, modularity and shuffle nulls of network files (params external.models)',
     caption:
-      'One row per file, k and shuffle method. n-cut of the spectral clustering (lower = more modular), Newman\'s modularity Q of the same clusters (higher = more modular), the shuffled networks\' n-cut (mean ± sd, ddof 0), p = (#{shuffles below} + 1)/(n + 1) and z. Graph definitions for CNNs: docs/models.md.',
+      "One row per file, k and shuffle method. n-cut of the spectral clustering (lower = more modular), Newman's modularity Q of the same clusters (higher = more modular), the shuffled networks' n-cut (mean ± sd, ddof 0), p = (#{shuffles below} + 1)/(n + 1) and z. Graph definitions for CNNs: docs/models.md.",
     columns: ['Model', 'k', 'n-cut', 'Q', 'Shuffle', 'Shuffle n-cut', 'p', 'z', 'Below all'],
     rows,
     reading: 'Clusterability of the external networks, read like Table 1.',

@@ -157,8 +157,30 @@ export function figure1Spec(net: Figure1Network, layout: Figure1Layout, title: s
     w: r4(e.weight / maxWeight),
   }));
   // Larger columns get smaller dots so that 784 inputs still read as a column of separate points.
-  const nodeRows = layout.nodes.map((n) => ({ kind: 'node', x: n.column, y: r4(n.y), module: moduleName(n.module), size: dotSize(layout.columnSizes[n.column]) }));
-  const x = { field: 'x', type: 'quantitative', scale: { domain: [-0.15, columns - 0.85] }, axis: { values: names.map((_, c) => c), labelExpr: `${JSON.stringify(names)}[datum.value]`, title: null, grid: false, ticks: false, domain: false, labelFontSize: 12, labelAngle: 0, labelOverlap: false, labelPadding: 6 } };
+  const nodeRows = layout.nodes.map((n) => ({
+    kind: 'node',
+    x: n.column,
+    y: r4(n.y),
+    module: moduleName(n.module),
+    size: dotSize(layout.columnSizes[n.column]),
+  }));
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    scale: { domain: [-0.15, columns - 0.85] },
+    axis: {
+      values: names.map((_, c) => c),
+      labelExpr: `${JSON.stringify(names)}[datum.value]`,
+      title: null,
+      grid: false,
+      ticks: false,
+      domain: false,
+      labelFontSize: 12,
+      labelAngle: 0,
+      labelOverlap: false,
+      labelPadding: 6,
+    },
+  };
   const y = { field: 'y', type: 'quantitative', scale: { domain: [-0.02, 1.02], reverse: true }, axis: null };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -171,7 +193,14 @@ export function figure1Spec(net: Figure1Network, layout: Figure1Layout, title: s
       {
         transform: [{ filter: "datum.kind === 'edge' && !datum.within" }],
         mark: { type: 'rule', color: style.between, strokeCap: 'round' },
-        encoding: { x, y, x2: { field: 'x2' }, y2: { field: 'y2' }, opacity: { value: 0.18 }, strokeWidth: { field: 'w', type: 'quantitative', scale: { range: [0.3, 1.6] }, legend: null } },
+        encoding: {
+          x,
+          y,
+          x2: { field: 'x2' },
+          y2: { field: 'y2' },
+          opacity: { value: 0.18 },
+          strokeWidth: { field: 'w', type: 'quantitative', scale: { range: [0.3, 1.6] }, legend: null },
+        },
       },
       {
         transform: [{ filter: "datum.kind === 'edge' && datum.within" }],
@@ -189,7 +218,12 @@ export function figure1Spec(net: Figure1Network, layout: Figure1Layout, title: s
       {
         transform: [{ filter: "datum.kind === 'node'" }],
         mark: { type: 'circle', opacity: 1, stroke: 'white', strokeWidth: 0.2 },
-        encoding: { x, y, size: { field: 'size', type: 'quantitative', scale: null }, color: { field: 'module', type: 'nominal', title: 'neurons', scale: { domain, range } } },
+        encoding: {
+          x,
+          y,
+          size: { field: 'size', type: 'quantitative', scale: null },
+          color: { field: 'module', type: 'nominal', title: 'neurons', scale: { domain, range } },
+        },
       },
     ],
   };
@@ -206,7 +240,14 @@ export function figure1(drawn: DrawnNetworkRecord | null | undefined, o: ReportO
   const want = o.figure_1;
   const name = `${datasetLabel(want.dataset)}${want.dropout ? ' + dropout' : ''}, run ${want.run}`;
   const title = `Figure 1: a pruned network split into its modules (${name}, k = ${o.main_k})`;
-  if (!drawn) return { id: 'fig-1', title, spec: null, reading: 'The network of report.figure_1 is not pruned and clustered yet.', missing: [`pruned ${name} clustered at k = ${o.main_k}`] };
+  if (!drawn)
+    return {
+      id: 'fig-1',
+      title,
+      spec: null,
+      reading: 'The network of report.figure_1 is not pruned and clustered yet.',
+      missing: [`pruned ${name} clustered at k = ${o.main_k}`],
+    };
   const layout = figure1Layout(drawn, want.edge_share);
   const isolated = layout.nodes.filter((n) => n.module < 0).length;
   const within = layout.edges.filter((e) => e.module >= 0).length;

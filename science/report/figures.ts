@@ -81,9 +81,16 @@ const methodScale = (o: ReportOptions) => ({ domain: ['layer', 'layer_nonzero'],
 export function figure2(networks: readonly NetworkRecord[], o: ReportOptions): ReportFigure {
   const pts = networks
     .filter((n) => n.k === o.main_k && n.phase !== 'init' && n.ncut !== null && n.testAcc !== null)
-    .map((n) => ({ dataset: datasetLabel(n.dataset), run: n.run, condition: conditionName(n.phase, n.dropout), test_accuracy: r6(n.testAcc!), ncut: r6(n.ncut!) }));
+    .map((n) => ({
+      dataset: datasetLabel(n.dataset),
+      run: n.run,
+      condition: conditionName(n.phase, n.dropout),
+      test_accuracy: r6(n.testAcc!),
+      ncut: r6(n.ncut!),
+    }));
   const title = `Figure 2: n-cut vs test accuracy, before and after pruning (k = ${o.main_k})`;
-  if (!pts.length) return { id: 'fig-2', title, spec: null, reading: 'No clustered trained networks yet.', missing: ['trained networks with accuracy and n-cut'] };
+  if (!pts.length)
+    return { id: 'fig-2', title, spec: null, reading: 'No clustered trained networks yet.', missing: ['trained networks with accuracy and n-cut'] };
   const datasets = [...new Set(pts.map((p) => p.dataset))];
   const drop = (phase: string) => pts.filter((p) => p.condition.startsWith(phase)).map((p) => p.ncut);
   const before = drop('unpruned');
@@ -116,10 +123,17 @@ export function figure2(networks: readonly NetworkRecord[], o: ReportOptions): R
 export function figure3(networks: readonly NetworkRecord[], o: ReportOptions): ReportFigure {
   const ncuts = networks.filter((n) => n.phase === 'init' && n.k === o.main_k && n.ncut !== null).map((n) => n.ncut!);
   const title = `Figure 3: n-cuts of ${ncuts.length} randomly initialised networks (k = ${o.main_k})`;
-  if (!ncuts.length) return { id: 'fig-3', title, spec: null, reading: 'No clustered init networks yet.', missing: ['clustered random-init networks (phase init)'] };
+  if (!ncuts.length)
+    return { id: 'fig-3', title, spec: null, reading: 'No clustered init networks yet.', missing: ['clustered random-init networks (phase init)'] };
   const bins = histogram(ncuts).map((b) => ({ kind: 'bin', start: r6(b.start), end: r6(b.end), density: r6(b.density) }));
   const kde = gaussianKde(ncuts, 120).map((p) => ({ kind: 'kde', x: r6(p.x), density: r6(p.density) }));
-  const paper = o.main_k === 4 ? [{ kind: 'paper', x: PAPER_INIT_NCUT_SUPPORT.min }, { kind: 'paper', x: PAPER_INIT_NCUT_SUPPORT.max }] : [];
+  const paper =
+    o.main_k === 4
+      ? [
+          { kind: 'paper', x: PAPER_INIT_NCUT_SUPPORT.min },
+          { kind: 'paper', x: PAPER_INIT_NCUT_SUPPORT.max },
+        ]
+      : [];
   const lo = Math.min(...ncuts);
   const hi = Math.max(...ncuts);
   return {
@@ -127,7 +141,14 @@ export function figure3(networks: readonly NetworkRecord[], o: ReportOptions): R
     title,
     spec: {
       ...base(title, o, [...bins, ...kde, ...paper]),
-      ...(paper.length ? { title: { text: title, subtitle: `dashed lines: the paper's range of init n-cuts (${PAPER_INIT_NCUT_SUPPORT.min}–${PAPER_INIT_NCUT_SUPPORT.max}, Fig. 3)` } } : {}),
+      ...(paper.length
+        ? {
+            title: {
+              text: title,
+              subtitle: `dashed lines: the paper's range of init n-cuts (${PAPER_INIT_NCUT_SUPPORT.min}–${PAPER_INIT_NCUT_SUPPORT.max}, Fig. 3)`,
+            },
+          }
+        : {}),
       width: o.panel.width * 2,
       height: o.panel.height,
       layer: [
@@ -236,7 +257,9 @@ export function violinFigures(index: NetworkIndex, o: ReportOptions): ReportFigu
   return panels.map(([id, phase, dropout]) => {
     const label = `${datasetLabel(o.violin_dataset)}${dropout ? ' with' : ' without'} dropout, ${phase === 'pruned' ? 'end of training' : 'before pruning'}`;
     const title = `Figure ${id.slice(4).replace(/^A/, 'A.')}: shuffle n-cut distributions per network, ${label} (k = ${o.main_k})`;
-    const nets = index.get(o.violin_dataset, dropout, phase, o.main_k).filter((n) => n.ncut !== null && (n.shuffles.layer?.samples || n.shuffles.layer_nonzero?.samples));
+    const nets = index
+      .get(o.violin_dataset, dropout, phase, o.main_k)
+      .filter((n) => n.ncut !== null && (n.shuffles.layer?.samples || n.shuffles.layer_nonzero?.samples));
     if (!nets.length) return { id, title, spec: null, reading: 'No shuffle samples yet.', missing: [`${label}: networks with shuffle samples`] };
     const rows: Record<string, unknown>[] = [];
     for (const n of nets) {
@@ -296,7 +319,14 @@ export function figureA1(networks: readonly NetworkRecord[], o: ReportOptions): 
       const d = cohenD(a, b);
       return Number.isFinite(d) ? [{ method: conditionName(n.phase, n.dropout), dataset: datasetLabel(n.dataset), run: n.run, d: r6(d) }] : [];
     });
-  if (!pts.length) return { id: 'fig-A1', title, spec: null, reading: 'No networks with both shuffle samples yet.', missing: ['networks with `layer` and `layer_nonzero` samples'] };
+  if (!pts.length)
+    return {
+      id: 'fig-A1',
+      title,
+      spec: null,
+      reading: 'No networks with both shuffle samples yet.',
+      missing: ['networks with `layer` and `layer_nonzero` samples'],
+    };
   const datasetOrder = [...new Set(['MNIST', 'Fashion', 'CIFAR-10', ...pts.map((p) => p.dataset)])].filter((d) => pts.some((p) => p.dataset === d));
   const byMethod = new Map<string, number[]>();
   for (const p of pts) byMethod.set(p.method, [...(byMethod.get(p.method) ?? []), p.d]);
@@ -305,7 +335,15 @@ export function figureA1(networks: readonly NetworkRecord[], o: ReportOptions): 
     title,
     spec: {
       ...base(title, o, pts),
-      facet: { column: { field: 'method', type: 'nominal', title: null, sort: ['unpruned', 'unpruned + dropout', 'pruned', 'pruned + dropout'], header: { labelLimit: 0 } } },
+      facet: {
+        column: {
+          field: 'method',
+          type: 'nominal',
+          title: null,
+          sort: ['unpruned', 'unpruned + dropout', 'pruned', 'pruned + dropout'],
+          header: { labelLimit: 0 },
+        },
+      },
       // At least the width of the longest column title ("pruned + dropout"), so titles never overlap.
       spec: {
         width: Math.max(110, 40 * datasetOrder.length),
@@ -386,11 +424,23 @@ export function figure6a(lesion: LesionRecord | undefined, o: ReportOptions): Re
   const subtitle = 'diagonal (outlined): the drop of the single lesion of that sub-module';
   const important = (lesion?.single ?? []).filter((r) => r.category === 'important').sort((a, b) => a.layer - b.layer || a.cluster - b.cluster);
   if (!lesion?.conditional?.length || !important.length) {
-    return { id: 'fig-6a', title, spec: null, reading: 'No conditional double-lesion results yet.', missing: ['conditional double lesions of important sub-modules'] };
+    return {
+      id: 'fig-6a',
+      title,
+      spec: null,
+      reading: 'No conditional double-lesion results yet.',
+      missing: ['conditional double lesions of important sub-modules'],
+    };
   }
   const names = important.map((r) => `${r.layer}-${r.cluster}`);
   const set = new Set(names);
-  const cells: Record<string, unknown>[] = important.map((r) => ({ x: `${r.layer}-${r.cluster}`, y: `${r.layer}-${r.cluster}`, delta_pp: r6(-r.diff * 100), mark: 'single', text: (-r.diff * 100).toFixed(1) }));
+  const cells: Record<string, unknown>[] = important.map((r) => ({
+    x: `${r.layer}-${r.cluster}`,
+    y: `${r.layer}-${r.cluster}`,
+    delta_pp: r6(-r.diff * 100),
+    mark: 'single',
+    text: (-r.diff * 100).toFixed(1),
+  }));
   for (const c of lesion.conditional as readonly PairLesionRow[]) {
     const x = `${c.layerX}-${c.clusterX}`;
     const y = `${c.layerY}-${c.clusterY}`;
@@ -459,8 +509,14 @@ export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): Re
   const yDomain = [-0.5, maxSlot + 0.5];
   const width = o.panel.width * 2;
   const height = Math.max(o.panel.height, 60 * (maxSlot + 1));
-  const px = (layer: number, slot: number) => ({ x: ((layer - xDomain[0]) / (xDomain[1] - xDomain[0])) * width, y: ((slot - yDomain[0]) / (yDomain[1] - yDomain[0])) * height });
-  const fromPx = (p: { x: number; y: number }) => ({ layer: xDomain[0] + (p.x / width) * (xDomain[1] - xDomain[0]), slot: yDomain[0] + (p.y / height) * (yDomain[1] - yDomain[0]) });
+  const px = (layer: number, slot: number) => ({
+    x: ((layer - xDomain[0]) / (xDomain[1] - xDomain[0])) * width,
+    y: ((slot - yDomain[0]) / (yDomain[1] - yDomain[0])) * height,
+  });
+  const fromPx = (p: { x: number; y: number }) => ({
+    layer: xDomain[0] + (p.x / width) * (xDomain[1] - xDomain[0]),
+    slot: yDomain[0] + (p.y / height) * (yDomain[1] - yDomain[0]),
+  });
   const pos = (name: string) => ({ layer: nodes.get(name)!.layer, slot: rank.get(name)! });
   const edges = lesion.edges.map((e) => {
     const a = pos(`${e.fromLayer}-${e.fromCluster}`);
@@ -480,7 +536,13 @@ export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): Re
   ];
   const x = { field: 'layer', type: 'quantitative', scale: { domain: xDomain, nice: false, zero: false } };
   const y = { field: 'slot', type: 'quantitative', axis: null, scale: { domain: yDomain, reverse: true, nice: false, zero: false } };
-  const color = { field: 'edge_kind', type: 'nominal', title: 'edge', scale: { domain: Object.values(EDGE_KIND_LABEL) }, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 } };
+  const color = {
+    field: 'edge_kind',
+    type: 'nominal',
+    title: 'edge',
+    scale: { domain: Object.values(EDGE_KIND_LABEL) },
+    legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 },
+  };
   return {
     id: 'fig-6b',
     title,
@@ -492,7 +554,13 @@ export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): Re
         {
           transform: [{ filter: "datum.kind === 'edge'" }],
           mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.8 },
-          encoding: { x: { ...x, title: 'hidden layer', axis: { format: 'd', values: Array.from({ length: maxLayer - minLayer + 1 }, (_, i) => minLayer + i) } }, y, x2: { field: 'layer2' }, y2: { field: 'slot2' }, color },
+          encoding: {
+            x: { ...x, title: 'hidden layer', axis: { format: 'd', values: Array.from({ length: maxLayer - minLayer + 1 }, (_, i) => minLayer + i) } },
+            y,
+            x2: { field: 'layer2' },
+            y2: { field: 'slot2' },
+            color,
+          },
         },
         {
           transform: [{ filter: "datum.kind === 'arrow'" }],

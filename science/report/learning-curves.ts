@@ -38,12 +38,22 @@ export function learningCurveTable(curves: readonly LearningCurveRecord[], metri
     for (const p of c.points) {
       const paper = paperCurveValue(c, p.epochTotal);
       metrics.add(id, row, `ncut_epoch_${p.epochTotal}`, p.ncut, { paper });
-      rows.push([conditionLabel(c.dataset, c.dropout), String(c.run), p.phase === 'unpruned' ? 'training' : 'pruning', String(p.epochTotal), fmt(p.testAccuracy), fmt(p.ncut), paper === null ? NONE : fmt(paper)]);
+      rows.push([
+        conditionLabel(c.dataset, c.dropout),
+        String(c.run),
+        p.phase === 'unpruned' ? 'training' : 'pruning',
+        String(p.epochTotal),
+        fmt(p.testAccuracy),
+        fmt(p.ncut),
+        paper === null ? NONE : fmt(paper),
+      ]);
     }
     const train = c.points.filter((p) => p.phase === 'unpruned');
     const prune = c.points.filter((p) => p.phase === 'pruned');
     if (train.length && prune.length)
-      readings.push(`${conditionLabel(c.dataset, c.dropout)}: ${fmt(train[0].ncut)} → ${fmt(train.at(-1)!.ncut)} in training, ${fmt(prune.at(-1)!.ncut)} after pruning`);
+      readings.push(
+        `${conditionLabel(c.dataset, c.dropout)}: ${fmt(train[0].ncut)} → ${fmt(train.at(-1)!.ncut)} in training, ${fmt(prune.at(-1)!.ncut)} after pruning`,
+      );
   }
   return {
     id,
@@ -69,17 +79,25 @@ export function learningCurveFigure(curves: readonly LearningCurveRecord[], o: R
     const panel = datasetLabel(c.dataset);
     if (!panels.includes(panel)) panels.push(panel);
     const series = `${c.dropout ? 'dropout' : 'no dropout'}${curves.filter((x) => x.dataset === c.dataset && x.dropout === c.dropout).length > 1 ? `, run ${c.run}` : ''}`;
-    for (const p of c.points) rows.push({ kind: 'ours', panel, series, epoch: p.epochTotal, ncut: r6(p.ncut), phase: p.phase === 'unpruned' ? 'training' : 'pruning' });
+    for (const p of c.points)
+      rows.push({ kind: 'ours', panel, series, epoch: p.epochTotal, ncut: r6(p.ncut), phase: p.phase === 'unpruned' ? 'training' : 'pruning' });
     const boundary = trainingEpochs(c);
     if (boundary !== null) rows.push({ kind: 'boundary', panel, epoch: boundary + 0.5 });
   }
   for (const dataset of new Set(curves.map((c) => c.dataset))) {
     const panel = datasetLabel(dataset);
-    for (const [epoch, ncut] of PAPER_LEARNING_CURVES.curves[dataset] ?? []) if (k === PAPER_LEARNING_CURVES.k) rows.push({ kind: 'paper', panel, series: 'original code (no dropout)', epoch, ncut });
+    for (const [epoch, ncut] of PAPER_LEARNING_CURVES.curves[dataset] ?? [])
+      if (k === PAPER_LEARNING_CURVES.k) rows.push({ kind: 'paper', panel, series: 'original code (no dropout)', epoch, ncut });
   }
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch (training, then pruning)', scale: { zero: false } };
   const y = { field: 'ncut', type: 'quantitative', title: 'n-cut', scale: { zero: false } };
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: ['no dropout', 'dropout', 'original code (no dropout)'], range: [o.colors.pruned, o.colors.pruned_dropout, o.colors.actual] }, legend: { orient: 'bottom', labelLimit: 260 } };
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: ['no dropout', 'dropout', 'original code (no dropout)'], range: [o.colors.pruned, o.colors.pruned_dropout, o.colors.actual] },
+    legend: { orient: 'bottom', labelLimit: 260 },
+  };
   const spec: VegaLiteSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -91,9 +109,21 @@ export function learningCurveFigure(curves: readonly LearningCurveRecord[], o: R
       width: o.panel.width,
       height: o.panel.height,
       layer: [
-        { transform: [{ filter: "datum.kind === 'boundary'" }], mark: { type: 'rule', strokeDash: [2, 3], color: '#888888' }, encoding: { x: { field: 'epoch', type: 'quantitative' }, tooltip: { value: 'pruning starts' } } },
-        { transform: [{ filter: "datum.kind === 'paper'" }], mark: { type: 'line', strokeDash: [5, 3], point: { shape: 'diamond', filled: false, size: 50 }, strokeWidth: 1 }, encoding: { x, y, color } },
-        { transform: [{ filter: "datum.kind === 'ours'" }], mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x, y, color, detail: { field: 'series' }, tooltip: [{ field: 'series' }, { field: 'phase' }, { field: 'epoch' }, { field: 'ncut' }] } },
+        {
+          transform: [{ filter: "datum.kind === 'boundary'" }],
+          mark: { type: 'rule', strokeDash: [2, 3], color: '#888888' },
+          encoding: { x: { field: 'epoch', type: 'quantitative' }, tooltip: { value: 'pruning starts' } },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'paper'" }],
+          mark: { type: 'line', strokeDash: [5, 3], point: { shape: 'diamond', filled: false, size: 50 }, strokeWidth: 1 },
+          encoding: { x, y, color },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'ours'" }],
+          mark: { type: 'line', point: { filled: true, size: 30 } },
+          encoding: { x, y, color, detail: { field: 'series' }, tooltip: [{ field: 'series' }, { field: 'phase' }, { field: 'epoch' }, { field: 'ncut' }] },
+        },
       ],
     },
   };

@@ -116,7 +116,13 @@ export interface LearningCurveRecord {
   readonly dropout: boolean;
   readonly run: number;
   readonly k: number;
-  readonly points: readonly { readonly phase: 'unpruned' | 'pruned'; readonly epoch: number; readonly epochTotal: number; readonly ncut: number; readonly testAccuracy: number }[];
+  readonly points: readonly {
+    readonly phase: 'unpruned' | 'pruned';
+    readonly epoch: number;
+    readonly epochTotal: number;
+    readonly ncut: number;
+    readonly testAccuracy: number;
+  }[];
 }
 
 /** The network drawn in Figure 1: its dense kernels and its clustering at the main k. */

@@ -124,7 +124,10 @@ export function clusterabilityName(k: number): string {
 export function clusterabilityTable(index: NetworkIndex, k: number, method: ShuffleMethod, metrics: MetricsCollector): ReportTable {
   const id = clusterabilityId(k, method);
   const paper = (method === 'layer' ? PAPER_CLUSTERABILITY : PAPER_CLUSTERABILITY_NONZERO)[k];
-  const rows = conditionRowsFor(paper, PAPER_CLUSTERABILITY[4].rows.map(({ dataset, dropout }) => ({ dataset, dropout })));
+  const rows = conditionRowsFor(
+    paper,
+    PAPER_CLUSTERABILITY[4].rows.map(({ dataset, dropout }) => ({ dataset, dropout })),
+  );
   const missing: string[] = [];
   const sigPairs: string[] = [];
   const ncutDiffs: [number | null, number | undefined][] = [];
@@ -164,7 +167,8 @@ export function clusterabilityTable(index: NetworkIndex, k: number, method: Shuf
     ];
   });
   const named = clusterabilityName(k);
-  const methodText = method === 'layer' ? 'all weights of each layer shuffled (`layer`)' : 'only the non-zero weights shuffled, topology kept (`layer_nonzero`)';
+  const methodText =
+    method === 'layer' ? 'all weights of each layer shuffled (`layer`)' : 'only the non-zero weights shuffled, topology kept (`layer_nonzero`)';
   const dev = meanAbsDiff(ncutDiffs);
   return {
     id,
@@ -176,9 +180,7 @@ export function clusterabilityTable(index: NetworkIndex, k: number, method: Shuf
     columns: ['Dataset', 'Dropout', 'Runs', 'Prop. sig.', 'paper', 'Train acc.', 'paper', 'Test acc.', 'paper', 'N-cuts', 'paper', 'Dist. n-cuts', 'paper'],
     rows: out,
     missing,
-    reading: sigPairs.length
-      ? `Proportion significant: ${sigPairs.join(', ')}${dev !== null ? `; mean |n-cut − paper| = ${fmt(dev)}` : ''}.`
-      : 'No runs yet.',
+    reading: sigPairs.length ? `Proportion significant: ${sigPairs.join(', ')}${dev !== null ? `; mean |n-cut − paper| = ${fmt(dev)}` : ''}.` : 'No runs yet.',
   };
 }
 
@@ -206,7 +208,10 @@ export function randomDataTable(index: NetworkIndex, which: keyof typeof PAPER_R
     metrics.add(id, key, 'ncut_sd', sdOrNull(pruned.ncuts), { paper: p.ncut[1] });
     metrics.add(id, key, 'dist_mean', pruned.dist?.mean ?? null, { runs: pruned.distMeans, paper: p.dist[0] });
     metrics.add(id, key, 'dist_sd', pruned.dist?.sd ?? null, { paper: p.dist[1] });
-    if (pruned.runs > 0) readings.push(`${p.dropout ? 'dropout' : 'no dropout'}: n-cut ${fmt(meanOrNull(pruned.ncuts))} vs shuffles ${fmt(pruned.dist?.mean)} (paper ${fmt(p.ncut[0])} vs ${fmt(p.dist[0])})`);
+    if (pruned.runs > 0)
+      readings.push(
+        `${p.dropout ? 'dropout' : 'no dropout'}: n-cut ${fmt(meanOrNull(pruned.ncuts))} vs shuffles ${fmt(pruned.dist?.mean)} (paper ${fmt(p.ncut[0])} vs ${fmt(p.dist[0])})`,
+      );
     return [
       fmtBool(p.dropout),
       `${unpruned.runs}/${pruned.runs}`,
@@ -319,7 +324,21 @@ export function perNetworkTable(index: NetworkIndex, paper: PaperNetworkTable, o
     caption:
       `k = ${k}. p-values: (#{shuffles < n-cut} + 1)/(n + 1) (North et al. 2002); "Dist. n-cuts": mean ± sd (ddof 0) of the \`layer\` shuffles; ` +
       `"non-zero": the \`layer_nonzero\` shuffles. Cohen's d = (mean_layer − mean_nonzero)/pooled sd (ddof 1). Runs are independent seeds, so row i here and row i in the paper are different networks: compare the distributions and the mean row. Paper column: ${paper.source}.`,
-    columns: ['Run', 'N-cut', 'paper', 'p-value', 'paper', 'Dist. n-cuts', 'paper', 'p-value (non-zero)', 'paper', 'Non-zero dist. n-cuts', 'paper', "Cohen's d", 'paper'],
+    columns: [
+      'Run',
+      'N-cut',
+      'paper',
+      'p-value',
+      'paper',
+      'Dist. n-cuts',
+      'paper',
+      'p-value (non-zero)',
+      'paper',
+      'Non-zero dist. n-cuts',
+      'paper',
+      "Cohen's d",
+      'paper',
+    ],
     rows,
     missing: records.length ? [] : [`${label}, ${paper.phase}: no networks clustered at k = ${k}`],
     reading: records.length
@@ -482,7 +501,14 @@ export function dependencyTable(lesion: LesionRecord | undefined, o: ReportOptio
     const row = `${subName(p.x.layer, p.x.cluster)}_${subName(p.y.layer, p.y.cluster)}`;
     metrics.add(id, row, 'delta_xy', p.deltaXY);
     metrics.add(id, row, 'delta_yx', p.deltaYX);
-    return [subName(p.x.layer, p.x.cluster), subName(p.y.layer, p.y.cluster), fmtBool(p.xGivenY), fmtBool(p.yGivenX), fmtSigned(p.deltaXY), fmtSigned(p.deltaYX)];
+    return [
+      subName(p.x.layer, p.x.cluster),
+      subName(p.y.layer, p.y.cluster),
+      fmtBool(p.xGivenY),
+      fmtBool(p.yGivenX),
+      fmtSigned(p.deltaXY),
+      fmtSigned(p.deltaYX),
+    ];
   });
   const ourPatterns = countBy(pairs, (p) => patternOf(p.xGivenY, p.yGivenX));
   const paperPatterns = countBy(PAPER_DEPENDENCIES.rows, (r) => patternOf(r[2], r[3]));

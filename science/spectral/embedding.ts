@@ -73,10 +73,20 @@ function countEntries(indptr: Int32Array, indices: Int32Array, rows: number, ro:
  * the block's rows (rFill/rIndices/rValues) and the one whose rows are its columns (cFill/…).
  */
 function scatterEntries(
-  indptr: Int32Array, indices: Int32Array, values: Float32Array, rows: number, ro: number, co: number,
-  rowScale: Float64Array, colScale: Float64Array,
-  rFill: Int32Array, rIndices: Int32Array, rValues: Float64Array,
-  cFill: Int32Array, cIndices: Int32Array, cValues: Float64Array,
+  indptr: Int32Array,
+  indices: Int32Array,
+  values: Float32Array,
+  rows: number,
+  ro: number,
+  co: number,
+  rowScale: Float64Array,
+  colScale: Float64Array,
+  rFill: Int32Array,
+  rIndices: Int32Array,
+  rValues: Float64Array,
+  cFill: Int32Array,
+  cIndices: Int32Array,
+  cValues: Float64Array,
 ): void {
   for (let r = 0; r < rows; r++) {
     const i = ro + r;
@@ -195,7 +205,10 @@ export class FoldedOperator implements SymmetricOperator {
     // The CSR arrays and the vectors the products run on live in WebAssembly memory when it is
     // available (sparse-wasm.ts: the same gather, faster), else in ordinary typed arrays.
     const bytes = WasmArena.bytesFor;
-    const arena = nnz > 0 && wasmCsrGatherAvailable() ? new WasmArena(bytes(nQ + 1, 4) + bytes(nP + 1, 4) + 2 * bytes(nnz, 4) + 2 * bytes(nnz, 8) + 2 * bytes(nP, 8) + bytes(nQ, 8)) : null;
+    const arena =
+      nnz > 0 && wasmCsrGatherAvailable()
+        ? new WasmArena(bytes(nQ + 1, 4) + bytes(nP + 1, 4) + 2 * bytes(nnz, 4) + 2 * bytes(nnz, 8) + 2 * bytes(nP, 8) + bytes(nQ, 8))
+        : null;
     this.wasmGather = arena ? wasmCsrGather(arena) : null;
     const int32 = (length: number) => (arena ? arena.int32(length) : new Int32Array(length));
     const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
@@ -233,7 +246,8 @@ export class FoldedOperator implements SymmetricOperator {
         }
         return;
       }
-      if (rowsOnP) scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtP, this.invSqrtQ, ctFill, ctIndices, ctValues, cFill, cIndices, cValues);
+      if (rowsOnP)
+        scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtP, this.invSqrtQ, ctFill, ctIndices, ctValues, cFill, cIndices, cValues);
       else scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtQ, this.invSqrtP, cFill, cIndices, cValues, ctFill, ctIndices, ctValues);
     });
     this.cIndptr = cIndptr;
@@ -353,7 +367,8 @@ export function spectralEmbedding(graph: LayeredGraph, k: number, seed: number, 
   if (solver === 'lanczos' || (solver === 'auto' && n > DENSE_MAX_NODES)) {
     pairs = foldedEigenpairs(graph, k, seed, options.tol ?? 1e-9);
     if (pairs) used = 'lanczos';
-    else if (solver === 'lanczos') throw new RangeError(`spectralEmbedding: the Lanczos solver cannot give k = ${k} eigenvectors of this graph; use the dense solver`);
+    else if (solver === 'lanczos')
+      throw new RangeError(`spectralEmbedding: the Lanczos solver cannot give k = ${k} eigenvectors of this graph; use the dense solver`);
   }
   pairs ??= denseEigenpairs(graph, k);
 

@@ -12,10 +12,20 @@ export function denseMul(A: Float32Array, rows: number, cols: number, x: Float64
   for (; r + 1 < rows; r += 2) {
     const b0 = r * cols;
     const b1 = b0 + cols;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      t0 = 0,
+      t1 = 0,
+      t2 = 0,
+      t3 = 0;
     let c = 0;
     for (; c < c4; c += 4) {
-      const x0 = x[xOff + c], x1 = x[xOff + c + 1], x2 = x[xOff + c + 2], x3 = x[xOff + c + 3];
+      const x0 = x[xOff + c],
+        x1 = x[xOff + c + 1],
+        x2 = x[xOff + c + 2],
+        x3 = x[xOff + c + 3];
       s0 += A[b0 + c] * x0;
       s1 += A[b0 + c + 1] * x1;
       s2 += A[b0 + c + 2] * x2;
@@ -44,10 +54,22 @@ export function denseMul(A: Float32Array, rows: number, cols: number, x: Float64
 export function denseMulT(A: Float32Array, rows: number, cols: number, x: Float64Array, xOff: number, y: Float64Array, yOff: number): void {
   let r = 0;
   for (; r + 7 < rows; r += 8) {
-    const a0 = x[xOff + r], a1 = x[xOff + r + 1], a2 = x[xOff + r + 2], a3 = x[xOff + r + 3];
-    const a4 = x[xOff + r + 4], a5 = x[xOff + r + 5], a6 = x[xOff + r + 6], a7 = x[xOff + r + 7];
-    const b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
-    const b4 = b3 + cols, b5 = b4 + cols, b6 = b5 + cols, b7 = b6 + cols;
+    const a0 = x[xOff + r],
+      a1 = x[xOff + r + 1],
+      a2 = x[xOff + r + 2],
+      a3 = x[xOff + r + 3];
+    const a4 = x[xOff + r + 4],
+      a5 = x[xOff + r + 5],
+      a6 = x[xOff + r + 6],
+      a7 = x[xOff + r + 7];
+    const b0 = r * cols,
+      b1 = b0 + cols,
+      b2 = b1 + cols,
+      b3 = b2 + cols;
+    const b4 = b3 + cols,
+      b5 = b4 + cols,
+      b6 = b5 + cols,
+      b7 = b6 + cols;
     for (let c = 0; c < cols; c++) {
       y[yOff + c] +=
         A[b0 + c] * a0 + A[b1 + c] * a1 + (A[b2 + c] * a2 + A[b3 + c] * a3) + (A[b4 + c] * a4 + A[b5 + c] * a5 + (A[b6 + c] * a6 + A[b7 + c] * a7));
@@ -64,11 +86,22 @@ export function denseMulT(A: Float32Array, rows: number, cols: number, x: Float6
  * y[r] (+)= Σ_p values[p]·x[indices[p]] over row r of a CSR matrix with Float64 values (assigns
  * when `accumulate` is false). Four independent partial sums per row.
  */
-export function csrGather(indptr: Int32Array, indices: Int32Array, values: Float64Array, rows: number, x: Float64Array, y: Float64Array, accumulate: boolean): void {
+export function csrGather(
+  indptr: Int32Array,
+  indices: Int32Array,
+  values: Float64Array,
+  rows: number,
+  x: Float64Array,
+  y: Float64Array,
+  accumulate: boolean,
+): void {
   let p = indptr[0];
   for (let r = 0; r < rows; r++) {
     const end = indptr[r + 1];
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (; p + 3 < end; p += 4) {
       s0 += values[p] * x[indices[p]];
       s1 += values[p + 1] * x[indices[p + 1]];

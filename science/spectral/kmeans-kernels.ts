@@ -26,8 +26,14 @@ export interface DistanceKernels {
    * distance when the triangle inequality already rules the candidate out (see kmeans.ts); returns Σ out.
    */
   candidatePotential(
-    X: Float64Array, n: number, candidateOffset: number, closest: Float64Array, nearest: Int32Array,
-    toCandidate: Float64Array, out: Float64Array, pruneFactor: number,
+    X: Float64Array,
+    n: number,
+    candidateOffset: number,
+    closest: Float64Array,
+    nearest: Int32Array,
+    toCandidate: Float64Array,
+    out: Float64Array,
+    pruneFactor: number,
   ): number;
   /**
    * One pass of Hamerly's bounded Lloyd assignment (kmeans.ts lloydInto): loosen each point's
@@ -35,8 +41,20 @@ export interface DistanceKernels {
    * else recompute distances and move it (updating the running counts and sums).
    */
   hamerlyPass(
-    X: Float64Array, n: number, centers: Float64Array, k: number, labels: Int32Array, upper: Float64Array, lower: Float64Array,
-    halfNearest: Float64Array, moved: Float64Array, max1: number, max2: number, argMax: number, counts: Float64Array, sums: Float64Array,
+    X: Float64Array,
+    n: number,
+    centers: Float64Array,
+    k: number,
+    labels: Int32Array,
+    upper: Float64Array,
+    lower: Float64Array,
+    halfNearest: Float64Array,
+    moved: Float64Array,
+    max1: number,
+    max2: number,
+    argMax: number,
+    counts: Float64Array,
+    sums: Float64Array,
   ): void;
 }
 
@@ -53,11 +71,16 @@ export function distanceKernels(d: number): DistanceKernels {
 const range = (d: number) => Array.from({ length: d }, (_, f) => f);
 
 /** `const x0 = X[xo], x1 = X[xo + 1], …;` */
-const load = (d: number, name: string, array: string, offset: string) => `const ${range(d).map((f) => `${name}${f} = ${array}[${offset} + ${f}]`).join(', ')};`;
+const load = (d: number, name: string, array: string, offset: string) =>
+  `const ${range(d)
+    .map((f) => `${name}${f} = ${array}[${offset} + ${f}]`)
+    .join(', ')};`;
 
 /** Squared distance between the locals x0… and `array[offset…]`, summed left to right. */
 const dist = (d: number, array: string, offset: string) =>
-  `(${range(d).map((f) => `(x${f} - ${array}[${offset} + ${f}]) * (x${f} - ${array}[${offset} + ${f}])`).join(' + ')})`;
+  `(${range(d)
+    .map((f) => `(x${f} - ${array}[${offset} + ${f}]) * (x${f} - ${array}[${offset} + ${f}])`)
+    .join(' + ')})`;
 
 function compile(d: number): DistanceKernels {
   const nearestTwo = `
@@ -124,7 +147,9 @@ function compile(d: number): DistanceKernels {
         counts[a]--;
         counts[best]++;
         const bo = best * ${d};
-        ${range(d).map((f) => `sums[ao + ${f}] -= x${f}; sums[bo + ${f}] += x${f};`).join('\n        ')}
+        ${range(d)
+          .map((f) => `sums[ao + ${f}] -= x${f}; sums[bo + ${f}] += x${f};`)
+          .join('\n        ')}
         labels[i] = best;
       }
       upper[i] = Math.sqrt(bestD);

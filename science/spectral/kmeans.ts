@@ -174,7 +174,17 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
       let pot: number;
       if (ws.wasm && X === ws.X) {
         ws.scalars[2] = PRUNE_FACTOR;
-        ws.wasm.candidatePotential(X.byteOffset, n, X.byteOffset + id * d * 8, closest.byteOffset, nearest.byteOffset, toCandidate.byteOffset, candidate.byteOffset, ws.scalars.byteOffset + 16, ws.scalars.byteOffset + 24);
+        ws.wasm.candidatePotential(
+          X.byteOffset,
+          n,
+          X.byteOffset + id * d * 8,
+          closest.byteOffset,
+          nearest.byteOffset,
+          toCandidate.byteOffset,
+          candidate.byteOffset,
+          ws.scalars.byteOffset + 16,
+          ws.scalars.byteOffset + 24,
+        );
         pot = ws.scalars[3];
       } else pot = kernels.candidatePotential(X, n, id * d, closest, nearest, toCandidate, candidate, PRUNE_FACTOR);
       if (bestId < 0 || pot < bestPot) {
@@ -243,7 +253,17 @@ function clusterSums(X: Float64Array, n: number, d: number, labels: Int32Array, 
  * from its (previous) centre, the next farthest for a second empty cluster, and so on (sklearn
  * `_relocate_empty_clusters_dense`). `old` holds the centres the labels were assigned to.
  */
-function updateCenters(X: Float64Array, n: number, d: number, k: number, labels: Int32Array, old: Float64Array, counts: Float64Array, sums: Float64Array, centers: Float64Array): void {
+function updateCenters(
+  X: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  labels: Int32Array,
+  old: Float64Array,
+  counts: Float64Array,
+  sums: Float64Array,
+  centers: Float64Array,
+): void {
   let order: number[] | undefined;
   let used = 0;
   for (let c = 0; c < k; c++) {
@@ -304,7 +324,22 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
         ws.scalars[0] = max1;
         ws.scalars[1] = max2;
         const at = (a: Float64Array | Int32Array) => a.byteOffset;
-        wasm.hamerly(at(X), n, at(centers), k, at(labels), at(upper), at(lower), at(halfNearest), at(moved), argMax, at(counts), at(sums), at(ws.scalars), at(ws.scratch));
+        wasm.hamerly(
+          at(X),
+          n,
+          at(centers),
+          k,
+          at(labels),
+          at(upper),
+          at(lower),
+          at(halfNearest),
+          at(moved),
+          argMax,
+          at(counts),
+          at(sums),
+          at(ws.scalars),
+          at(ws.scratch),
+        );
       } else kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
     }
     old.set(centers);

@@ -61,7 +61,10 @@ export class EigensolverError extends Error {
 
 function dot(a: Float64Array, b: Float64Array, n: number): number {
   // Four independent chains: one `s += a·b` chain is bound by the add latency.
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let i = 0;
   for (; i + 3 < n; i += 4) {
     s0 += a[i] * b[i];
@@ -81,8 +84,14 @@ function axpy(alpha: number, x: Float64Array, y: Float64Array, n: number): void 
 function projections(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void {
   let i = 0;
   for (; i + 3 < count; i += 4) {
-    const a = basis[i], b = basis[i + 1], c = basis[i + 2], d = basis[i + 3];
-    let sa = 0, sb = 0, sc = 0, sd = 0;
+    const a = basis[i],
+      b = basis[i + 1],
+      c = basis[i + 2],
+      d = basis[i + 3];
+    let sa = 0,
+      sb = 0,
+      sc = 0,
+      sd = 0;
     for (let t = 0; t < n; t++) {
       const x = w[t];
       sa += a[t] * x;
@@ -102,8 +111,14 @@ function projections(w: Float64Array, basis: readonly Float64Array[], count: num
 function subtractCombination(w: Float64Array, basis: readonly Float64Array[], count: number, n: number, h: Float64Array): void {
   let i = 0;
   for (; i + 3 < count; i += 4) {
-    const a = basis[i], b = basis[i + 1], c = basis[i + 2], d = basis[i + 3];
-    const ha = h[i], hb = h[i + 1], hc = h[i + 2], hd = h[i + 3];
+    const a = basis[i],
+      b = basis[i + 1],
+      c = basis[i + 2],
+      d = basis[i + 3];
+    const ha = h[i],
+      hb = h[i + 1],
+      hc = h[i + 2],
+      hd = h[i + 3];
     for (let t = 0; t < n; t++) w[t] -= ha * a[t] + hb * b[t] + (hc * c[t] + hd * d[t]);
   }
   for (; i < count; i++) axpy(-h[i], basis[i], w, n);
@@ -360,7 +375,16 @@ function ritzVectors(V: readonly Float64Array[], Y: Float64Array, size: number, 
 }
 
 /** Whether the nev largest Ritz values of the tridiagonal part of H[0..size) have residual estimates |β·y_last| ≤ tol. */
-function tridiagonalConverged(H: Float64Array, m: number, size: number, beta: number, nev: number, tol: number, diag: Float64Array, off: Float64Array): boolean {
+function tridiagonalConverged(
+  H: Float64Array,
+  m: number,
+  size: number,
+  beta: number,
+  nev: number,
+  tol: number,
+  diag: Float64Array,
+  off: Float64Array,
+): boolean {
   for (let i = 0; i < size; i++) {
     diag[i] = H[i * m + i];
     if (i + 1 < size) off[i] = H[(i + 1) * m + i];

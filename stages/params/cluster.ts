@@ -12,7 +12,9 @@ export const clusterParams = z
       .number()
       .int()
       .min(0)
-      .describe('Seed of every clustering of a trained or untrained network (the original used 42); `pipeline.ts ncut --seed` with the same value gives the same labels.'),
+      .describe(
+        'Seed of every clustering of a trained or untrained network (the original used 42); `pipeline.ts ncut --seed` with the same value gives the same labels.',
+      ),
     n_init: z.number().int().min(1).describe('k-means restarts, keeping the lowest inertia (scikit-learn n_init; the original: 10).'),
   })
   .strict()
@@ -20,15 +22,13 @@ export const clusterParams = z
 
 export const shuffleParams = z
   .object({
-    samples: z
-      .number()
-      .int()
-      .min(0)
-      .describe('Shuffled networks per (network state, k, method) (the paper: 320). Raising it computes only the new samples.'),
+    samples: z.number().int().min(0).describe('Shuffled networks per (network state, k, method) (the paper: 320). Raising it computes only the new samples.'),
     methods: z
       .array(z.enum(SHUFFLE_METHODS))
       .min(1)
-      .describe('Null distributions: layer = permute all entries of each weight matrix; layer_nonzero = permute only the non-zero values, keeping the sparsity pattern.'),
+      .describe(
+        'Null distributions: layer = permute all entries of each weight matrix; layer_nonzero = permute only the non-zero values, keeping the sparsity pattern.',
+      ),
   })
   .strict()
   .describe('Shuffle nulls of the n-cut (paper §3): trained (unpruned and pruned) networks only.');

@@ -17,7 +17,9 @@ export const datasetsParams = z
       .int()
       .min(0)
       .max(2 ** 53 - 1)
-      .describe('Seed of the generated datasets (line, random, memorization) and of the mixtures\' shuffles (the original used 42). Downloaded datasets ignore it.'),
+      .describe(
+        "Seed of the generated datasets (line, random, memorization) and of the mixtures' shuffles (the original used 42). Downloaded datasets ignore it.",
+      ),
   })
   .strict()
   .describe('The datasets stage: which datasets to build and the seed of the generated ones.');

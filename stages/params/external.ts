@@ -13,8 +13,13 @@ export const externalParams = z
     layers: z
       .record(z.string(), z.array(z.string().min(1)).min(1))
       .default({})
-      .describe('Per model file (as written in `models`): the weight layers to use, in order (names or globs), for files without topology whose tensor order is unclear.'),
-    conv_norm: z.enum(CONV_NORMS).default('l1').describe('Edge weight of a convolution kernel slice K[o, i]: l1 = Σ|K|, l2 = √ΣK², successor-l1/l2 = the successor code\'s matrix norms.'),
+      .describe(
+        'Per model file (as written in `models`): the weight layers to use, in order (names or globs), for files without topology whose tensor order is unclear.',
+      ),
+    conv_norm: z
+      .enum(CONV_NORMS)
+      .default('l1')
+      .describe("Edge weight of a convolution kernel slice K[o, i]: l1 = Σ|K|, l2 = √ΣK², successor-l1/l2 = the successor code's matrix norms."),
   })
   .strict()
   .default({ models: [], layers: {}, conv_norm: 'l1' })

@@ -9,13 +9,21 @@ export const reportParams = z
     dir: z
       .string()
       .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a folder relative to the project root, without ".."')
-      .describe('Folder the report is published to, relative to the project root (reports for the committed report, reports/quick for params.quick.yaml): each params file gets its own, so two profiles never overwrite each other. Publishing removes only files this folder\'s earlier report had.'),
-    main_k: z.number().int().min(2).describe('Number of clusters of Table 1, Tables 2–4, A.4–A.17 and Figures 2–4, A.1–A.5 (the paper: 4). Must be in cluster.k to have data.'),
+      .describe(
+        "Folder the report is published to, relative to the project root (reports for the committed report, reports/quick for params.quick.yaml): each params file gets its own, so two profiles never overwrite each other. Publishing removes only files this folder's earlier report had.",
+      ),
+    main_k: z
+      .number()
+      .int()
+      .min(2)
+      .describe('Number of clusters of Table 1, Tables 2–4, A.4–A.17 and Figures 2–4, A.1–A.5 (the paper: 4). Must be in cluster.k to have data.'),
     alpha: z
       .number()
       .gt(0)
       .lt(1)
-      .describe('Significance level of `pipeline.ts diff`: a changed metric is "within noise" when Welch\'s t-test is not significant at this false-discovery rate after Benjamini–Hochberg over its table.'),
+      .describe(
+        'Significance level of `pipeline.ts diff`: a changed metric is "within noise" when Welch\'s t-test is not significant at this false-discovery rate after Benjamini–Hochberg over its table.',
+      ),
     tables: z
       .array(z.enum(TABLE_GROUPS))
       .describe(
@@ -64,7 +72,7 @@ export const reportParams = z
         pruned_dropout: colour.describe('Figure 2: after pruning, with dropout.'),
         layer: colour.describe('`layer` shuffle distributions (Figures 3, 4, A.2–A.5).'),
         layer_nonzero: colour.describe('`layer_nonzero` shuffle distributions.'),
-        actual: colour.describe('Marks of the real networks\' n-cuts.'),
+        actual: colour.describe("Marks of the real networks' n-cuts."),
         taxonomy: z.record(z.string(), colour).describe('Figure 5: colour of each lesion category (important, sig-but-not-diff, small, other, ...).'),
       })
       .strict()

@@ -40,7 +40,10 @@ export const trainParams = z
       .describe(
         'Training backend: onnx (ONNX Runtime, native CPU, from onnxruntime-node), tensorflow (@tensorflow/tfjs-node, if installed), wasm (@tensorflow/tfjs-backend-wasm), cpu (pure JS), or auto = the first of these that works here (one line says so when ONNX Runtime cannot load). Part of every training key.',
       ),
-    datasets: z.array(z.string().min(1)).min(1).describe('Conditions to train: dataset names (the `dataset` axis), or extra names given a `source` in overrides.'),
+    datasets: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Conditions to train: dataset names (the `dataset` axis), or extra names given a `source` in overrides.'),
     dropout: z.array(z.boolean()).min(1).describe('Dropout settings to train for every dataset: [false, true] = both.'),
     runs: positiveInt.describe('Networks trained per (dataset, dropout) condition; the `run` axis is 0..runs−1.'),
     hidden: z.array(positiveInt).min(1).describe('Hidden layer widths (the paper: four layers of 256).'),
@@ -90,7 +93,11 @@ export const pruneParams = z
 
 export const initParams = z
   .object({
-    networks: z.number().int().min(0).describe('Untrained Glorot-initialised networks exported as phase `init` (the random-initialization baseline of the paper\'s Fig. 3: 200).'),
+    networks: z
+      .number()
+      .int()
+      .min(0)
+      .describe("Untrained Glorot-initialised networks exported as phase `init` (the random-initialization baseline of the paper's Fig. 3: 200)."),
   })
   .strict()
   .describe('Untrained networks (exported by stage `export` with dataset `init`).');

@@ -21,15 +21,28 @@ const f32 = (data: ArrayLike<number>) => new Uint8Array(Float32Array.from(data a
 /** A tiny pickle writer for the opcodes a state dict uses. */
 export class PickleWriter {
   parts: number[] = [0x80, 0x02];
-  op(...b: number[]) { this.parts.push(...b); return this; }
-  global(module: string, name: string) { return this.op(0x63, ...enc.encode(`${module}\n${name}\n`)); }
+  op(...b: number[]) {
+    this.parts.push(...b);
+    return this;
+  }
+  global(module: string, name: string) {
+    return this.op(0x63, ...enc.encode(`${module}\n${name}\n`));
+  }
   str(s: string) {
     const b = enc.encode(s);
     return this.op(0x58, b.length & 255, (b.length >> 8) & 255, (b.length >> 16) & 255, b.length >>> 24, ...b);
   }
-  int(n: number) { return n < 256 ? this.op(0x4b, n) : this.op(0x4a, n & 255, (n >> 8) & 255, (n >> 16) & 255, n >>> 24); }
-  tuple(values: number[]) { this.op(0x28); values.forEach((v) => this.int(v)); return this.op(0x74); }
-  bytes() { return Uint8Array.from([...this.parts, 0x2e]); }
+  int(n: number) {
+    return n < 256 ? this.op(0x4b, n) : this.op(0x4a, n & 255, (n >> 8) & 255, (n >> 16) & 255, n >>> 24);
+  }
+  tuple(values: number[]) {
+    this.op(0x28);
+    values.forEach((v) => this.int(v));
+    return this.op(0x74);
+  }
+  bytes() {
+    return Uint8Array.from([...this.parts, 0x2e]);
+  }
 }
 
 /** data.pkl of an OrderedDict of float32 tensors, storage i = tensor i, contiguous. */
@@ -40,7 +53,15 @@ export function stateDictPickle(tensors: T[]): Uint8Array {
     const numel = t.shape.reduce((a, b) => a * b, 1);
     const stride = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
     p.str(t.name).global('torch._utils', '_rebuild_tensor_v2');
-    p.op(0x28).op(0x28).str('storage').global('torch', t.storage ?? 'FloatStorage').str(String(i)).str('cpu').int(numel).op(0x74).op(0x51); // persistent id
+    p.op(0x28)
+      .op(0x28)
+      .str('storage')
+      .global('torch', t.storage ?? 'FloatStorage')
+      .str(String(i))
+      .str('cpu')
+      .int(numel)
+      .op(0x74)
+      .op(0x51); // persistent id
     p.int(0).tuple(t.shape).tuple(stride).op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52).op(0x74, 0x52);
   });
   return p.op(0x75).bytes(); // SETITEMS
@@ -102,7 +123,10 @@ export async function kerasH5(layers: KerasLayer[]): Promise<Uint8Array> {
   const f = new h5wasm.File(path, 'w');
   f.create_attribute('model_config', JSON.stringify({ class_name: 'Sequential', config: { layers: layers.filter((l) => l.config).map((l) => l.config) } }));
   const mw = f.create_group('model_weights');
-  mw.create_attribute('layer_names', layers.map((l) => l.name));
+  mw.create_attribute(
+    'layer_names',
+    layers.map((l) => l.name),
+  );
   for (const l of layers) {
     const g = mw.create_group(l.name);
     g.create_attribute('weight_names', l.weights.length ? l.weights.map((w) => `${l.name}/${w.name}`) : ['']);
@@ -167,6 +191,9 @@ export async function keras3Zip(layers: Keras3Layer[]): Promise<Uint8Array> {
   f.close();
   const weights = Module.FS.readFile(path);
   Module.FS.unlink(path);
-  const config = { class_name: 'Sequential', config: { name: 'sequential', layers: layers.map((l) => ({ class_name: l.className, config: { name: l.name, ...l.config } })) } };
+  const config = {
+    class_name: 'Sequential',
+    config: { name: 'sequential', layers: layers.map((l) => ({ class_name: l.className, config: { name: l.name, ...l.config } })) },
+  };
   return zipSync({ 'metadata.json': enc.encode('{"keras_version": "3.3.3"}'), 'config.json': enc.encode(JSON.stringify(config)), 'model.weights.h5': weights });
 }
