@@ -23,7 +23,7 @@ import { dropoutDraw, dropoutMasks } from '../science/mlp/dropout.ts';
 import { WasmDropoutMasks, WasmKernelMasks } from '../science/mlp/step-wasm.ts';
 import { applyMask, weightsToKeep } from '../science/mlp/pruning.ts';
 import { gunzipIfNeeded, idxImages, idxLabels, parseIdx } from '../science/datasets/idx.ts';
-import { digest, toyData } from './fixtures/train/data.ts';
+import { digest, memoryStore, TEST, toyData, toyOptions as options, TRAIN } from './fixtures/train/data.ts';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { datasetToTable } from '../science/datasets/table.ts';
 import { weightsFromTable } from '../science/weights.ts';
@@ -52,37 +52,6 @@ async function trainOn(backend: 'wasm' | 'onnx', o: PhaseOptions) {
   } finally {
     setNativeTraining(onnx.ok);
   }
-}
-
-const TRAIN = toyData(200, 1);
-const TEST = toyData(60, 2);
-
-function options(over: Partial<PhaseOptions> = {}): PhaseOptions {
-  return {
-    phase: 'unpruned',
-    train: TRAIN,
-    test: TEST,
-    initial: glorotUniformInit(layerSizes([24, 16]), 7),
-    seed: 99,
-    epochs: 3,
-    batchSize: 32,
-    adam: KERAS_ADAM,
-    dropoutRate: 0.5,
-    shuffle: true,
-    ...over,
-  };
-}
-
-function memoryStore(crashAfterSaves = Infinity) {
-  let bytes: Uint8Array | undefined;
-  let saves = 0;
-  return {
-    load: async () => bytes,
-    save: async (b: Uint8Array) => {
-      bytes = b.slice();
-      if (++saves === crashAfterSaves) throw new Error('simulated crash');
-    },
-  };
 }
 
 /** max |a − b| over max |b|: the relative error of a whole array. */

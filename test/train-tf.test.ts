@@ -22,48 +22,12 @@ import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
 import { decodeCheckpoint } from '../science/mlp/checkpoint.ts';
 import { pruneStage, type PruneStageConfig } from '../stages/prune.ts';
 import { exportStage } from '../stages/export.ts';
-import { digest, toyData } from './fixtures/train/data.ts';
+import { digest, HIDDEN, memoryStore, TEST, toyOptions as options, TRAIN } from './fixtures/train/data.ts';
 import type { Axes, InputInstance, RunContext } from '../engine/types.ts';
 
 before(async () => {
   await initBackend('wasm');
 });
-
-const TRAIN = toyData(200, 1);
-const TEST = toyData(60, 2);
-const HIDDEN = [24, 16];
-
-function options(over: Partial<PhaseOptions> = {}): PhaseOptions {
-  return {
-    phase: 'unpruned',
-    train: TRAIN,
-    test: TEST,
-    initial: glorotUniformInit(layerSizes(HIDDEN), 7),
-    seed: 99,
-    epochs: 3,
-    batchSize: 32,
-    adam: KERAS_ADAM,
-    dropoutRate: 0.5,
-    shuffle: true,
-    ...over,
-  };
-}
-
-/** An in-memory checkpoint store that can "crash" the run after a given number of saves. */
-function memoryStore(crashAfterSaves = Infinity) {
-  let bytes: Uint8Array | undefined;
-  let saves = 0;
-  return {
-    load: async () => bytes,
-    save: async (b: Uint8Array) => {
-      bytes = b.slice();
-      if (++saves === crashAfterSaves) throw new Error('simulated crash');
-    },
-    get saves() {
-      return saves;
-    },
-  };
-}
 
 test('BatchMatMul: the explicit-transpose gradient equals the stock gradient to 1e-5 on random shapes', () => {
   const stock = stockBatchMatMulGradConfig();
