@@ -5,7 +5,8 @@
  *   *.npy (NumPy .npz) or model.weights.h5 (Keras 3 .keras) · "\x93NUMPY" (.npy) ·
  *   "\x89HDF\r\n\x1a\n" (Keras .h5) · 8-byte length + "{" (safetensors) · else ONNX protobuf.
  */
-import { weightsFromIPC } from '../weights.ts';
+import { weightsFromIPC, type DenseLayer } from '../weights.ts';
+import { mlpFromOps } from './mlp.ts';
 import { readKerasH5, kerasConfigLayerOrder, safeJson } from './keras.ts';
 import { KERAS_CONVENTION, TORCH_CONVENTION, listTensors, opsFromTensors, type NamingConvention } from './layers.ts';
 import { networkGraph, type ConvNorm, type LayerOp, type NetworkGraph } from './network.ts';
@@ -80,6 +81,8 @@ export interface ReadModelOptions {
 export interface ModelNetwork {
   format: ModelFormat;
   graph: NetworkGraph;
+  /** The layer chain the graph was built from (dense layers keep their biases). */
+  ops: LayerOp[];
 }
 
 /** Tensors of a topology-less file and the framework conventions that interpret their names. */
@@ -114,7 +117,14 @@ function arrowOps(bytes: Uint8Array, source: string): LayerOp[] {
   } catch (e) {
     throw new ModelFormatError(`${source}: not a readable Arrow weights file (${(e as Error).message})`);
   }
-  return layers.map((l, i) => ({ kind: 'dense', name: `dense_${i}`, fanIn: l.fanIn, fanOut: l.fanOut, kernel: Float64Array.from(l.kernel) }));
+  return layers.map((l, i) => ({
+    kind: 'dense',
+    name: `dense_${i}`,
+    fanIn: l.fanIn,
+    fanOut: l.fanOut,
+    kernel: Float64Array.from(l.kernel),
+    bias: Float64Array.from(l.bias),
+  }));
 }
 
 /** Read any supported network file into its graph (see the module comment). */
@@ -122,15 +132,19 @@ export async function readModel(bytes: Uint8Array, opts: ReadModelOptions): Prom
   const { source } = opts;
   const format = detectFormat(bytes, source);
   const graphOpts = { convNorm: opts.convNorm, source };
-  if (format === 'arrow') return { format, graph: networkGraph(arrowOps(bytes, source), graphOpts) };
+  if (format === 'arrow') {
+    const ops = arrowOps(bytes, source);
+    return { format, ops, graph: networkGraph(ops, graphOpts) };
+  }
   if (format === 'onnx') {
     if (opts.layers?.length) throw new ModelFormatError(`${source}: --layers applies to files without topology; an ONNX model's layers come from its graph`);
-    return { format, graph: networkGraph(opsFromOnnx(parseOnnx(bytes, source), source), graphOpts) };
+    const ops = opsFromOnnx(parseOnnx(bytes, source), source);
+    return { format, ops, graph: networkGraph(ops, graphOpts) };
   }
   const { tensors, convention } = await namedTensors(format, bytes, source);
   const ops = opsFromTensors(tensors, convention, opts.layers ?? [], source);
   try {
-    return { format, graph: networkGraph(ops, { ...graphOpts, impliedFlatten: convention.flatten }) };
+    return { format, ops, graph: networkGraph(ops, { ...graphOpts, impliedFlatten: convention.flatten }) };
   } catch (e) {
     if (!(e instanceof ModelFormatError) || /non-finite/.test(e.message)) throw e;
     // Without topology the order came from the names: show what was found.
@@ -138,4 +152,10 @@ export async function readModel(bytes: Uint8Array, opts: ReadModelOptions): Prom
       `${e.message}. Tensors found: ${listTensors(tensors)}. Pass --layers NAME,NAME,… (names or globs) to choose and order the layers`,
     );
   }
+}
+
+/** The file's network as the ReLU MLP the lesion experiments run (mlp.ts), or a ModelFormatError saying why it is not one. */
+export async function readMlp(bytes: Uint8Array, opts: ReadModelOptions): Promise<{ format: ModelFormat; layers: DenseLayer[] }> {
+  const network = await readModel(bytes, opts);
+  return { format: network.format, layers: mlpFromOps(network.ops, { source: opts.source, topology: network.format === 'onnx' }) };
 }

@@ -6,7 +6,8 @@
  *   weight/kernel 2-D → dense (PyTorch [out, in] for "weight", Keras [in, out] for "kernel");
  *   weight/kernel ≥ 3-D → convolution (PyTorch [out, in, kh, kw] or Keras [kh, kw, in, out]);
  *   running_var / moving_variance → BatchNorm (γ = weight/gamma, ε from the convention);
- *   bias, running_mean, num_batches_tracked, beta: not part of the graph.
+ *   bias: kept on its dense layer (no edges; the lesions' forward pass uses it);
+ *   running_mean, num_batches_tracked, beta: not part of the graph.
  * Anything else is refused with the list of tensors found, so a wrong graph is never built silently.
  */
 import type { FlattenLayout, LayerOp } from './network.ts';
@@ -101,14 +102,23 @@ function transpose(data: Float64Array, rows: number, cols: number): Float64Array
   return out;
 }
 
+/** A dense module's `bias` tensor (PyTorch and Keras both name it so), checked against fanOut. */
+function denseBias(m: Module, fanOut: number, source: string): { bias?: Float64Array } {
+  const b = m.params.get('bias');
+  if (!b) return {};
+  if (b.data.length !== fanOut)
+    throw new ModelFormatError(`${source}: '${b.name}' has ${b.data.length} values ${describeShape(b.shape)}, but its layer has ${fanOut} units`);
+  return { bias: b.data };
+}
+
 function weightOp(m: Module, w: NamedTensor, kerasOrder: boolean, prevOut: number | null, source: string): LayerOp {
   if (w.shape.length === 2) {
     const [rows, cols] = w.shape;
     // "kernel" is [in, out]; "weight" is [out, in]; an unnamed matrix takes the orientation that chains.
     let inOut = kerasOrder;
     if (!kerasOrder && w.name === m.name && prevOut !== null && cols !== prevOut && rows === prevOut) inOut = true;
-    if (inOut) return { kind: 'dense', name: m.name, fanIn: rows, fanOut: cols, kernel: w.data };
-    return { kind: 'dense', name: m.name, fanIn: cols, fanOut: rows, kernel: transpose(w.data, rows, cols) };
+    const [fanIn, fanOut] = inOut ? [rows, cols] : [cols, rows];
+    return { kind: 'dense', name: m.name, fanIn, fanOut, kernel: inOut ? w.data : transpose(w.data, rows, cols), ...denseBias(m, fanOut, source) };
   }
   if (w.shape.length >= 3) {
     if (kerasOrder) {

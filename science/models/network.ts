@@ -32,8 +32,8 @@ export const isConvNorm = (x: unknown): x is ConvNorm => (CONV_NORMS as readonly
 export type FlattenLayout = 'channels-first' | 'channels-last';
 
 export type LayerOp =
-  /** kernel: fanIn × fanOut row-major (Keras orientation). */
-  | { kind: 'dense'; name: string; fanIn: number; fanOut: number; kernel: Float64Array }
+  /** kernel: fanIn × fanOut row-major (Keras orientation); bias (fanOut) when the file has one (no edges: used by lesions). */
+  | { kind: 'dense'; name: string; fanIn: number; fanOut: number; kernel: Float64Array; bias?: Float64Array }
   /** kernel: out × in × spatial… row-major (PyTorch/ONNX OIHW orientation). */
   | { kind: 'conv'; name: string; outChannels: number; inChannels: number; spatial: number[]; kernel: Float64Array }
   /** scale = γ/√(σ² + ε) per channel; folded into the previous weight layer. */

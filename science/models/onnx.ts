@@ -138,7 +138,7 @@ class ChainWalker {
         index,
         `reads '${live[0]}', an earlier activation than the current one ('${this.current}'): the network branches, which is not supported`,
       );
-    const op = this.toOp(node, index);
+    const op = this.absorbBiasAdd(node, index) ? null : this.toOp(node, index);
     if (op) this.ops.push(op);
     this.current = node.output[0];
     this.lastNode = node;
@@ -184,11 +184,31 @@ class ChainWalker {
     if (w.shape.length !== 2) this.fail(node, index, `has a ${w.shape.length}-D weight ${describeShape(w.shape)}, expected 2-D`);
     const alpha = floatAttr(node, 'alpha', 1);
     const [rows, cols] = w.shape;
-    if (intAttr(node, 'transB', 0) === 0) return { kind: 'dense', name, fanIn: rows, fanOut: cols, kernel: w.data.map((v) => alpha * v) };
+    const transB = intAttr(node, 'transB', 0) !== 0;
+    const fanOut = transB ? rows : cols;
+    const bias = node.input[2] ? this.bias(node, index, this.weight(node, index, node.input[2], 'bias'), fanOut, floatAttr(node, 'beta', 1)) : undefined;
+    const withBias = bias ? { bias } : {};
+    if (!transB) return { kind: 'dense', name, fanIn: rows, fanOut: cols, kernel: w.data.map((v) => alpha * v), ...withBias };
     // transB: W is [out, in].
     const kernel = new Float64Array(rows * cols);
     for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) kernel[i * rows + o] = alpha * w.data[o * cols + i];
-    return { kind: 'dense', name, fanIn: cols, fanOut: rows, kernel };
+    return { kind: 'dense', name, fanIn: cols, fanOut: rows, kernel, ...withBias };
+  }
+
+  /** Gemm's C (× beta), or the constant of an Add right after a MatMul: one value per unit (a broadcast scalar is refused). */
+  bias(node: OnnxNode, index: number, c: NamedTensor, fanOut: number, beta = 1): Float64Array {
+    if (c.data.length !== fanOut) this.fail(node, index, `has a bias of shape ${describeShape(c.shape)} for ${fanOut} units`);
+    return c.data.map((v) => beta * v);
+  }
+
+  /** `Add(activation, constant)` straight after a dense layer without bias is that layer's bias (MatMul + Add exports). */
+  absorbBiasAdd(node: OnnxNode, index: number): boolean {
+    const last = this.ops[this.ops.length - 1];
+    if (node.opType !== 'Add' || this.lastNode?.opType !== 'MatMul' || last?.kind !== 'dense' || last.bias) return false;
+    const constant = node.input.map((n) => this.constants.get(n)).find((t) => t !== undefined);
+    if (!constant || constant.data.length !== last.fanOut) return false;
+    last.bias = this.bias(node, index, constant, last.fanOut);
+    return true;
   }
 }
 
