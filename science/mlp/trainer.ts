@@ -595,8 +595,9 @@ async function startRun(o: PhaseOptions, start: PhaseStart): Promise<PhaseRun> {
 
 /**
  * One pass over the training data in this epoch's order, one optimiser step per batch (the
- * pruning masks updated and applied first, tfmot's order): the summed loss and correct count of
- * the batches, Keras's running training metrics. Advances progress.step by the batches done.
+ * pruning masks updated and applied before it, and once more at the end: pruning.ts): the summed
+ * loss and correct count of the batches, Keras's running training metrics. Advances
+ * progress.step by the batches done.
  */
 async function trainEpoch(o: PhaseOptions, run: PhaseRun, progress: PhaseProgress, epoch: number, nTrain: number): Promise<BatchLoss> {
   const order = o.shuffle ? new Rng(deriveSeed(o.seed, ORDER_STREAM, epoch)).permutation(nTrain) : null;
@@ -619,7 +620,10 @@ async function trainEpoch(o: PhaseOptions, run: PhaseRun, progress: PhaseProgres
   return { lossSum, correct };
 }
 
-/** tfmot's pruning step: on a mask update step, new magnitude masks at the scheduled sparsity; then the masks applied. */
+/**
+ * The pruning before a step (tfmot `pruning_impl.Pruning`, see pruning.ts): on a mask update
+ * step, new magnitude masks at the scheduled sparsity; then the masks applied.
+ */
 function pruneBeforeStep(schedule: PruningSchedule, step: number, run: PhaseRun): void {
   if (isMaskUpdateStep(schedule, step)) {
     const s = scheduledSparsity(schedule, step);

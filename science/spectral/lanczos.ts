@@ -367,9 +367,9 @@ function extendBasis(s: LanczosState): LanczosResult | null {
 }
 
 /**
- * One Lanczos step (Stewart 2001 §3): w = Op·V[j] orthogonalised against the deflation vectors
- * and V[0..j], its coefficients as column j of H, V[j + 1] = w/β. On an exact breakdown (β ≈ 0)
- * the next vector is a fresh random direction with coupling 0.
+ * One Lanczos step of the Krylov–Schur expansion (Stewart 2001): w = Op·V[j] orthogonalised
+ * against the deflation vectors and V[0..j], its coefficients as column j of H, V[j + 1] = w/β.
+ * On an exact breakdown (β ≈ 0) the next vector is a fresh random direction with coupling 0.
  */
 function lanczosStep(s: LanczosState, j: number): void {
   const { op, ops, V, deflate, H, coef, w, scratch, n, m } = s;
@@ -418,8 +418,9 @@ function earlyResult(s: LanczosState, size: number): LanczosResult | null {
 }
 
 /**
- * Thick restart (Wu & Simon 2000; Stewart 2001 §4): keep the best p Ritz vectors and the residual
- * direction, so H becomes diagonal (the Ritz values) plus the coupling row/column p.
+ * Thick restart (Wu & Simon 2000; Stewart 2001's Krylov–Schur restart): keep the best p Ritz
+ * vectors and the residual direction, so H becomes diagonal (the Ritz values) plus the coupling
+ * row and column p.
  */
 function thickRestart(s: LanczosState, r: RitzPairs): void {
   const { V, H, m, nev, beta } = s;
