@@ -102,70 +102,95 @@ function checkShapes(layers: readonly AnyWeightMatrix[]): void {
  */
 export function buildGraph(layers: readonly AnyWeightMatrix[]): LayeredGraph {
   checkShapes(layers);
-  const L = layers.length;
   const fullLayerSizes = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
-  // Full-size degrees per node layer, Float64.
+  const { fullDegree, nnzPerLayer, edgeCount } = fullDegrees(layers, fullLayerSizes);
+  const liveInLayer = fullDegree.map(liveIndices);
+  const { layerSizes, layerOffsets, nodeCount, fullNodeCount, liveNodes, degree } = compactNodes(fullLayerSizes, fullDegree, liveInLayer);
+  const blocks = layers.map((layer, l): GraphBlock => {
+    const rowIdx = liveInLayer[l];
+    const colIdx = liveInLayer[l + 1];
+    return isSparse(layer) ? sparseBlock(layer, rowIdx, colIdx, nnzPerLayer[l]) : denseKernelBlock(layer, rowIdx, colIdx, nnzPerLayer[l]);
+  });
+  return { fullLayerSizes, layerSizes, layerOffsets, nodeCount, fullNodeCount, liveNodes, liveInLayer, blocks, degree, edgeCount };
+}
+
+/**
+ * Weighted degrees Σ|w| of every node (live or not) per node layer, Float64, and the non-zero
+ * count per layer: the original's `weights_to_graph` degrees, which decide which nodes are live.
+ * Each row's terms are summed into rowSum first, then added to the node's degree (that order is
+ * part of the bits).
+ */
+function fullDegrees(layers: readonly AnyWeightMatrix[], fullLayerSizes: readonly number[]) {
   const fullDegree = fullLayerSizes.map((n) => new Float64Array(n));
   let edgeCount = 0;
   const nnzPerLayer: number[] = [];
-  for (let l = 0; l < L; l++) {
-    const layer = layers[l];
-    const dOut = fullDegree[l];
-    const dIn = fullDegree[l + 1];
-    if (isSparse(layer)) {
-      const { fanIn, indptr, indices, values } = layer;
-      for (let i = 0; i < fanIn; i++) {
-        let rowSum = 0;
-        for (let p = indptr[i]; p < indptr[i + 1]; p++) {
-          const w = values[p];
-          const a = Math.abs(w);
-          if (!(a < Infinity) || w === 0)
-            throw new GraphInputError(`layer ${l}: sparse kernel entry [${i}, ${indices[p]}] is ${w}; stored weights must be finite and non-zero`);
-          rowSum += a;
-          dIn[indices[p]] += a;
-        }
-        dOut[i] += rowSum;
-      }
-      nnzPerLayer.push(values.length);
-      edgeCount += values.length;
-      continue;
-    }
-    const { fanIn, fanOut, kernel } = layer;
-    let nnz = 0;
-    for (let i = 0; i < fanIn; i++) {
-      const base = i * fanOut;
-      let rowSum = 0;
-      for (let j = 0; j < fanOut; j++) {
-        const w = kernel[base + j];
-        if (w !== 0) {
-          const a = Math.abs(w);
-          if (!(a < Infinity)) throw new GraphInputError(`layer ${l}: kernel[${i}, ${j}] is ${w}; weights must be finite numbers`);
-          rowSum += a;
-          dIn[j] += a;
-          nnz++;
-        }
-      }
-      dOut[i] += rowSum;
-    }
+  layers.forEach((layer, l) => {
+    const nnz = isSparse(layer) ? addSparseDegrees(layer, l, fullDegree[l], fullDegree[l + 1]) : addDenseDegrees(layer, l, fullDegree[l], fullDegree[l + 1]);
     nnzPerLayer.push(nnz);
     edgeCount += nnz;
-  }
-  // Live nodes: any non-zero incident edge.
-  const liveInLayer = fullDegree.map((deg) => {
-    let count = 0;
-    for (let i = 0; i < deg.length; i++) if (deg[i] > 0) count++;
-    const idx = new Int32Array(count);
-    for (let i = 0, c = 0; i < deg.length; i++) if (deg[i] > 0) idx[c++] = i;
-    return idx;
   });
+  return { fullDegree, nnzPerLayer, edgeCount };
+}
+
+/** A sparse kernel's |w| added to the degrees of its rows (dOut) and columns (dIn); returns its nnz. Rejects stored zeros and non-finite values. */
+function addSparseDegrees(layer: SparseWeightMatrix, l: number, dOut: Float64Array, dIn: Float64Array): number {
+  const { fanIn, indptr, indices, values } = layer;
+  for (let i = 0; i < fanIn; i++) {
+    let rowSum = 0;
+    for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+      const w = values[p];
+      const a = Math.abs(w);
+      if (!(a < Infinity) || w === 0)
+        throw new GraphInputError(`layer ${l}: sparse kernel entry [${i}, ${indices[p]}] is ${w}; stored weights must be finite and non-zero`);
+      rowSum += a;
+      dIn[indices[p]] += a;
+    }
+    dOut[i] += rowSum;
+  }
+  return values.length;
+}
+
+/** The dense-kernel twin of addSparseDegrees: the same terms in the same row-major order, zeros skipped. */
+function addDenseDegrees(layer: WeightMatrix, l: number, dOut: Float64Array, dIn: Float64Array): number {
+  const { fanIn, fanOut, kernel } = layer;
+  let nnz = 0;
+  for (let i = 0; i < fanIn; i++) {
+    const base = i * fanOut;
+    let rowSum = 0;
+    for (let j = 0; j < fanOut; j++) {
+      const w = kernel[base + j];
+      if (w !== 0) {
+        const a = Math.abs(w);
+        if (!(a < Infinity)) throw new GraphInputError(`layer ${l}: kernel[${i}, ${j}] is ${w}; weights must be finite numbers`);
+        rowSum += a;
+        dIn[j] += a;
+        nnz++;
+      }
+    }
+    dOut[i] += rowSum;
+  }
+  return nnz;
+}
+
+/** The live nodes of one node layer (any non-zero incident edge), ascending: the original's `delete_isolated_ccs_refactored` keeps exactly these. */
+function liveIndices(deg: Float64Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < deg.length; i++) if (deg[i] > 0) count++;
+  const idx = new Int32Array(count);
+  for (let i = 0, c = 0; i < deg.length; i++) if (deg[i] > 0) idx[c++] = i;
+  return idx;
+}
+
+/** Compact numbering of the live nodes: per-layer sizes and offsets, each live node's node-order index and its degree. */
+function compactNodes(fullLayerSizes: readonly number[], fullDegree: readonly Float64Array[], liveInLayer: readonly Int32Array[]) {
   const layerSizes = liveInLayer.map((x) => x.length);
   const layerOffsets = [0];
   for (const s of layerSizes) layerOffsets.push(layerOffsets[layerOffsets.length - 1] + s);
-  const nodeCount = layerOffsets[L + 1];
+  const nodeCount = layerOffsets[layerOffsets.length - 1];
   const liveNodes = new Int32Array(nodeCount);
   const degree = new Float64Array(nodeCount);
   let fullOffset = 0;
-  for (let l = 0; l <= L; l++) {
+  for (let l = 0; l < liveInLayer.length; l++) {
     const idx = liveInLayer[l];
     for (let c = 0; c < idx.length; c++) {
       liveNodes[layerOffsets[l] + c] = fullOffset + idx[c];
@@ -173,48 +198,43 @@ export function buildGraph(layers: readonly AnyWeightMatrix[]): LayeredGraph {
     }
     fullOffset += fullLayerSizes[l];
   }
-  const blocks: GraphBlock[] = [];
-  for (let l = 0; l < L; l++) {
-    const layer = layers[l];
-    const rowIdx = liveInLayer[l];
-    const colIdx = liveInLayer[l + 1];
-    const rows = rowIdx.length;
-    const cols = colIdx.length;
-    const nnz = nnzPerLayer[l];
-    if (isSparse(layer)) {
-      blocks.push(sparseBlock(layer, rowIdx, colIdx, nnz));
-      continue;
+  return { layerSizes, layerOffsets, nodeCount, fullNodeCount: fullOffset, liveNodes, degree };
+}
+
+/**
+ * The block of a dense kernel between the live rows and columns: dense when at least
+ * DENSE_FRACTION of it is non-zero, else CSR (zeros dropped, row-major order).
+ */
+function denseKernelBlock(layer: WeightMatrix, rowIdx: Int32Array, colIdx: Int32Array, nnz: number): GraphBlock {
+  const { fanOut, kernel } = layer;
+  const rows = rowIdx.length;
+  const cols = colIdx.length;
+  if (nnz >= DENSE_FRACTION * rows * cols) {
+    const values = new Float32Array(rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const src = rowIdx[r] * fanOut;
+      const dst = r * cols;
+      for (let c = 0; c < cols; c++) values[dst + c] = Math.abs(kernel[src + colIdx[c]]);
     }
-    const { fanOut, kernel } = layer;
-    if (nnz >= DENSE_FRACTION * rows * cols) {
-      const values = new Float32Array(rows * cols);
-      for (let r = 0; r < rows; r++) {
-        const src = rowIdx[r] * fanOut;
-        const dst = r * cols;
-        for (let c = 0; c < cols; c++) values[dst + c] = Math.abs(kernel[src + colIdx[c]]);
-      }
-      blocks.push({ kind: 'dense', rows, cols, nnz, values });
-    } else {
-      const indptr = new Int32Array(rows + 1);
-      const indices = new Int32Array(nnz);
-      const values = new Float32Array(nnz);
-      let p = 0;
-      for (let r = 0; r < rows; r++) {
-        const src = rowIdx[r] * fanOut;
-        for (let c = 0; c < cols; c++) {
-          const w = kernel[src + colIdx[c]];
-          if (w !== 0) {
-            indices[p] = c;
-            values[p] = Math.abs(w);
-            p++;
-          }
-        }
-        indptr[r + 1] = p;
-      }
-      blocks.push({ kind: 'csr', rows, cols, nnz, indptr, indices, values });
-    }
+    return { kind: 'dense', rows, cols, nnz, values };
   }
-  return { fullLayerSizes, layerSizes, layerOffsets, nodeCount, fullNodeCount: fullOffset, liveNodes, liveInLayer, blocks, degree, edgeCount };
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  let p = 0;
+  for (let r = 0; r < rows; r++) {
+    const src = rowIdx[r] * fanOut;
+    for (let c = 0; c < cols; c++) {
+      const w = kernel[src + colIdx[c]];
+      if (w !== 0) {
+        indices[p] = c;
+        values[p] = Math.abs(w);
+        p++;
+      }
+    }
+    indptr[r + 1] = p;
+  }
+  return { kind: 'csr', rows, cols, nnz, indptr, indices, values };
 }
 
 /**

@@ -536,78 +536,128 @@ export function evaluateLesions(
   plans: readonly LesionPlan[],
   opts: EvaluateOptions = {},
 ): LesionAccuracies {
-  const prepared: PreparedNetwork = 'widths' in net ? net : prepareNetwork(net as readonly DenseLayer[]);
-  if (!('widths' in net)) plans.forEach((p, i) => validatePlan(net as readonly DenseLayer[], p, `lesion plan ${i}`));
+  const prepared = preparedWithPlans(net, plans);
   const { widths, layers } = prepared;
   const depth = layers.length; // level of the logits
   const nIn = widths[0];
   const nClasses = widths[depth];
   const n = test.labels.length;
+  checkTestSet(test, nIn, nClasses);
+  const B = Math.max(GATHER_ROWS, Math.ceil((opts.blockSize ?? 64) / GATHER_ROWS) * GATHER_ROWS);
+  const root = buildTrie(plans, depth);
+  const input = new Float64Array(B * nIn);
+  const walker: Walker<unknown> =
+    (opts.kernel === 'js' ? null : (wasmWalker(prepared, input, B, descendants(root)) as Walker<unknown> | null)) ??
+    (jsWalker(prepared, input, B) as Walker<unknown>);
+  const tally: Tally = { labels: test.labels, nClasses, correct: new Int32Array(plans.length * nClasses), classTotal: new Int32Array(nClasses) };
+  const work = { nodes: 0, deltaPasses: 0, layerPasses: 0 };
+  for (let rowStart = 0; rowStart < n; rowStart += B) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    const rows = Math.min(B, n - rowStart);
+    for (let i = 0; i < rows * nIn; i++) input[i] = test.images[rowStart * nIn + i] / 255;
+    for (let r = 0; r < rows; r++) tally.classTotal[tally.labels[rowStart + r]]++;
+    // Every block does the same work: count it on the first only.
+    walkBlock(walker, root, depth, { rowStart, rows }, tally, rowStart === 0 ? work : null);
+    opts.onProgress?.(Math.min(1, (rowStart + rows) / n));
+  }
+  return { ...accuracies(tally, plans.length, n), nClasses, work };
+}
+
+/** The network prepared for evaluation; plans on a network not yet prepared are validated against its layers first. */
+function preparedWithPlans(net: PreparedNetwork | readonly DenseLayer[], plans: readonly LesionPlan[]): PreparedNetwork {
+  if ('widths' in net) return net;
+  const layers = net as readonly DenseLayer[];
+  const prepared = prepareNetwork(layers);
+  plans.forEach((p, i) => validatePlan(layers, p, `lesion plan ${i}`));
+  return prepared;
+}
+
+/** Reject a test set whose pixel count or labels do not fit the network. */
+function checkTestSet(test: TestSet, nIn: number, nClasses: number): void {
+  const n = test.labels.length;
   if (test.images.length !== n * nIn) throw new Error(`test set: ${test.images.length} pixel values for ${n} labels, expected ${n} × ${nIn}`);
   for (let i = 0; i < n; i++)
     if (test.labels[i] >= nClasses) throw new Error(`test set: label ${test.labels[i]} at row ${i} but the network has ${nClasses} outputs`);
-  const B = Math.max(GATHER_ROWS, Math.ceil((opts.blockSize ?? 64) / GATHER_ROWS) * GATHER_ROWS);
-  const root = buildTrie(plans, depth);
+}
+
+/** Every node below the root, depth first in child order (the order wasmArena lays out their edges). */
+function descendants(root: TrieNode): TrieNode[] {
   const nodes: TrieNode[] = [];
   const collect = (node: TrieNode): void => node.children.forEach((c) => (nodes.push(c), collect(c)));
   collect(root);
-  const input = new Float64Array(B * nIn);
-  const walker: Walker<unknown> =
-    (opts.kernel === 'js' ? null : (wasmWalker(prepared, input, B, nodes) as Walker<unknown> | null)) ?? (jsWalker(prepared, input, B) as Walker<unknown>);
+  return nodes;
+}
 
-  const work = { nodes: 0, deltaPasses: 0, layerPasses: 0 };
-  let counting = true;
-  const correct = new Int32Array(plans.length * nClasses);
-  const classTotal = new Int32Array(nClasses);
-  const labels = test.labels;
-  let rows = 0; // rows of the current block
-  let rowStart = 0; // its first image
+/** The counts accuracies are made of: correct predictions per (plan, class) and test images per class. */
+interface Tally {
+  labels: Uint8Array;
+  nClasses: number;
+  /** plans × classes. */
+  correct: Int32Array;
+  classTotal: Int32Array;
+}
 
-  const score = (state: unknown, terminals: number[]): void => {
-    const { values, index, step } = walker.logits(state);
-    for (let r = 0; r < rows; r++) {
-      const b = index(r);
-      let best = 0;
-      let bestV = values[b];
-      for (let j = 1; j < nClasses; j++) {
-        const v = values[b + j * step];
-        if (v > bestV) {
-          bestV = v;
-          best = j;
-        }
-      }
-      const y = labels[rowStart + r];
-      if (best === y) for (const p of terminals) correct[p * nClasses + y]++;
-    }
-  };
-
+/**
+ * One block of images through the whole trie, depth first: each node's state from its parent's
+ * (the rank-|G| update and the levels above it), scored for the plans that end there. Counts
+ * the work into `work` when given.
+ */
+function walkBlock(
+  walker: Walker<unknown>,
+  root: TrieNode,
+  depth: number,
+  block: { rowStart: number; rows: number },
+  tally: Tally,
+  work: LesionAccuracies['work'] | null,
+): void {
+  const { rows } = block;
   const visit = (node: TrieNode, parent: unknown, d: number): void => {
-    if (counting) {
+    if (work) {
       work.nodes++;
       work.deltaPasses++;
       work.layerPasses += Math.max(0, node.needTo - node.level - 1);
     }
     const state = walker.lesion(node, parent, d, rows);
-    if (node.terminals.length > 0) score(state, node.terminals);
+    if (node.terminals.length > 0) scoreBlock(walker.logits(state), block, node.terminals, tally);
     for (const c of node.children) visit(c, state, d + 1);
   };
+  const state = walker.intact(rows);
+  if (work) work.layerPasses += depth;
+  if (root.terminals.length > 0) scoreBlock(walker.logits(state), block, root.terminals, tally);
+  for (const c of root.children) visit(c, state, 1);
+}
 
-  for (rowStart = 0; rowStart < n; rowStart += B) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-    rows = Math.min(B, n - rowStart);
-    for (let i = 0; i < rows * nIn; i++) input[i] = test.images[rowStart * nIn + i] / 255;
-    for (let r = 0; r < rows; r++) classTotal[labels[rowStart + r]]++;
-    const state = walker.intact(rows);
-    if (counting) work.layerPasses += depth;
-    if (root.terminals.length > 0) score(state, root.terminals);
-    for (const c of root.children) visit(c, state, 1);
-    counting = false;
-    opts.onProgress?.(Math.min(1, (rowStart + rows) / n));
+/** Count, for each plan in `terminals`, the block's rows whose predicted class (the first largest logit, as argmax) is the label. */
+function scoreBlock(
+  logits: ReturnType<Walker<unknown>['logits']>,
+  block: { rowStart: number; rows: number },
+  terminals: readonly number[],
+  tally: Tally,
+): void {
+  const { values, index, step } = logits;
+  const { labels, nClasses, correct } = tally;
+  for (let r = 0; r < block.rows; r++) {
+    const b = index(r);
+    let best = 0;
+    let bestV = values[b];
+    for (let j = 1; j < nClasses; j++) {
+      const v = values[b + j * step];
+      if (v > bestV) {
+        bestV = v;
+        best = j;
+      }
+    }
+    const y = labels[block.rowStart + r];
+    if (best === y) for (const p of terminals) correct[p * nClasses + y]++;
   }
+}
 
-  const accuracy = new Float64Array(plans.length);
-  const classAccuracy = new Float64Array(plans.length * nClasses);
-  for (let p = 0; p < plans.length; p++) {
+/** Each plan's accuracy and per-class accuracies from the tally (NaN where there is nothing to divide by). */
+function accuracies(tally: Tally, planCount: number, n: number): { accuracy: Float64Array; classAccuracy: Float64Array } {
+  const { nClasses, correct, classTotal } = tally;
+  const accuracy = new Float64Array(planCount);
+  const classAccuracy = new Float64Array(planCount * nClasses);
+  for (let p = 0; p < planCount; p++) {
     let sum = 0;
     for (let c = 0; c < nClasses; c++) {
       sum += correct[p * nClasses + c];
@@ -615,5 +665,5 @@ export function evaluateLesions(
     }
     accuracy[p] = n === 0 ? NaN : sum / n;
   }
-  return { accuracy, classAccuracy, nClasses, work };
+  return { accuracy, classAccuracy };
 }

@@ -467,45 +467,115 @@ function abortError(signal: AbortSignal): Error {
 
 /** Train one phase. The caller must have initialised a backend (backend.ts initBackend): tfjs, or onnx (onnx-trainer.ts). */
 export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
+  const nTrain = validatePhaseOptions(o);
+  const fingerprint = fingerprintOf(o, nTrain);
+  const start = await startingPoint(o, fingerprint);
+  const progress = start.progress;
+  const resumedEpochs = progress.epochsDone;
+  const snapshotEvery = o.snapshotEvery ?? 0;
+  const run = await startRun(o, start);
+  const sessionStart = performance.now();
+
+  for (let epoch = progress.epochsDone; epoch < o.epochs; epoch++) {
+    const train = await trainEpoch(o, run, progress, epoch, nTrain);
+    const metrics = await epochMetrics(o, run, epoch, train, nTrain);
+    progress.history.push(metrics);
+    progress.epochsDone = epoch + 1;
+    if (isSnapshotEpoch(progress.epochsDone, snapshotEvery)) progress.snapshots.push({ epoch: progress.epochsDone, layers: cloneLayers(run.layers) });
+    if (o.checkpoint) await o.checkpoint.save(encodeCheckpoint(checkpointState(fingerprint, progress, run)));
+    const sessionEpochs = progress.epochsDone - resumedEpochs;
+    o.onEpoch?.({ metrics, epochs: o.epochs, secondsPerEpoch: (performance.now() - sessionStart) / 1000 / sessionEpochs });
+  }
+  // Copies: the optimiser's arrays may be views of its WebAssembly memory.
+  return { layers: cloneLayers(run.layers), history: progress.history, resumedEpochs, snapshots: progress.snapshots };
+}
+
+/** Reject options no phase can run with before any work is done; returns the number of training examples. */
+function validatePhaseOptions(o: PhaseOptions): number {
   const nTrain = validateImages(o.train, `${o.phase} training data`);
   validateImages(o.test, `${o.phase} test data`);
   if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new RangeError(`epochs must be an integer ≥ 0, got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`batch size must be an integer ≥ 1, got ${o.batchSize}`);
   if (!(o.dropoutRate >= 0 && o.dropoutRate < 1)) throw new RangeError(`dropout rate must be in [0, 1), got ${o.dropoutRate}`);
   if (o.pruning) validateSchedule(o.pruning);
-  const fingerprint = fingerprintOf(o, nTrain);
+  return nTrain;
+}
 
-  let layers = cloneLayers(o.initial);
-  let adamState: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null = null;
-  let masks: Float32Array[] | null = o.pruning ? layers.map((l) => new Float32Array(l.kernel.length).fill(1)) : null;
-  let history: EpochMetrics[] = [];
-  let snapshots: WeightSnapshot[] = [];
-  const snapshotEvery = o.snapshotEvery ?? 0;
-  let epochsDone = 0;
-  let step = 0;
+/** Adam's moments and step count, as a checkpoint stores them. */
+type AdamMoments = { m: Float32Array[]; v: Float32Array[]; iterations: number };
 
+/** How far a phase has come: what it carries from one epoch end to the next. */
+interface PhaseProgress {
+  history: EpochMetrics[];
+  snapshots: WeightSnapshot[];
+  epochsDone: number;
+  /** Batches done in this phase (the pruning and dropout step counter). */
+  step: number;
+}
+
+/** Where a phase starts: the weights, Adam state and masks to build the optimiser from, and the progress so far. */
+interface PhaseStart {
+  layers: DenseLayer[];
+  adamState: AdamMoments | null;
+  masks: Float32Array[] | null;
+  progress: PhaseProgress;
+}
+
+/**
+ * The phase's checkpoint when there is one of this configuration (so that a crash and resume
+ * gives the same bits), else epoch 0 from `o.initial`. A checkpoint that does not fit is
+ * reported through onResume and ignored.
+ */
+async function startingPoint(o: PhaseOptions, fingerprint: string): Promise<PhaseStart> {
+  const layers = cloneLayers(o.initial);
+  const fresh: PhaseStart = {
+    layers,
+    adamState: null,
+    masks: o.pruning ? layers.map((l) => new Float32Array(l.kernel.length).fill(1)) : null,
+    progress: { history: [], snapshots: [], epochsDone: 0, step: 0 },
+  };
   const saved = await o.checkpoint?.load();
-  if (saved) {
-    try {
-      const state = decodeCheckpoint(saved);
-      if (state.fingerprint !== fingerprint) throw new CheckpointFormatError('it was written by another configuration');
-      const sizes = [...state.layers.map((l) => l.kernel.length), ...state.layers.map((l) => l.bias.length)];
-      if (state.adamM.length !== sizes.length || sizes.some((n, i) => state.adamM[i].length !== n || state.adamV[i]?.length !== n))
-        throw new CheckpointFormatError('its Adam moments do not match its layers');
-      layers = state.layers;
-      adamState = { m: state.adamM, v: state.adamV, iterations: state.adamIterations };
-      masks = state.masks;
-      history = state.history;
-      snapshots = state.snapshots;
-      epochsDone = state.epochsDone;
-      step = state.step;
-      o.onResume?.(`resuming ${o.phase} phase after epoch ${epochsDone}/${o.epochs}`);
-    } catch (e) {
-      if (!(e instanceof CheckpointFormatError)) throw e;
-      o.onResume?.(`ignoring the ${o.phase} checkpoint (${e.message}); starting from epoch 0`);
-    }
+  if (!saved) return fresh;
+  try {
+    const state = decodeCheckpoint(saved);
+    if (state.fingerprint !== fingerprint) throw new CheckpointFormatError('it was written by another configuration');
+    const sizes = [...state.layers.map((l) => l.kernel.length), ...state.layers.map((l) => l.bias.length)];
+    if (state.adamM.length !== sizes.length || sizes.some((n, i) => state.adamM[i].length !== n || state.adamV[i]?.length !== n))
+      throw new CheckpointFormatError('its Adam moments do not match its layers');
+    o.onResume?.(`resuming ${o.phase} phase after epoch ${state.epochsDone}/${o.epochs}`);
+    return {
+      layers: state.layers,
+      adamState: { m: state.adamM, v: state.adamV, iterations: state.adamIterations },
+      masks: state.masks,
+      progress: { history: state.history, snapshots: state.snapshots, epochsDone: state.epochsDone, step: state.step },
+    };
+  } catch (e) {
+    if (!(e instanceof CheckpointFormatError)) throw e;
+    o.onResume?.(`ignoring the ${o.phase} checkpoint (${e.message}); starting from epoch 0`);
+    return fresh;
   }
-  const resumedEpochs = epochsDone;
+}
+
+/** What trains the batches: the optimiser with the layers and masks it owns, the batch buffers, the dropout scale. */
+interface PhaseRun {
+  optimiser: OnnxStep | LayerOptimiser;
+  /** The optimiser's layers (their arrays may be views of its WebAssembly memory). */
+  layers: DenseLayer[];
+  masks: Float32Array[] | null;
+  /** Zero the pruned kernel entries (where the masks live: beside the kernels on onnx). */
+  applyMasks: () => void;
+  /** Onnx (native) training rather than tfjs. */
+  native: boolean;
+  x: Float32Array;
+  y: Uint8Array;
+  /** Raw uint8 batch pixels on onnx (its graph scales them, to the same bits), else null. */
+  pixels: Uint8Array | null;
+  useDropout: boolean;
+  dropoutScale: number;
+}
+
+/** Build the optimiser of the active backend from the starting point, and the buffers one batch reuses. */
+async function startRun(o: PhaseOptions, start: PhaseStart): Promise<PhaseRun> {
   const useDropout = o.dropoutRate > 0;
   const dropoutScale = Math.fround(1 / (1 - o.dropoutRate));
   const x = new Float32Array(o.batchSize * INPUT_SIZE);
@@ -514,77 +584,90 @@ export async function trainPhase(o: PhaseOptions): Promise<PhaseResult> {
   // On onnx, uint8 images go into the graph as they are (it scales them, to the same bits).
   const pixels = native && o.train.images instanceof Uint8Array ? new Uint8Array(o.batchSize * INPUT_SIZE) : null;
   const optimiser = native
-    ? await OnnxStep.create(layers, o.adam, adamState, useDropout ? dropoutScale : null, pixels ?? x, masks)
-    : createOptimiser(o.adam, layers, adamState);
-  layers = optimiser.layers;
+    ? await OnnxStep.create(start.layers, o.adam, start.adamState, useDropout ? dropoutScale : null, pixels ?? x, start.masks)
+    : createOptimiser(o.adam, start.layers, start.adamState);
+  const layers = optimiser.layers;
   // On onnx the masks live beside the kernels in WebAssembly memory, where they are applied.
-  if (optimiser instanceof OnnxStep && optimiser.kernelMasks) masks = optimiser.kernelMasks;
+  const masks = optimiser instanceof OnnxStep && optimiser.kernelMasks ? optimiser.kernelMasks : start.masks;
   const applyMasks = optimiser instanceof OnnxStep ? () => optimiser.applyKernelMasks() : () => layers.forEach((l, i) => applyMask(l.kernel, masks![i]));
+  return { optimiser, layers, masks, applyMasks, native, x, y, pixels, useDropout, dropoutScale };
+}
+
+/**
+ * One pass over the training data in this epoch's order, one optimiser step per batch (the
+ * pruning masks updated and applied before it, and once more at the end: pruning.ts): the summed
+ * loss and correct count of the batches, Keras's running training metrics. Advances
+ * progress.step by the batches done.
+ */
+async function trainEpoch(o: PhaseOptions, run: PhaseRun, progress: PhaseProgress, epoch: number, nTrain: number): Promise<BatchLoss> {
+  const order = o.shuffle ? new Rng(deriveSeed(o.seed, ORDER_STREAM, epoch)).permutation(nTrain) : null;
   const batches = Math.ceil(nTrain / o.batchSize);
-  const sessionStart = performance.now();
-
-  for (let epoch = epochsDone; epoch < o.epochs; epoch++) {
-    const order = o.shuffle ? new Rng(deriveSeed(o.seed, ORDER_STREAM, epoch)).permutation(nTrain) : null;
-    let lossSum = 0;
-    let correct = 0;
-    for (let b = 0; b < batches; b++, step++) {
-      if (o.signal?.aborted) throw abortError(o.signal);
-      if (b % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
-      const from = b * o.batchSize;
-      const to = Math.min(nTrain, from + o.batchSize);
-      const rows = to - from;
-      if (pixels) copyPixels(o.train.images as Uint8Array, o.train.labels, order, from, to, pixels, y);
-      else fillBatch(o.train, order, from, to, x, y);
-
-      if (masks && o.pruning) {
-        if (isMaskUpdateStep(o.pruning, step)) {
-          const s = scheduledSparsity(o.pruning, step);
-          layers.forEach((l, i) => magnitudeMask(l.kernel, s, masks![i]));
-        }
-        applyMasks();
-      }
-      const dropout = useDropout ? { seed: o.seed, step, rate: o.dropoutRate } : null;
-
-      let batch: BatchLoss;
-      if (optimiser instanceof OnnxStep) batch = crossEntropyRows(await optimiser.step(y, rows, dropout), y, rows);
-      else batch = batchGradients(layers, x, y, rows, dropout, dropoutScale, (grads) => optimiser.step(grads));
-      lossSum += batch.lossSum;
-      correct += batch.correct;
-    }
-    if (masks) applyMasks();
-
-    const test = native ? await evaluateOnnx(layers, o.test, o.evalBatchSize) : evaluate(layers, o.test, o.evalBatchSize);
-    const metrics: EpochMetrics = {
-      epoch: epoch + 1,
-      trainLoss: lossSum / nTrain,
-      trainAccuracy: correct / nTrain,
-      testLoss: test.loss,
-      testAccuracy: test.accuracy,
-      sparsity: kernelSparsity(layers),
-    };
-    history.push(metrics);
-    epochsDone = epoch + 1;
-    if (isSnapshotEpoch(epochsDone, snapshotEvery)) snapshots.push({ epoch: epochsDone, layers: cloneLayers(layers) });
-    if (o.checkpoint) {
-      const state: TrainerState = {
-        fingerprint,
-        epochsDone,
-        step,
-        adamIterations: optimiser.iterations,
-        history,
-        layers,
-        adamM: optimiser.m,
-        adamV: optimiser.v,
-        masks,
-        snapshots,
-      };
-      await o.checkpoint.save(encodeCheckpoint(state));
-    }
-    const sessionEpochs = epochsDone - resumedEpochs;
-    o.onEpoch?.({ metrics, epochs: o.epochs, secondsPerEpoch: (performance.now() - sessionStart) / 1000 / sessionEpochs });
+  let lossSum = 0;
+  let correct = 0;
+  for (let b = 0; b < batches; b++, progress.step++) {
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (b % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+    const from = b * o.batchSize;
+    const to = Math.min(nTrain, from + o.batchSize);
+    if (run.pixels) copyPixels(o.train.images as Uint8Array, o.train.labels, order, from, to, run.pixels, run.y);
+    else fillBatch(o.train, order, from, to, run.x, run.y);
+    if (run.masks && o.pruning) pruneBeforeStep(o.pruning, progress.step, run);
+    const batch = await optimiserStep(o, run, progress.step, to - from);
+    lossSum += batch.lossSum;
+    correct += batch.correct;
   }
-  // Copies: the optimiser's arrays may be views of its WebAssembly memory.
-  return { layers: cloneLayers(layers), history, resumedEpochs, snapshots };
+  if (run.masks) run.applyMasks();
+  return { lossSum, correct };
+}
+
+/**
+ * The pruning before a step (tfmot `pruning_impl.Pruning`, see pruning.ts): on a mask update
+ * step, new magnitude masks at the scheduled sparsity; then the masks applied.
+ */
+function pruneBeforeStep(schedule: PruningSchedule, step: number, run: PhaseRun): void {
+  if (isMaskUpdateStep(schedule, step)) {
+    const s = scheduledSparsity(schedule, step);
+    run.layers.forEach((l, i) => magnitudeMask(l.kernel, s, run.masks![i]));
+  }
+  run.applyMasks();
+}
+
+/** One Adam step on the batch in run.x / run.pixels and run.y, with this step's dropout draws; its loss and correct count. */
+async function optimiserStep(o: PhaseOptions, run: PhaseRun, step: number, rows: number): Promise<BatchLoss> {
+  const { optimiser, y } = run;
+  const dropout = run.useDropout ? { seed: o.seed, step, rate: o.dropoutRate } : null;
+  if (optimiser instanceof OnnxStep) return crossEntropyRows(await optimiser.step(y, rows, dropout), y, rows);
+  return batchGradients(run.layers, run.x, y, rows, dropout, run.dropoutScale, (grads) => optimiser.step(grads));
+}
+
+/** The metrics of the epoch just trained: the training means over the epoch, then a pass over the test set. */
+async function epochMetrics(o: PhaseOptions, run: PhaseRun, epoch: number, train: BatchLoss, nTrain: number): Promise<EpochMetrics> {
+  const test = run.native ? await evaluateOnnx(run.layers, o.test, o.evalBatchSize) : evaluate(run.layers, o.test, o.evalBatchSize);
+  return {
+    epoch: epoch + 1,
+    trainLoss: train.lossSum / nTrain,
+    trainAccuracy: train.correct / nTrain,
+    testLoss: test.loss,
+    testAccuracy: test.accuracy,
+    sparsity: kernelSparsity(run.layers),
+  };
+}
+
+/** The checkpoint of an epoch end: everything startingPoint needs to continue bit-identically. */
+function checkpointState(fingerprint: string, progress: PhaseProgress, run: PhaseRun): TrainerState {
+  const { optimiser } = run;
+  return {
+    fingerprint,
+    epochsDone: progress.epochsDone,
+    step: progress.step,
+    adamIterations: optimiser.iterations,
+    history: progress.history,
+    layers: run.layers,
+    adamM: optimiser.m,
+    adamV: optimiser.v,
+    masks: run.masks,
+    snapshots: progress.snapshots,
+  };
 }
 
 /** Adam over the layers' kernels then biases, whichever implementation runs it. */
@@ -601,11 +684,7 @@ interface LayerOptimiser {
  * Adam for `layers` (copied), starting from a checkpoint's moments when given: the WebAssembly
  * kernel (adam-wasm.ts) where available and the step kernels are `fast`, else adam.ts.
  */
-function createOptimiser(
-  config: AdamConfig,
-  layers: DenseLayer[],
-  resumed: { m: Float32Array[]; v: Float32Array[]; iterations: number } | null,
-): LayerOptimiser {
+function createOptimiser(config: AdamConfig, layers: DenseLayer[], resumed: AdamMoments | null): LayerOptimiser {
   const arrays = (ls: readonly DenseLayer[]) => [...ls.map((l) => l.kernel), ...ls.map((l) => l.bias)];
   const sizes = arrays(layers).map((a) => a.length);
   const wasm = stepKernels === 'fast' ? WasmAdam.create(config, sizes) : null;

@@ -5,7 +5,7 @@
  * torch._utils._rebuild_tensor_v2 / _rebuild_parameter and the torch.*Storage types. Any other
  * global (a model class, os.system, …) is refused before anything is called: unpickling
  * arbitrary globals runs arbitrary code (see the Python docs of `pickle`, "Restricting Globals").
- * Opcode semantics: CPython Lib/pickletools.py.
+ * Opcode semantics: CPython Lib/pickletools.py; the dispatch tables follow Lib/pickle.py `_Unpickler`.
  */
 import { ModelFormatError, type DType } from './tensor.ts';
 
@@ -138,181 +138,184 @@ function signedLittleEndian(b: Uint8Array): number {
   return Number(v);
 }
 
+/**
+ * The unpickler's state, as CPython's pickle.py `_Unpickler` keeps it: the stack, the marks
+ * (its metastack) and the memo. The helpers raise a ModelFormatError where a corrupt pickle
+ * would otherwise read past them.
+ */
+class PickleMachine {
+  readonly stack: PickleValue[] = [];
+  readonly marks: number[] = [];
+  readonly memo = new Map<number, PickleValue>();
+  constructor(
+    readonly r: Reader,
+    readonly source: string,
+  ) {}
+  push(v: PickleValue): void {
+    this.stack.push(v);
+  }
+  pop(): PickleValue {
+    if (this.stack.length === 0) throw new ModelFormatError(`${this.source}: corrupt data.pkl (stack underflow)`);
+    return this.stack.pop()!;
+  }
+  /** The items pushed since the last MARK, removed from the stack. */
+  popMark(): PickleValue[] {
+    const m = this.marks.pop();
+    if (m === undefined) throw new ModelFormatError(`${this.source}: corrupt data.pkl (no mark)`);
+    return this.stack.splice(m);
+  }
+  top(): PickleValue {
+    if (this.stack.length === 0) throw new ModelFormatError(`${this.source}: corrupt data.pkl (stack underflow)`);
+    return this.stack[this.stack.length - 1];
+  }
+  setItems(d: PickleValue, kv: PickleValue[]): void {
+    if (!(d instanceof Map)) throw new ModelFormatError(`${this.source}: corrupt data.pkl (SETITEM on a non-dict)`);
+    for (let i = 0; i + 1 < kv.length; i += 2) d.set(kv[i], kv[i + 1]);
+  }
+  /** n bytes of UTF-8 text. */
+  text(n: number): string {
+    return new TextDecoder().decode(this.r.take(n));
+  }
+}
+
+/** What one opcode does (an entry of pickle.py's `dispatch`); `op` tells apart the opcodes that share an action. */
+type OpAction = (m: PickleMachine, op: number) => void;
+
+/** Framing, and the containers a state dict is made of: dicts, lists, tuples, the marks that delimit their items. */
+const CONTAINER_OPS: [number, OpAction][] = [
+  [0x80, (m) => void m.r.byte()], // PROTO
+  [0x95, (m) => void m.r.take(8)], // FRAME
+  [0x7d, (m) => m.push(new Map())], // EMPTY_DICT
+  [0x5d, (m) => m.push([])], // EMPTY_LIST
+  [0x29, (m) => m.push(new PickleTuple([]))], // EMPTY_TUPLE
+  [0x28, (m) => void m.marks.push(m.stack.length)], // MARK
+  [0x74, (m) => m.push(new PickleTuple(m.popMark()))], // TUPLE
+  [0x85, (m) => m.push(new PickleTuple([m.pop()]))], // TUPLE1
+  [
+    0x86, // TUPLE2
+    (m) => {
+      const b = m.pop();
+      m.push(new PickleTuple([m.pop(), b]));
+    },
+  ],
+  [
+    0x87, // TUPLE3
+    (m) => {
+      const c = m.pop();
+      const b = m.pop();
+      m.push(new PickleTuple([m.pop(), b, c]));
+    },
+  ],
+  [
+    0x73, // SETITEM
+    (m) => {
+      const v = m.pop();
+      const k = m.pop();
+      m.setItems(m.top(), [k, v]);
+    },
+  ],
+  [
+    0x75, // SETITEMS
+    (m) => {
+      const kv = m.popMark();
+      m.setItems(m.top(), kv);
+    },
+  ],
+  [
+    0x61, // APPEND
+    (m) => {
+      const v = m.pop();
+      const l = m.top();
+      if (Array.isArray(l)) l.push(v);
+    },
+  ],
+  [
+    0x65, // APPENDS
+    (m) => {
+      const vs = m.popMark();
+      const l = m.top();
+      if (Array.isArray(l)) l.push(...vs);
+    },
+  ],
+  [0x62, (m) => void m.pop()], // BUILD: state (an OrderedDict's _metadata) is not needed
+];
+
+/** The memo: pickle's back-references to values already built (shared storages, repeated keys). */
+const MEMO_OPS: [number, OpAction][] = [
+  [0x71, (m) => void m.memo.set(m.r.uint(1), m.top())], // BINPUT
+  [0x72, (m) => void m.memo.set(m.r.uint(4), m.top())], // LONG_BINPUT
+  [0x94, (m) => void m.memo.set(m.memo.size, m.top())], // MEMOIZE
+  [0x68, memoGet], // BINGET
+  [0x6a, memoGet], // LONG_BINGET
+];
+
+function memoGet(m: PickleMachine, op: number): void {
+  const k = m.r.uint(op === 0x68 ? 1 : 4);
+  if (!m.memo.has(k)) throw new ModelFormatError(`${m.source}: corrupt data.pkl (memo ${k} unset)`);
+  m.push(m.memo.get(k)!);
+}
+
+/** Scalars: strings, bytes, integers, floats, booleans, None. */
+const SCALAR_OPS: [number, OpAction][] = [
+  [0x58, (m) => m.push(m.text(m.r.uint(4)))], // BINUNICODE
+  [0x8c, (m) => m.push(m.text(m.r.uint(1)))], // SHORT_BINUNICODE
+  [0x8d, (m) => m.push(m.text(m.r.uint(8)))], // BINUNICODE8
+  [0x43, (m) => m.push(m.r.take(m.r.uint(1)).slice())], // SHORT_BINBYTES
+  [0x42, (m) => m.push(m.r.take(m.r.uint(4)).slice())], // BINBYTES
+  [0x4a, (m) => m.push(signedLittleEndian(m.r.take(4)))], // BININT
+  [0x4b, (m) => m.push(m.r.uint(1))], // BININT1
+  [0x4d, (m) => m.push(m.r.uint(2))], // BININT2
+  [0x8a, (m) => m.push(signedLittleEndian(m.r.take(m.r.uint(1))))], // LONG1
+  [0x8b, (m) => m.push(signedLittleEndian(m.r.take(m.r.uint(4))))], // LONG4
+  [0x47, (m) => m.push(new DataView(m.r.take(8).slice().buffer).getFloat64(0, false))], // BINFLOAT
+  [0x88, (m) => m.push(true)], // NEWTRUE
+  [0x89, (m) => m.push(false)], // NEWFALSE
+  [0x4e, (m) => m.push(null)], // NONE
+];
+
+/** Globals, calls and persistent ids: the only opcodes that could run code, so each goes through the allow-list. */
+const GLOBAL_OPS: [number, OpAction][] = [
+  [
+    0x63, // GLOBAL
+    (m) => {
+      const module = m.r.line();
+      m.push(resolveGlobal(module, m.r.line(), m.source));
+    },
+  ],
+  [
+    0x93, // STACK_GLOBAL
+    (m) => {
+      const name = m.pop();
+      const module = m.pop();
+      m.push(resolveGlobal(String(module), String(name), m.source));
+    },
+  ],
+  [0x51, (m) => m.push(persistentLoad(m.pop(), m.source))], // BINPERSID
+  [
+    0x52, // REDUCE
+    (m) => {
+      const args = m.pop();
+      const fn = m.pop();
+      if (!(fn instanceof PickleGlobal)) throw new ModelFormatError(`${m.source}: corrupt data.pkl (REDUCE of a non-callable)`);
+      m.push(callGlobal(fn, items(args), m.source));
+    },
+  ],
+];
+
+const OPCODES = new Map<number, OpAction>([...CONTAINER_OPS, ...MEMO_OPS, ...SCALAR_OPS, ...GLOBAL_OPS]);
+const STOP = 0x2e;
+
 /** Unpickle `bytes` with the restrictions of the module comment. */
 export function unpickle(bytes: Uint8Array, source = 'data.pkl'): PickleValue {
-  const r = new Reader(bytes, source);
-  const stack: PickleValue[] = [];
-  const marks: number[] = [];
-  const memo = new Map<number, PickleValue>();
-  const text = (n: number) => new TextDecoder().decode(r.take(n));
-  const pop = (): PickleValue => {
-    if (stack.length === 0) throw new ModelFormatError(`${source}: corrupt data.pkl (stack underflow)`);
-    return stack.pop()!;
-  };
-  const popMark = (): PickleValue[] => {
-    const m = marks.pop();
-    if (m === undefined) throw new ModelFormatError(`${source}: corrupt data.pkl (no mark)`);
-    return stack.splice(m);
-  };
-  const top = (): PickleValue => {
-    if (stack.length === 0) throw new ModelFormatError(`${source}: corrupt data.pkl (stack underflow)`);
-    return stack[stack.length - 1];
-  };
-  const setItems = (d: PickleValue, kv: PickleValue[]) => {
-    if (!(d instanceof Map)) throw new ModelFormatError(`${source}: corrupt data.pkl (SETITEM on a non-dict)`);
-    for (let i = 0; i + 1 < kv.length; i += 2) d.set(kv[i], kv[i + 1]);
-  };
+  const m = new PickleMachine(new Reader(bytes, source), source);
   for (;;) {
-    const op = r.byte();
-    switch (op) {
-      case 0x80:
-        r.byte();
-        break; // PROTO
-      case 0x95:
-        r.take(8);
-        break; // FRAME
-      case 0x2e:
-        return pop(); // STOP
-      case 0x7d:
-        stack.push(new Map());
-        break; // EMPTY_DICT
-      case 0x5d:
-        stack.push([]);
-        break; // EMPTY_LIST
-      case 0x29:
-        stack.push(new PickleTuple([]));
-        break; // EMPTY_TUPLE
-      case 0x28:
-        marks.push(stack.length);
-        break; // MARK
-      case 0x74:
-        stack.push(new PickleTuple(popMark()));
-        break; // TUPLE
-      case 0x85:
-        stack.push(new PickleTuple([pop()]));
-        break; // TUPLE1
-      case 0x86: {
-        const b = pop();
-        stack.push(new PickleTuple([pop(), b]));
-        break;
-      } // TUPLE2
-      case 0x87: {
-        const c = pop();
-        const b = pop();
-        stack.push(new PickleTuple([pop(), b, c]));
-        break;
-      } // TUPLE3
-      case 0x63: {
-        const module = r.line();
-        stack.push(resolveGlobal(module, r.line(), source));
-        break;
-      } // GLOBAL
-      case 0x93: {
-        const name = pop();
-        const module = pop();
-        stack.push(resolveGlobal(String(module), String(name), source));
-        break;
-      } // STACK_GLOBAL
-      case 0x71:
-        memo.set(r.uint(1), top());
-        break; // BINPUT
-      case 0x72:
-        memo.set(r.uint(4), top());
-        break; // LONG_BINPUT
-      case 0x94:
-        memo.set(memo.size, top());
-        break; // MEMOIZE
-      case 0x68:
-      case 0x6a: {
-        // BINGET, LONG_BINGET
-        const k = r.uint(op === 0x68 ? 1 : 4);
-        if (!memo.has(k)) throw new ModelFormatError(`${source}: corrupt data.pkl (memo ${k} unset)`);
-        stack.push(memo.get(k)!);
-        break;
-      }
-      case 0x58:
-        stack.push(text(r.uint(4)));
-        break; // BINUNICODE
-      case 0x8c:
-        stack.push(text(r.uint(1)));
-        break; // SHORT_BINUNICODE
-      case 0x8d:
-        stack.push(text(r.uint(8)));
-        break; // BINUNICODE8
-      case 0x43:
-        stack.push(r.take(r.uint(1)).slice());
-        break; // SHORT_BINBYTES
-      case 0x42:
-        stack.push(r.take(r.uint(4)).slice());
-        break; // BINBYTES
-      case 0x4a:
-        stack.push(signedLittleEndian(r.take(4)));
-        break; // BININT
-      case 0x4b:
-        stack.push(r.uint(1));
-        break; // BININT1
-      case 0x4d:
-        stack.push(r.uint(2));
-        break; // BININT2
-      case 0x8a:
-        stack.push(signedLittleEndian(r.take(r.uint(1))));
-        break; // LONG1
-      case 0x8b:
-        stack.push(signedLittleEndian(r.take(r.uint(4))));
-        break; // LONG4
-      case 0x47:
-        stack.push(new DataView(r.take(8).slice().buffer).getFloat64(0, false));
-        break; // BINFLOAT
-      case 0x88:
-        stack.push(true);
-        break; // NEWTRUE
-      case 0x89:
-        stack.push(false);
-        break; // NEWFALSE
-      case 0x4e:
-        stack.push(null);
-        break; // NONE
-      case 0x51:
-        stack.push(persistentLoad(pop(), source));
-        break; // BINPERSID
-      case 0x52: {
-        // REDUCE
-        const args = pop();
-        const fn = pop();
-        if (!(fn instanceof PickleGlobal)) throw new ModelFormatError(`${source}: corrupt data.pkl (REDUCE of a non-callable)`);
-        stack.push(callGlobal(fn, items(args), source));
-        break;
-      }
-      case 0x73: {
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      } // SETITEM
-      case 0x75: {
-        const kv = popMark();
-        setItems(top(), kv);
-        break;
-      } // SETITEMS
-      case 0x61: {
-        const v = pop();
-        const l = top();
-        if (Array.isArray(l)) l.push(v);
-        break;
-      } // APPEND
-      case 0x65: {
-        const vs = popMark();
-        const l = top();
-        if (Array.isArray(l)) l.push(...vs);
-        break;
-      } // APPENDS
-      case 0x62:
-        pop();
-        break; // BUILD: state (an OrderedDict's _metadata) is not needed
-      default:
-        throw new ModelFormatError(
-          `${source}: data.pkl uses pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${r.pos - 1}, which a state dict does not need; only state dicts are read`,
-        );
-    }
+    const op = m.r.byte();
+    if (op === STOP) return m.pop();
+    const action = OPCODES.get(op);
+    if (!action)
+      throw new ModelFormatError(
+        `${source}: data.pkl uses pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${m.r.pos - 1}, which a state dict does not need; only state dicts are read`,
+      );
+    action(m, op);
   }
 }

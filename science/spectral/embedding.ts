@@ -106,6 +106,159 @@ function scatterEntries(
   }
 }
 
+/** Where each node layer's live nodes sit in its side's vector: side P holds the node layers of the operator's parity, side Q the others. */
+interface SideLayout {
+  /** Offset of node layer l within its side's vector. */
+  sideOffset: number[];
+  nP: number;
+  nQ: number;
+}
+
+/** The two sides of the bipartite graph (even vs odd node layers), each layer's nodes contiguous in layer order. */
+function sideLayout(graph: LayeredGraph, parity: 0 | 1): SideLayout {
+  const L = graph.layerSizes.length;
+  const sideOffset: number[] = new Array(L).fill(0);
+  let nP = 0;
+  let nQ = 0;
+  for (let l = 0; l < L; l++) {
+    if (l % 2 === parity) {
+      sideOffset[l] = nP;
+      nP += graph.layerSizes[l];
+    } else {
+      sideOffset[l] = nQ;
+      nQ += graph.layerSizes[l];
+    }
+  }
+  return { sideOffset, nP, nQ };
+}
+
+/** The degree scalings of both sides. */
+interface SideScalings {
+  /** D_P^-1/2 and D_Q^-1/2. */
+  invSqrtP: Float64Array;
+  invSqrtQ: Float64Array;
+  /** sqrt(degree) on side P, unit norm: the trivial eigenvector of M (σ = 1). */
+  trivial: Float64Array;
+}
+
+/**
+ * D^-1/2 per side (S = D^-1/2·A·D^-1/2, sklearn `spectral_embedding` with norm_laplacian) and the
+ * trivial eigenvector sqrt(d_P)/sqrt(vol P), which Lanczos deflates since it is known exactly.
+ */
+function sideScalings(graph: LayeredGraph, parity: 0 | 1, layout: SideLayout): SideScalings {
+  const invSqrtP = new Float64Array(layout.nP);
+  const invSqrtQ = new Float64Array(layout.nQ);
+  const trivial = new Float64Array(layout.nP);
+  let volP = 0;
+  for (let l = 0; l < graph.layerSizes.length; l++) {
+    const off = graph.layerOffsets[l];
+    for (let i = 0; i < graph.layerSizes[l]; i++) {
+      const d = graph.degree[off + i];
+      const s = layout.sideOffset[l] + i;
+      if (l % 2 === parity) {
+        invSqrtP[s] = 1 / Math.sqrt(d);
+        trivial[s] = Math.sqrt(d);
+        volP += d;
+      } else {
+        invSqrtQ[s] = 1 / Math.sqrt(d);
+      }
+    }
+  }
+  const norm = Math.sqrt(volP);
+  for (let i = 0; i < layout.nP; i++) trivial[i] /= norm;
+  return { invSqrtP, invSqrtQ, trivial };
+}
+
+/** The row starts (CSR indptr) of the merged sparse parts of C (rows on side Q) and Cᵀ (rows on side P). */
+function mergedRowStarts(graph: LayeredGraph, parity: 0 | 1, layout: SideLayout): { countQ: Int32Array; countP: Int32Array } {
+  const { sideOffset, nP, nQ } = layout;
+  const countQ = new Int32Array(nQ + 1);
+  const countP = new Int32Array(nP + 1);
+  graph.blocks.forEach((b, l) => {
+    if (b.kind !== 'csr') return;
+    const ro = sideOffset[l];
+    const co = sideOffset[l + 1];
+    // The rows' side counts whole CSR rows, the columns' side one per entry.
+    if (l % 2 === parity) countEntries(b.indptr, b.indices, b.rows, ro, co, countP, countQ);
+    else countEntries(b.indptr, b.indices, b.rows, ro, co, countQ, countP);
+  });
+  for (let i = 0; i < nQ; i++) countQ[i + 1] += countQ[i];
+  for (let i = 0; i < nP; i++) countP[i + 1] += countP[i];
+  return { countQ, countP };
+}
+
+/** The merged CSR matrices of the sparse blocks: C (nQ × nP) and Cᵀ (nP × nQ), values scaled by 1/sqrt(d_i·d_j). */
+interface MergedCsr {
+  cIndptr: Int32Array;
+  cIndices: Int32Array;
+  cValues: Float64Array;
+  ctIndptr: Int32Array;
+  ctIndices: Int32Array;
+  ctValues: Float64Array;
+}
+
+/**
+ * The merged CSR arrays (row starts filled in, entries still to scatter) and the vectors the
+ * products run on: in WebAssembly memory when the gather runs there (sparse-wasm.ts: the same
+ * gather, faster), else in ordinary typed arrays.
+ */
+function operatorMemory(layout: SideLayout, rowStarts: { countQ: Int32Array; countP: Int32Array }) {
+  const { nP, nQ } = layout;
+  const nnz = rowStarts.countQ[nQ];
+  const bytes = WasmArena.bytesFor;
+  const arena =
+    nnz > 0 && wasmCsrGatherAvailable()
+      ? new WasmArena(bytes(nQ + 1, 4) + bytes(nP + 1, 4) + 2 * bytes(nnz, 4) + 2 * bytes(nnz, 8) + 2 * bytes(nP, 8) + bytes(nQ, 8))
+      : null;
+  const wasmGather = arena ? wasmCsrGather(arena) : null;
+  const int32 = (length: number) => (arena ? arena.int32(length) : new Int32Array(length));
+  const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
+  const cIndptr = int32(nQ + 1);
+  cIndptr.set(rowStarts.countQ);
+  const ctIndptr = int32(nP + 1);
+  ctIndptr.set(rowStarts.countP);
+  const csr: MergedCsr = { cIndptr, ctIndptr, cIndices: int32(nnz), cValues: float64(nnz), ctIndices: int32(nnz), ctValues: float64(nnz) };
+  return { wasmGather, csr, x: float64(nP), y: float64(nP), u: float64(nQ) };
+}
+
+/**
+ * Every block into the operator: a dense block becomes its two unscaled products (in WebAssembly
+ * SIMD when available, bit-identical to kernels.ts), a sparse block's entries are scattered,
+ * scaled, into the merged CSR matrices.
+ */
+function mergeBlocks(graph: LayeredGraph, parity: 0 | 1, layout: SideLayout, scalings: SideScalings, csr: MergedCsr): { toQ: Product[]; toP: Product[] } {
+  const { invSqrtP, invSqrtQ } = scalings;
+  const { cIndices, cValues, ctIndices, ctValues } = csr;
+  const cFill = csr.cIndptr.slice(0, layout.nQ);
+  const ctFill = csr.ctIndptr.slice(0, layout.nP);
+  const toQ: Product[] = [];
+  const toP: Product[] = [];
+  const denseBlocks = graph.blocks.filter((b) => b.kind === 'dense');
+  const wasm = denseBlocks.length > 0 ? wasmDenseProducts(denseBlocks) : null;
+  let denseIndex = 0;
+  graph.blocks.forEach((b, l) => {
+    const rowsOnP = l % 2 === parity;
+    const ro = layout.sideOffset[l];
+    const co = layout.sideOffset[l + 1];
+    if (b.kind === 'dense') {
+      const i = denseIndex++;
+      const fwd = (xOff: number, yOff: number) => (wasm ? wasm.forward(i, xOff, yOff) : forward(b.values, b.rows, b.cols, xOff, yOff));
+      const bwd = (xOff: number, yOff: number) => (wasm ? wasm.backward(i, xOff, yOff) : backward(b.values, b.rows, b.cols, xOff, yOff));
+      if (rowsOnP) {
+        toQ.push(bwd(ro, co));
+        toP.push(fwd(co, ro));
+      } else {
+        toQ.push(fwd(co, ro));
+        toP.push(bwd(ro, co));
+      }
+      return;
+    }
+    if (rowsOnP) scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, invSqrtP, invSqrtQ, ctFill, ctIndices, ctValues, cFill, cIndices, cValues);
+    else scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, invSqrtQ, invSqrtP, cFill, cIndices, cValues, ctFill, ctIndices, ctValues);
+  });
+  return { toQ, toP };
+}
+
 /**
  * The folded operator M = CᵀC on side P (the node layers of one parity), C = D_Q^-1/2·B_QP·D_P^-1/2,
  * and the map w ↦ C·w to the other side Q.
@@ -133,8 +286,8 @@ export class FoldedOperator implements SymmetricOperator {
   /** The CSR gather in WebAssembly (sparse-wasm.ts) when the arrays live in its memory. */
   private readonly wasmGather: WasmGather | null;
   /** Dense blocks' products B_QP (side P → side Q) and B_PQ (side Q → side P), unscaled. */
-  private readonly denseToQ: Product[] = [];
-  private readonly denseToP: Product[] = [];
+  private readonly denseToQ: Product[];
+  private readonly denseToP: Product[];
   /** The sparse blocks' part of C (nQ × n, CSR) and of Cᵀ (n × nQ, CSR), scaled. */
   private readonly cIndptr: Int32Array;
   private readonly cIndices: Int32Array;
@@ -149,113 +302,31 @@ export class FoldedOperator implements SymmetricOperator {
     private readonly graph: LayeredGraph,
     readonly parity: 0 | 1,
   ) {
-    const L = graph.layerSizes.length;
-    this.sideOffset = new Array(L).fill(0);
-    let nP = 0;
-    let nQ = 0;
-    for (let l = 0; l < L; l++) {
-      if (l % 2 === parity) {
-        this.sideOffset[l] = nP;
-        nP += graph.layerSizes[l];
-      } else {
-        this.sideOffset[l] = nQ;
-        nQ += graph.layerSizes[l];
-      }
-    }
-    this.n = nP;
-    this.nQ = nQ;
-    this.invSqrtP = new Float64Array(nP);
-    this.invSqrtQ = new Float64Array(nQ);
-    this.trivial = new Float64Array(nP);
-    let volP = 0;
-    for (let l = 0; l < L; l++) {
-      const off = graph.layerOffsets[l];
-      for (let i = 0; i < graph.layerSizes[l]; i++) {
-        const d = graph.degree[off + i];
-        const s = this.sideOffset[l] + i;
-        if (l % 2 === parity) {
-          this.invSqrtP[s] = 1 / Math.sqrt(d);
-          this.trivial[s] = Math.sqrt(d);
-          volP += d;
-        } else {
-          this.invSqrtQ[s] = 1 / Math.sqrt(d);
-        }
-      }
-    }
-    const norm = Math.sqrt(volP);
-    for (let i = 0; i < nP; i++) this.trivial[i] /= norm;
-    this.t = new Float64Array(nP);
-    this.v = new Float64Array(nQ);
-
-    // Merged CSR of the sparse blocks: count entries per side-Q row and per side-P row.
-    const countQ = new Int32Array(nQ + 1);
-    const countP = new Int32Array(nP + 1);
-    graph.blocks.forEach((b, l) => {
-      if (b.kind !== 'csr') return;
-      const rowsOnP = l % 2 === parity;
-      const ro = this.sideOffset[l];
-      const co = this.sideOffset[l + 1];
-      // The rows' side counts whole CSR rows, the columns' side one per entry.
-      if (rowsOnP) countEntries(b.indptr, b.indices, b.rows, ro, co, countP, countQ);
-      else countEntries(b.indptr, b.indices, b.rows, ro, co, countQ, countP);
-    });
-    for (let i = 0; i < nQ; i++) countQ[i + 1] += countQ[i];
-    for (let i = 0; i < nP; i++) countP[i + 1] += countP[i];
-    const nnz = countQ[nQ];
-    // The CSR arrays and the vectors the products run on live in WebAssembly memory when it is
-    // available (sparse-wasm.ts: the same gather, faster), else in ordinary typed arrays.
-    const bytes = WasmArena.bytesFor;
-    const arena =
-      nnz > 0 && wasmCsrGatherAvailable()
-        ? new WasmArena(bytes(nQ + 1, 4) + bytes(nP + 1, 4) + 2 * bytes(nnz, 4) + 2 * bytes(nnz, 8) + 2 * bytes(nP, 8) + bytes(nQ, 8))
-        : null;
-    this.wasmGather = arena ? wasmCsrGather(arena) : null;
-    const int32 = (length: number) => (arena ? arena.int32(length) : new Int32Array(length));
-    const float64 = (length: number) => (arena ? arena.float64(length) : new Float64Array(length));
-    const cIndptr = int32(nQ + 1);
-    cIndptr.set(countQ);
-    const ctIndptr = int32(nP + 1);
-    ctIndptr.set(countP);
-    const cIndices = int32(nnz);
-    const cValues = float64(nnz);
-    const ctIndices = int32(nnz);
-    const ctValues = float64(nnz);
-    this.x = float64(nP);
-    this.y = float64(nP);
-    this.u = float64(nQ);
-    const cFill = cIndptr.slice(0, nQ);
-    const ctFill = ctIndptr.slice(0, nP);
-    // Dense blocks run in WebAssembly SIMD when available (bit-identical to kernels.ts).
-    const denseBlocks = graph.blocks.filter((b) => b.kind === 'dense');
-    const wasm = denseBlocks.length > 0 ? wasmDenseProducts(denseBlocks) : null;
-    let denseIndex = 0;
-    graph.blocks.forEach((b, l) => {
-      const rowsOnP = l % 2 === parity;
-      const ro = this.sideOffset[l];
-      const co = this.sideOffset[l + 1];
-      if (b.kind === 'dense') {
-        const i = denseIndex++;
-        const fwd = (xOff: number, yOff: number) => (wasm ? wasm.forward(i, xOff, yOff) : forward(b.values, b.rows, b.cols, xOff, yOff));
-        const bwd = (xOff: number, yOff: number) => (wasm ? wasm.backward(i, xOff, yOff) : backward(b.values, b.rows, b.cols, xOff, yOff));
-        if (rowsOnP) {
-          this.denseToQ.push(bwd(ro, co));
-          this.denseToP.push(fwd(co, ro));
-        } else {
-          this.denseToQ.push(fwd(co, ro));
-          this.denseToP.push(bwd(ro, co));
-        }
-        return;
-      }
-      if (rowsOnP)
-        scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtP, this.invSqrtQ, ctFill, ctIndices, ctValues, cFill, cIndices, cValues);
-      else scatterEntries(b.indptr, b.indices, b.values, b.rows, ro, co, this.invSqrtQ, this.invSqrtP, cFill, cIndices, cValues, ctFill, ctIndices, ctValues);
-    });
-    this.cIndptr = cIndptr;
-    this.cIndices = cIndices;
-    this.cValues = cValues;
-    this.ctIndptr = ctIndptr;
-    this.ctIndices = ctIndices;
-    this.ctValues = ctValues;
+    const layout = sideLayout(graph, parity);
+    this.sideOffset = layout.sideOffset;
+    this.n = layout.nP;
+    this.nQ = layout.nQ;
+    const scalings = sideScalings(graph, parity, layout);
+    this.invSqrtP = scalings.invSqrtP;
+    this.invSqrtQ = scalings.invSqrtQ;
+    this.trivial = scalings.trivial;
+    this.t = new Float64Array(layout.nP);
+    this.v = new Float64Array(layout.nQ);
+    const memory = operatorMemory(layout, mergedRowStarts(graph, parity, layout));
+    this.wasmGather = memory.wasmGather;
+    this.x = memory.x;
+    this.y = memory.y;
+    this.u = memory.u;
+    const { csr } = memory;
+    const dense = mergeBlocks(graph, parity, layout, scalings, csr);
+    this.denseToQ = dense.toQ;
+    this.denseToP = dense.toP;
+    this.cIndptr = csr.cIndptr;
+    this.cIndices = csr.cIndices;
+    this.cValues = csr.cValues;
+    this.ctIndptr = csr.ctIndptr;
+    this.ctIndices = csr.ctIndices;
+    this.ctValues = csr.ctValues;
   }
 
   /** y (+)= the CSR part of a product; x and y are this operator's own vectors. */

@@ -232,11 +232,63 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
   const tol = options.tol ?? 1e-9;
   const m = Math.min(free, Math.max(options.basisSize ?? Math.max(2 * nev + 20, 50), nev + 1));
   const maxApplications = options.maxApplications ?? 20 * n + 1000;
-  const rng = new Rng(options.seed);
+  const s = lanczosState(op, nev, tol, m, locked, new Rng(options.seed));
+  startVector(s, options.start);
+  for (;;) {
+    const early = extendBasis(s);
+    if (early) return early;
+    const r = ritzPairs(s, m);
+    const done = r.converged >= nev || m === free; // m === free: the basis spans the whole space
+    if (done) return ritzResult(s, m, r);
+    if (s.applications >= maxApplications)
+      throw new EigensolverError(
+        `Lanczos: ${r.converged} of ${nev} eigenpairs converged to ${tol} after ${s.applications} operator applications; raise maxApplications or loosen tol`,
+      );
+    thickRestart(s, r);
+  }
+}
 
-  // Basis V[0..m] (V[m] is the residual direction); H is the m × m projected matrix (row-major).
-  // The vectors the loops touch (basis, deflation vectors, w, scratch) live in WebAssembly memory
-  // when the kernels compile there; the basis vectors stay put (restarts copy into them).
+/** One solve's problem, workspace and counters, shared by the steps of largestEigenpairs. */
+interface LanczosState {
+  op: SymmetricOperator;
+  n: number;
+  nev: number;
+  tol: number;
+  /** Basis size before a restart. */
+  m: number;
+  rng: Rng;
+  ops: VectorOps;
+  /** Basis V[0..m] (V[m] is the residual direction). */
+  V: Float64Array[];
+  /** Copies of the deflation vectors (where the vector loops run). */
+  deflate: Float64Array[];
+  /** The m × m projected matrix (row-major). */
+  H: Float64Array;
+  /** Gram–Schmidt coefficients of the current step: column j of H. */
+  coef: Float64Array;
+  /** Op·V[j], orthogonalised into the next basis vector. */
+  w: Float64Array;
+  scratch: Float64Array;
+  /** The tridiagonal part of H, for the cheap convergence estimates before the first restart. */
+  diag: Float64Array;
+  off: Float64Array;
+  /** Basis vectors carried over from the last restart. */
+  kept: number;
+  /** Norm of the residual after the last step. */
+  beta: number;
+  applications: number;
+  restarts: number;
+  /** Basis size at the last convergence check. */
+  lastCheck: number;
+}
+
+/**
+ * The workspace of a solve. The vectors the loops touch (basis, deflation vectors, w, scratch)
+ * live in WebAssembly memory when the kernels compile there; the basis vectors stay put
+ * (restarts copy into them).
+ */
+function lanczosState(op: SymmetricOperator, nev: number, tol: number, m: number, locked: readonly Float64Array[], rng: Rng): LanczosState {
+  const n = op.n;
   const scratchLength = Math.max(m + 1, locked.length);
   const ops = wasmOps(n, m + 2 + locked.length, scratchLength, Math.max(m + 1, locked.length)) ?? jsOps();
   const V: Float64Array[] = Array.from({ length: m + 1 }, () => ops.array(n));
@@ -251,115 +303,144 @@ export function largestEigenpairs(op: SymmetricOperator, nev: number, options: L
   const scratch = ops.array(scratchLength);
   const diag = new Float64Array(m);
   const off = new Float64Array(m);
+  return { op, n, nev, tol, m, rng, ops, V, deflate, H, coef, w, scratch, diag, off, kept: 0, beta: 0, applications: 0, restarts: 0, lastCheck: 0 };
+}
 
-  if (options.start) {
-    V[0].set(options.start);
+/** V[0]: the given start vector orthogonalised against the deflation vectors and normalised, else (or when that leaves ~nothing) a random one. */
+function startVector(s: LanczosState, start: Float64Array | undefined): void {
+  const { ops, V, deflate, n } = s;
+  if (start) {
+    V[0].set(start);
     orthogonalize(ops, V[0], deflate, deflate.length, n, new Float64Array(deflate.length));
     const norm = Math.sqrt(ops.dot(V[0], V[0], n));
     if (norm > 1e-8) for (let i = 0; i < n; i++) V[0][i] /= norm;
-    else V[0].set(randomUnitOrthogonal(ops, rng, n, [deflate], [deflate.length]));
+    else V[0].set(randomUnitOrthogonal(ops, s.rng, n, [deflate], [deflate.length]));
   } else {
-    V[0].set(randomUnitOrthogonal(ops, rng, n, [deflate], [deflate.length]));
+    V[0].set(randomUnitOrthogonal(ops, s.rng, n, [deflate], [deflate.length]));
   }
+}
 
-  let kept = 0; // basis vectors carried over from the last restart
-  let beta = 0; // norm of the residual after the last step
-  let applications = 0;
-  let restarts = 0;
-  let lastCheck = 0; // basis size at the last convergence check
+/** Ritz pairs of the leading size × size projected matrix, best (largest) first, with how many lead the order converged. */
+function ritzPairs(s: LanczosState, size: number) {
+  const { H, m, beta, nev, tol } = s;
+  const leading = new Float64Array(size * size);
+  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) leading[i * size + j] = H[i * m + j];
+  const { values: theta, vectors: Y } = symmetricEigen(leading, size);
+  const order = Array.from({ length: size }, (_, t) => size - 1 - t);
+  const residual = (t: number) => Math.abs(beta * Y[(size - 1) * size + t]);
+  let converged = 0;
+  while (converged < nev && residual(order[converged]) <= tol) converged++;
+  return { theta, Y, order, residual, converged };
+}
 
-  /** Ritz pairs of the leading size × size projected matrix, best (largest) first. */
-  const ritz = (size: number) => {
-    const leading = new Float64Array(size * size);
-    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) leading[i * size + j] = H[i * m + j];
-    const { values: theta, vectors: Y } = symmetricEigen(leading, size);
-    const order = Array.from({ length: size }, (_, t) => size - 1 - t);
-    const residual = (t: number) => Math.abs(beta * Y[(size - 1) * size + t]);
-    let converged = 0;
-    while (converged < nev && residual(order[converged]) <= tol) converged++;
-    return { theta, Y, order, residual, converged };
+type RitzPairs = ReturnType<typeof ritzPairs>;
+
+/** The answer from the nev best Ritz pairs of a basis of `size` vectors. */
+function ritzResult(s: LanczosState, size: number, r: RitzPairs): LanczosResult {
+  const keep = r.order.slice(0, s.nev);
+  return {
+    values: Float64Array.from(keep.map((t) => r.theta[t])),
+    vectors: s.ops.ritzVectors(s.V, r.Y, size, keep, s.n),
+    residuals: Float64Array.from(keep.map(r.residual)),
+    applications: s.applications,
+    restarts: s.restarts,
   };
-  const finish = (size: number, r: ReturnType<typeof ritz>): LanczosResult => {
-    const keep = r.order.slice(0, nev);
-    return {
-      values: Float64Array.from(keep.map((t) => r.theta[t])),
-      vectors: ops.ritzVectors(V, r.Y, size, keep, n),
-      residuals: Float64Array.from(keep.map(r.residual)),
-      applications,
-      restarts,
-    };
-  };
+}
 
-  for (;;) {
-    // Extend the Krylov–Schur decomposition from `kept` to m vectors, checking convergence every
-    // few steps (a dense eigendecomposition of the small projected matrix is cheap next to Op).
-    for (let j = kept; j < m; j++) {
-      op.apply(V[j], w);
-      applications++;
-      orthogonalize(ops, w, deflate, deflate.length, n, scratch);
-      coef.fill(0, 0, j + 1);
-      orthogonalize(ops, w, V, j + 1, n, scratch, coef);
-      // Column j of H: entries from the Gram–Schmidt coefficients; mirrored to keep H symmetric.
-      for (let i = 0; i <= j; i++) {
-        H[i * m + j] = coef[i];
-        H[j * m + i] = coef[i];
-      }
-      beta = Math.sqrt(ops.dot(w, w, n));
-      const next = V[j + 1];
-      if (beta > 1e-12) {
-        for (let i = 0; i < n; i++) next[i] = w[i] / beta;
-      } else {
-        // Exact invariant subspace: continue with a fresh direction, coupling 0.
-        beta = 0;
-        if (j + 1 < m) V[j + 1].set(randomUnitOrthogonal(ops, rng, n, [deflate, V], [deflate.length, j + 1]));
-      }
-      if (j + 1 < m) {
-        H[(j + 1) * m + j] = beta;
-        H[j * m + (j + 1)] = beta;
-        const size = j + 1;
-        // Before the first restart H is tridiagonal (up to reorthogonalisation noise), so the
-        // residual estimates cost O(size²): check every step, and confirm with the full
-        // projected matrix only when they say converged. After a restart H is not tridiagonal:
-        // check every few steps with the full decomposition.
-        if (kept === 0 && size > nev) {
-          if (tridiagonalConverged(H, m, size, beta, nev, tol, diag, off)) {
-            lastCheck = size;
-            const r = ritz(size);
-            if (r.converged >= nev) return finish(size, r);
-          }
-        } else if (size > nev && size - lastCheck >= Math.max(CHECK_EVERY, Math.floor(size / 5))) {
-          lastCheck = size;
-          const r = ritz(size);
-          if (r.converged >= nev) return finish(size, r);
-        }
-      }
+/**
+ * Extend the Krylov–Schur decomposition from `kept` to m vectors, checking convergence every
+ * few steps (a dense eigendecomposition of the small projected matrix is cheap next to Op);
+ * the result when it converged before the basis is full.
+ */
+function extendBasis(s: LanczosState): LanczosResult | null {
+  for (let j = s.kept; j < s.m; j++) {
+    lanczosStep(s, j);
+    if (j + 1 < s.m) {
+      const { H, m, beta } = s;
+      H[(j + 1) * m + j] = beta;
+      H[j * m + (j + 1)] = beta;
+      const result = earlyResult(s, j + 1);
+      if (result) return result;
     }
-    const r = ritz(m);
-    const done = r.converged >= nev || m === free; // m === free: the basis spans the whole space
-    if (done) return finish(m, r);
-    if (applications >= maxApplications)
-      throw new EigensolverError(
-        `Lanczos: ${r.converged} of ${nev} eigenpairs converged to ${tol} after ${applications} operator applications; raise maxApplications or loosen tol`,
-      );
-    // Thick restart: keep the best p Ritz vectors and the residual direction.
-    const p = Math.min(m - 1, nev + Math.max(1, Math.floor((m - nev) / 2)));
-    const keep = r.order.slice(0, p);
-    const newBasis = ops.ritzVectors(V, r.Y, m, keep, n);
-    const residualDirection = V[m];
-    H.fill(0);
-    for (let i = 0; i < p; i++) {
-      H[i * m + i] = r.theta[keep[i]];
-      const b = beta * r.Y[(m - 1) * m + keep[i]];
-      H[p * m + i] = b;
-      H[i * m + p] = b;
-    }
-    for (let i = 0; i < p; i++) V[i].set(newBasis[i]);
-    V[p].set(residualDirection);
-    for (let i = p + 1; i <= m; i++) V[i].fill(0);
-    kept = p;
-    lastCheck = p;
-    restarts++;
   }
+  return null;
+}
+
+/**
+ * One Lanczos step of the Krylov–Schur expansion (Stewart 2001): w = Op·V[j] orthogonalised
+ * against the deflation vectors and V[0..j], its coefficients as column j of H, V[j + 1] = w/β.
+ * On an exact breakdown (β ≈ 0) the next vector is a fresh random direction with coupling 0.
+ */
+function lanczosStep(s: LanczosState, j: number): void {
+  const { op, ops, V, deflate, H, coef, w, scratch, n, m } = s;
+  op.apply(V[j], w);
+  s.applications++;
+  orthogonalize(ops, w, deflate, deflate.length, n, scratch);
+  coef.fill(0, 0, j + 1);
+  orthogonalize(ops, w, V, j + 1, n, scratch, coef);
+  // Column j of H: entries from the Gram–Schmidt coefficients; mirrored to keep H symmetric.
+  for (let i = 0; i <= j; i++) {
+    H[i * m + j] = coef[i];
+    H[j * m + i] = coef[i];
+  }
+  s.beta = Math.sqrt(ops.dot(w, w, n));
+  const next = V[j + 1];
+  if (s.beta > 1e-12) {
+    const beta = s.beta;
+    for (let i = 0; i < n; i++) next[i] = w[i] / beta;
+  } else {
+    // Exact invariant subspace: continue with a fresh direction, coupling 0.
+    s.beta = 0;
+    if (j + 1 < m) V[j + 1].set(randomUnitOrthogonal(ops, s.rng, n, [deflate, V], [deflate.length, j + 1]));
+  }
+}
+
+/**
+ * The convergence check of a basis of `size` vectors, when one is due. Before the first restart
+ * H is tridiagonal (up to reorthogonalisation noise), so the residual estimates cost O(size²):
+ * check every step, and confirm with the full projected matrix only when they say converged.
+ * After a restart H is not tridiagonal: check every few steps with the full decomposition.
+ */
+function earlyResult(s: LanczosState, size: number): LanczosResult | null {
+  const { nev } = s;
+  if (s.kept === 0 && size > nev) {
+    if (tridiagonalConverged(s.H, s.m, size, s.beta, nev, s.tol, s.diag, s.off)) {
+      s.lastCheck = size;
+      const r = ritzPairs(s, size);
+      if (r.converged >= nev) return ritzResult(s, size, r);
+    }
+  } else if (size > nev && size - s.lastCheck >= Math.max(CHECK_EVERY, Math.floor(size / 5))) {
+    s.lastCheck = size;
+    const r = ritzPairs(s, size);
+    if (r.converged >= nev) return ritzResult(s, size, r);
+  }
+  return null;
+}
+
+/**
+ * Thick restart (Wu & Simon 2000; Stewart 2001's Krylov–Schur restart): keep the best p Ritz
+ * vectors and the residual direction, so H becomes diagonal (the Ritz values) plus the coupling
+ * row and column p.
+ */
+function thickRestart(s: LanczosState, r: RitzPairs): void {
+  const { V, H, m, nev, beta } = s;
+  const p = Math.min(m - 1, nev + Math.max(1, Math.floor((m - nev) / 2)));
+  const keep = r.order.slice(0, p);
+  const newBasis = s.ops.ritzVectors(V, r.Y, m, keep, s.n);
+  const residualDirection = V[m];
+  H.fill(0);
+  for (let i = 0; i < p; i++) {
+    H[i * m + i] = r.theta[keep[i]];
+    const b = beta * r.Y[(m - 1) * m + keep[i]];
+    H[p * m + i] = b;
+    H[i * m + p] = b;
+  }
+  for (let i = 0; i < p; i++) V[i].set(newBasis[i]);
+  V[p].set(residualDirection);
+  for (let i = p + 1; i <= m; i++) V[i].fill(0);
+  s.kept = p;
+  s.lastCheck = p;
+  s.restarts++;
 }
 
 /** Ritz vectors V[0..size)·Y[:, t] for t in `which` (Y is size × size). */
