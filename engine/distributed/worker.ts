@@ -28,7 +28,8 @@ import { InlineExecutor, JobError, LocalExecutor } from '../executor.ts';
 import type { Job, JobResult } from '../job.ts';
 import type { PipelineProject } from '../project.ts';
 import type { StageDef } from '../types.ts';
-import { CorruptObjectError, MissingObjectError, openBackend, type ObjectBackend, type S3Options } from './backend.ts';
+import { CorruptObjectError, MissingObjectError, type ObjectBackend, type S3Options } from './backend.ts';
+import { openBackend } from './open-backend.ts';
 import { DEFAULT_QUEUE_NAME, checkQueueExposure, redactUrl, redisConnection } from './connection.ts';
 import {
   INPUT_OBJECT_ERROR,
