@@ -234,6 +234,7 @@ class Tally {
     this.parallelism = opts.jobs ?? 0;
   }
 
+  /** Units ended in any way. */
   finished(): number {
     return this.counts.done + this.counts.cached + this.counts.failed + this.counts.skipped;
   }
@@ -243,6 +244,7 @@ class Tally {
     return Math.max(this.total, this.finished() + this.running.size);
   }
 
+  /** The elapsed time counts from the first start or finish. */
   markEvent(): void {
     this.firstEventAt ??= this.now();
   }
@@ -254,6 +256,7 @@ class Tally {
     return `[${String(this.finished()).padStart(width)}/${t}]`;
   }
 
+  /** Remaining wall time from the current tally (see estimateRemainingMs). */
   eta(): number | undefined {
     return estimateRemainingMs({
       now: this.now(),
@@ -272,6 +275,7 @@ class Tally {
 /** Wrap text in an SGR colour code when colour is on. */
 const paint = (color: boolean, code: number, text: string) => (color ? `\u001B[${code}m${text}\u001B[39m` : text);
 
+/** A status, coloured: done green, failed red, skipped yellow. */
 function statusWord(color: boolean, status: FinishStatus | 'running'): string {
   switch (status) {
     case 'done':
@@ -285,6 +289,7 @@ function statusWord(color: boolean, status: FinishStatus | 'running'): string {
   }
 }
 
+/** Line pieces of the live area: a bar of `width` cells, a padded percentage, text cut to `width` with an ellipsis. */
 const bar = (fraction: number, width: number) => {
   const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * width);
   return '█'.repeat(filled) + '░'.repeat(width - filled);
@@ -459,10 +464,12 @@ class PlainLines {
     this.stream.write(`${text}\n`);
   }
 
+  /** A cache hit: held back, to print with the hits next to it as one line. */
   cached(label: string): void {
     this.cachedGroup = { count: (this.cachedGroup?.count ?? 0) + 1, label };
   }
 
+  /** Print the held-back cache hits (before any other line, so the counts stay in order). */
   flushCachedGroup(): void {
     if (!this.cachedGroup) return;
     const group = this.cachedGroup;

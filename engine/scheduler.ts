@@ -210,6 +210,7 @@ class Scheduler {
     return inst.def.samples ? this.session.shardCount(inst) + 1 : 1;
   }
 
+  /** --force covers this stage (all of them, or it is named). */
   private forced(stage: string): boolean {
     const force = this.opts.force;
     return force === true || (Array.isArray(force) && force.includes(stage));
@@ -374,6 +375,7 @@ class Scheduler {
     return this.runUnit({ inst, role: 'combine', parts: session.combineParts(inst, base, shardRecs), id: inst.id, combine, upstream });
   }
 
+  /** Count a settled instance (not a shard) as computed for its stage, or as up to date. */
   private countInstance(inst: Instance, r: Outcome & { ok: true }): void {
     if (r.ran) this.summary.ranByStage[inst.def.name] = (this.summary.ranByStage[inst.def.name] ?? 0) + 1;
     else this.summary.upToDate++;

@@ -202,12 +202,14 @@ class JobRunner {
     await Promise.race([Promise.allSettled([...this.active]), new Promise((r) => setTimeout(r, 5000))]);
   }
 
+  /** After the queue worker closed: stop the threads, the shared cache's connections, save the stat memo. */
   async close(): Promise<void> {
     await this.threads.close();
     await this.backend.close();
     this.memo.save();
   }
 
+  /** The steps of the module comment, in order: admit, skip if done, fetch inputs, run, upload, record. */
   private async processOne(bullJob: BullJob, token?: string): Promise<JobDone> {
     const admitted = this.admit(bullJob);
     const { data, label, def, mine } = admitted;
@@ -275,6 +277,7 @@ class JobRunner {
     return { data, label, def, mine };
   }
 
+  /** Log a refusal and make the error that hands the job back to the queue. */
   private refuse(message: string): JobRefusedError {
     this.log(`✗ ${message}`);
     return new JobRefusedError(message);
