@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tableToIPC } from 'apache-arrow';
 import { buildDataset } from '../science/datasets/load.ts';
+import { waitForLock } from '../engine/lock.ts';
 import { generateLines, generateRandom } from '../science/datasets/generate.ts';
 import { mixDatasets } from '../science/datasets/mix.ts';
 import { cifarBatchesToSplit, CIFAR_RECORD_BYTES } from '../science/datasets/cifar.ts';
@@ -45,7 +46,7 @@ try {
   console.log(`datasets benchmark (best of ${reps}; node ${process.version})`);
   if (existsSync(join(mirror, 'mnist'))) {
     for (const name of ['mnist', 'fashion']) {
-      const env = { seed: 42, downloadsDir: join(scratch, 'dl'), mirror, urls: () => [] };
+      const env = { seed: 42, downloadsDir: join(scratch, 'dl'), mirror, urls: () => [], lock: waitForLock };
       const load = await best(() => buildDataset(name, env));
       const write = await best(() => writeTable(load.value.dataset));
       const total = await best(async () => writeTable((await buildDataset(name, env)).dataset));

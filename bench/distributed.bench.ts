@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Session } from '../engine/session.ts';
 import { repro } from '../engine/scheduler.ts';
 import type { ProgressReporter } from '../engine/progress.ts';
-import { openBackend } from '../engine/distributed/backend.ts';
+import { openBackend } from '../engine/distributed/open-backend.ts';
 import { BullmqExecutor } from '../engine/distributed/executor.ts';
 import { cacheTrust } from '../engine/distributed/signing.ts';
 import type { Json } from '../engine/types.ts';

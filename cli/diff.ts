@@ -7,8 +7,9 @@
  * published), read at the same revision, so a report is never compared with a params file that
  * did not produce it. DIR defaults to the `report.dir` of the last repro's params file;
  * `--against DIR` takes side A from another folder (e.g. the quick profile's report against
- * the committed one). Git is read through zx; the diff itself is science/report/diff.ts.
+ * the committed one). Git is run with execFile; the diff itself is science/report/diff.ts.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -40,10 +41,16 @@ export interface DiffOptions {
   alpha?: number;
 }
 
-async function git(root: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const { $ } = await import('zx');
-  const r = await $({ cwd: root, quiet: true, nothrow: true })`git ${args}`;
-  return { ok: r.exitCode === 0, stdout: r.stdout, stderr: r.stderr.trim() };
+/** Largest git output read (a report's metrics.json at a revision). */
+const GIT_MAX_BUFFER = 256 * 1024 * 1024;
+
+/** Run git in `root` (no shell); a non-zero exit is `ok: false`, not an exception. */
+function git(root: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd: root, encoding: 'utf8', maxBuffer: GIT_MAX_BUFFER }, (error, stdout, stderr) => {
+      resolve({ ok: !error, stdout, stderr: stderr.trim() });
+    });
+  });
 }
 
 /** Read a project-relative file at a revision (undefined when the revision lacks it). */

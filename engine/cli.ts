@@ -73,7 +73,22 @@ export function buildProgram(project: PipelineProject): Command {
     .description('Run and inspect the content-hashed stage pipeline (stages in stages/, params in ' + project.paramsFile + ').')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
+  registerRepro(program, project);
+  registerStatus(program, project);
+  registerTimings(program, project);
+  registerDag(program, project);
+  registerGc(program, project);
+  registerVerify(program, project);
+  registerWorkerCommand(program, project);
+  for (const plugin of project.commands ?? []) plugin(program, project);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
 
+type ReproCliOptions = ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean; verbose?: boolean };
+
+/** `repro [stage...]`: its options; the run itself is runRepro. */
+function registerRepro(program: Command, project: PipelineProject): void {
   withDistributedOptions(
     withParamsOptions(
       program
@@ -86,62 +101,74 @@ export function buildProgram(project: PipelineProject): Command {
         .option('-k, --keep-going', 'continue with independent instances after a failure')
         .option('-v, --verbose', '--dry-run: list every instance (and shard) that would run, not a summary per stage'),
     ),
-  ).action(
-    async (
-      stages: string[],
-      o: ParamsOpts & DistributedOptions & { dryRun?: boolean; force?: boolean | string; jobs: number; keepGoing?: boolean; verbose?: boolean },
-      cmd: Command,
-    ) => {
-      const session = await Session.open(project, sessionOptions(o, stages));
-      const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
-      if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
-      const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
-      const jobs = remote?.jobs ?? o.jobs;
-      // The plan and its estimate first: a dry pass (keys and record look-ups only) that also
-      // publishes cache hits, so when nothing is to run it is the whole run.
-      const plan = await repro(session, { force, dryRun: true, publishCached: !o.dryRun, jobs, progress: SILENT });
-      const estimate = await estimateRun(session, plan, jobs);
-      if (o.dryRun) {
-        process.stdout.write(
-          formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }),
-        );
-        return;
-      }
-      rememberProfile(stateDirOf(project), session.paramsName);
-      if (plan.plan.length === 0 && plan.failed.length === 0) {
-        console.log(formatRanSummary(plan));
-        return;
-      }
-      console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
-      const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs, planned: plan.plan.length });
-      const controller = new AbortController();
-      let signalName = '';
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (controller.signal.aborted) {
-          // Second signal: stop now (locks are released by the exit handler).
-          process.exit(sig === 'SIGTERM' ? 143 : 130);
-        }
-        signalName = sig;
-        progress.log(`${sig}: stopping; in-flight work is dropped`);
-        controller.abort(new InterruptedError(sig));
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      let summary: ReproSummary;
-      try {
-        summary = await repro(session, { force, jobs, keepGoing: o.keepGoing, signal: controller.signal, progress, executor: remote?.executor });
-      } finally {
-        progress.close();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-      if (summary.interrupted) throw new InterruptedError(signalName || 'SIGINT');
-      for (const f of summary.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
-      console.log(formatRanSummary(summary));
-      if (summary.failed.length) process.exitCode = 1;
-    },
-  );
+  ).action((stages: string[], o: ReproCliOptions, cmd: Command) => runRepro(project, stages, o, cmd));
+}
 
+/**
+ * `repro`: plan (a dry pass that also publishes cache hits, so when nothing is to run it is the
+ * whole run), print the estimate, then run with live progress until done or interrupted.
+ */
+async function runRepro(project: PipelineProject, stages: string[], o: ReproCliOptions, cmd: Command): Promise<void> {
+  const session = await Session.open(project, sessionOptions(o, stages));
+  const force = o.force === true ? true : typeof o.force === 'string' ? o.force.split(',').filter(Boolean) : false;
+  if (Array.isArray(force)) for (const f of force) if (!session.graph.byName.has(f)) throw new UserError(`--force: unknown stage '${f}'`);
+  const remote = o.dryRun ? undefined : await distributedExecutor(session, o, cmd.getOptionValueSource('jobs') === 'cli');
+  const jobs = remote?.jobs ?? o.jobs;
+  const plan = await repro(session, { force, dryRun: true, publishCached: !o.dryRun, jobs, progress: SILENT });
+  const estimate = await estimateRun(session, plan, jobs);
+  if (o.dryRun) {
+    process.stdout.write(
+      formatPlanSummary(plan, estimate, { params: session.paramsName, stages: session.graph.stages.map((d) => d.name), verbose: !!o.verbose }),
+    );
+    return;
+  }
+  rememberProfile(stateDirOf(project), session.paramsName);
+  if (plan.plan.length === 0 && plan.failed.length === 0) {
+    console.log(formatRanSummary(plan));
+    return;
+  }
+  console.log(formatEstimate(estimate, session.paramsName, plan.plan.length));
+  const progress = createProgress({ stream: process.stdout, estimates: estimate.unitMs, jobs, planned: plan.plan.length });
+  const summary = await interruptible(progress, (signal) =>
+    repro(session, { force, jobs, keepGoing: o.keepGoing, signal, progress, executor: remote?.executor }),
+  );
+  for (const f of summary.failed) console.error(`failed ${f.id}: ${f.message}${f.log ? ` (stack: ${f.log})` : ''}`);
+  console.log(formatRanSummary(summary));
+  if (summary.failed.length) process.exitCode = 1;
+}
+
+/**
+ * Run with SIGINT/SIGTERM turned into an abort of `signal` (in-flight work is dropped); a second
+ * signal exits at once. Throws InterruptedError when the run was interrupted.
+ */
+async function interruptible(progress: ProgressReporter, run: (signal: AbortSignal) => Promise<ReproSummary>): Promise<ReproSummary> {
+  const controller = new AbortController();
+  let signalName = '';
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      // Second signal: stop now (locks are released by the exit handler).
+      process.exit(sig === 'SIGTERM' ? 143 : 130);
+    }
+    signalName = sig;
+    progress.log(`${sig}: stopping; in-flight work is dropped`);
+    controller.abort(new InterruptedError(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: ReproSummary;
+  try {
+    summary = await run(controller.signal);
+  } finally {
+    progress.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (summary.interrupted) throw new InterruptedError(signalName || 'SIGINT');
+  return summary;
+}
+
+/** `status [stage...]`: a summary per stage, one line per instance, or JSON. */
+function registerStatus(program: Command, project: PipelineProject): void {
   withParamsOptions(
     program
       .command('status')
@@ -163,7 +190,10 @@ export function buildProgram(project: PipelineProject): Command {
     if (o.verbose) printStatus(list);
     else process.stdout.write(formatStatusSummary(list));
   });
+}
 
+/** `timings [stage...]`: compute time and span per stage, Markdown or JSON. */
+function registerTimings(program: Command, project: PipelineProject): void {
   withParamsOptions(
     program
       .command('timings')
@@ -174,7 +204,10 @@ export function buildProgram(project: PipelineProject): Command {
     const summary = summarizeTimings(await statusOf(project, inspectedParams(project, o, !!o.json), stages));
     process.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : timingsMarkdown(summary));
   });
+}
 
+/** `dag`: the stage graph as text, Mermaid or Graphviz dot. */
+function registerDag(program: Command, project: PipelineProject): void {
   withParamsOptions(
     program
       .command('dag')
@@ -202,7 +235,10 @@ export function buildProgram(project: PipelineProject): Command {
     session.close();
     process.stdout.write(lines.join('\n') + '\n');
   });
+}
 
+/** `gc`: keep what this and every remembered params file use (see docs/engine.md), delete the rest. */
+function registerGc(program: Command, project: PipelineProject): void {
   withParamsOptions(
     program
       .command('gc')
@@ -223,7 +259,10 @@ export function buildProgram(project: PipelineProject): Command {
       `gc: ${verb} ${r.removedRuns} run records and ${r.removedObjects} objects (${mb(r.removedBytes)}); kept ${r.keptRuns} run records and ${r.keptObjects} objects`,
     );
   });
+}
 
+/** `verify`: re-hash every stored object, quarantine corrupt ones (exit 1 if any). */
+function registerVerify(program: Command, project: PipelineProject): void {
   program
     .command('verify')
     .description('re-hash every stored object; quarantine corrupt ones so the next repro recomputes them')
@@ -242,11 +281,6 @@ export function buildProgram(project: PipelineProject): Command {
       );
       process.exitCode = 1;
     });
-
-  registerWorkerCommand(program, project);
-  for (const plugin of project.commands ?? []) plugin(program, project);
-  for (const cmd of program.commands) cmd.exitOverride();
-  return program;
 }
 
 /** Run the CLI on process.argv (or `argv`, without node and script). Sets process.exitCode. */

@@ -8,12 +8,17 @@
  * Breaking a stale lock is itself serialised by a short-lived "<lock>.break" file, and the
  * breaker re-reads the lock and only removes it if it still holds the same stale token, so two
  * processes that both saw it stale cannot delete a lock the other has just taken.
- * (proper-lockfile was considered: it has mtime staleness but no pid check, so a SIGKILLed
- * holder would block for the whole stale timeout.)
+ *
+ * This is the project's one locking scheme: the dataset downloader (science/datasets/download.ts)
+ * uses it too, through waitForLock, which its callers pass in (science imports nothing of the
+ * engine). proper-lockfile was the other candidate (well used, mtime staleness), but it has no
+ * pid check, so a SIGKILLed holder would block every waiter for the whole stale timeout, and no
+ * owner record to say who holds a lock or for gc to find live ones.
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { sleep } from './fsutil.ts';
 
 const HEARTBEAT_MS = 2000;
 
@@ -158,6 +163,21 @@ export function tryLock(path: string): TryLockResult {
     breakStale(path, holder?.token);
   }
   return { acquired: false, holder: readOwner(path) };
+}
+
+/**
+ * Take the lock at `path`, waiting while a live holder keeps it (polling, 100 ms backing off to
+ * 1 s); resolves to its release. For callers that must wait in place (the dataset downloader);
+ * the scheduler uses tryLock, because it waits outside its job slots. Throws the signal's reason
+ * if `signal` aborts the wait.
+ */
+export async function waitForLock(path: string, signal?: AbortSignal): Promise<() => void> {
+  for (let delay = 100; ; delay = Math.min(1000, delay * 1.5)) {
+    signal?.throwIfAborted();
+    const attempt = tryLock(path);
+    if (attempt.acquired) return () => attempt.lock.release();
+    await sleep(delay, signal);
+  }
 }
 
 /** Live locks of other processes in `dir` (used by gc to refuse running beside a repro). */

@@ -152,295 +152,417 @@ export function formatDuration(ms: number): string {
 }
 
 export function createProgress(opts: ProgressOptions): ProgressReporter {
-  const stream = opts.stream;
-  const tty = opts.tty ?? stream.isTTY === true;
-  const now = opts.now ?? (() => performance.now());
-  const color = tty && !process.env.NO_COLOR;
+  return new Progress(opts);
+}
 
-  const running = new Map<string, Running>();
-  const counts: Record<FinishStatus, number> = { done: 0, cached: 0, failed: 0, skipped: 0 };
-  const computed = { sum: 0, count: 0 };
-  // The cost model: estimates of units not started yet, and actual vs estimated of finished ones.
-  const estimates = opts.estimates ?? new Map<string, number>();
-  const pendingEstimated = { count: estimates.size, ms: [...estimates.values()].reduce((a, b) => a + b, 0) };
-  // actual / estimated starts from PRIOR_UNITS average units at ratio 1, so that the first unit or
-  // two (which also pay for worker start-up) do not swing the whole ETA.
-  const priorMs = pendingEstimated.count > 0 ? (PRIOR_UNITS * pendingEstimated.ms) / pendingEstimated.count : 0;
-  const model = { actual: priorMs, estimated: priorMs };
-  let unestimatedPlanned = opts.planned === undefined ? undefined : Math.max(0, opts.planned - estimates.size);
-  const unstarted = new Set(estimates.keys());
-  const takeEstimate = (id: string): number | undefined => {
-    if (!unstarted.delete(id)) return undefined;
-    const ms = estimates.get(id)!;
-    pendingEstimated.count--;
-    pendingEstimated.ms -= ms;
-    return ms;
-  };
-  let total = 0;
-  let parallelism = opts.jobs ?? 0;
-  let firstEventAt: number | undefined;
-  let closed = false;
-  /** Non-TTY: consecutive cache hits not printed yet. */
-  let cachedGroup: { count: number; label: string } | undefined;
+/**
+ * The cost model as the run goes: the estimates of units not started yet, and actual vs
+ * estimated of the units computed so far (the ETA's correction).
+ */
+class CostModel {
+  private readonly estimates: ReadonlyMap<string, number>;
+  private readonly unstarted: Set<string>;
+  /** Units not started yet that have an estimate: how many, and their estimated ms. */
+  readonly pendingEstimated: { count: number; ms: number };
+  /** Σ actual and Σ estimated ms, including the prior. */
+  private readonly model: { actual: number; estimated: number };
+  /** Planned units without an estimate not started yet (undefined without a plan). */
+  unestimatedPlanned: number | undefined;
+  /** Durations of the units computed (done or failed), in ms. */
+  readonly computed = { sum: 0, count: 0 };
 
-  const finished = () => counts.done + counts.cached + counts.failed + counts.skipped;
-  const shownTotal = () => Math.max(total, finished() + running.size);
-  const markEvent = () => {
-    firstEventAt ??= now();
-  };
+  constructor(estimates: ReadonlyMap<string, number> | undefined, planned: number | undefined) {
+    this.estimates = estimates ?? new Map<string, number>();
+    this.unstarted = new Set(this.estimates.keys());
+    this.pendingEstimated = { count: this.estimates.size, ms: [...this.estimates.values()].reduce((a, b) => a + b, 0) };
+    // actual / estimated starts from PRIOR_UNITS average units at ratio 1, so that the first unit or
+    // two (which also pay for worker start-up) do not swing the whole ETA.
+    const priorMs = this.pendingEstimated.count > 0 ? (PRIOR_UNITS * this.pendingEstimated.ms) / this.pendingEstimated.count : 0;
+    this.model = { actual: priorMs, estimated: priorMs };
+    this.unestimatedPlanned = planned === undefined ? undefined : Math.max(0, planned - this.estimates.size);
+  }
 
-  const counter = () => {
-    const t = shownTotal();
-    const width = String(t).length;
-    return `[${String(finished()).padStart(width)}/${t}]`;
-  };
+  /** A unit starts: its estimate, if it has one, leaves the pending work. */
+  start(id: string): number | undefined {
+    const estimateMs = this.takeEstimate(id);
+    if (estimateMs === undefined && this.unestimatedPlanned) this.unestimatedPlanned--;
+    return estimateMs;
+  }
 
-  const paint = (code: number, text: string) => (color ? `\u001B[${code}m${text}\u001B[39m` : text);
-  const statusWord = (status: FinishStatus | 'running') => {
-    switch (status) {
-      case 'done':
-        return paint(32, status);
-      case 'failed':
-        return paint(31, status);
-      case 'skipped':
-        return paint(33, status);
-      default:
-        return status;
-    }
-  };
-
-  const eta = (): number | undefined =>
-    estimateRemainingMs({
-      now: now(),
-      total: shownTotal(),
-      finished: finished(),
-      computedDurations: computed,
-      running: [...running.values()],
-      parallelism,
-      pendingEstimated,
-      modelRatio: model.estimated > 0 ? model.actual / model.estimated : 1,
-      pendingUnestimated: unestimatedPlanned,
-    });
-
-  // ---- TTY live area -------------------------------------------------------------------------
-
-  // log-update draws nothing on a terminal reporting 0 rows (some ptys do, e.g. under `script`):
-  // give it sane sizes. The cursor stays visible: hiding it risks leaving it hidden after a crash.
-  const screenSize = {
-    get columns() {
-      return stream.columns || 80;
-    },
-    get rows() {
-      return stream.rows || 24;
-    },
-  };
-  const liveStream = {
-    isTTY: true,
-    get columns() {
-      return screenSize.columns;
-    },
-    get rows() {
-      return screenSize.rows;
-    },
-    write: (chunk: string) => stream.write(chunk),
-  } as unknown as NodeJS.WriteStream;
-  const live = tty ? createLogUpdate(liveStream, { showCursor: true }) : undefined;
-  let lastRenderAt = -Infinity;
-  let renderTimer: NodeJS.Timeout | undefined;
-  let ticker: NodeJS.Timeout | undefined;
-
-  const bar = (fraction: number, width: number) => {
-    const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * width);
-    return '█'.repeat(filled) + '░'.repeat(width - filled);
-  };
-  const percent = (fraction: number) => `${Math.floor(Math.min(Math.max(fraction, 0), 1) * 100)}%`.padStart(4);
-  const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);
-
-  const overallLine = (final: boolean, columns: number) => {
-    const t = shownTotal();
-    const progressed = finished() + [...running.values()].reduce((a, r) => a + (r.fraction ?? 0), 0);
-    const parts = [`${finished()}/${t}`];
-    if (running.size > 0) parts.push(`${running.size} running`);
-    if (counts.done > 0) parts.push(`${counts.done} done`);
-    if (counts.cached > 0) parts.push(`${counts.cached} cached`);
-    if (counts.failed > 0) parts.push(paint(31, `${counts.failed} failed`));
-    if (counts.skipped > 0) parts.push(`${counts.skipped} skipped`);
-    if (firstEventAt !== undefined) parts.push(`elapsed ${formatDuration(now() - firstEventAt)}`);
-    if (!final && finished() < t) {
-      const remaining = eta();
-      parts.push(`ETA ${remaining === undefined ? '--' : formatDuration(remaining)}`);
-    }
-    const summary = parts.join(' · ');
-    // Shorten, then drop, the bar rather than wrap the line on a narrow terminal.
-    const visible = summary.replace(/\u001B\[\d+m/g, '');
-    const barWidth = Math.min(24, columns - 2 - visible.length);
-    if (barWidth >= 8) return `${bar(t > 0 ? progressed / t : 0, barWidth)} ${summary}`;
-    return visible.length <= columns - 1 ? summary : fit(visible, columns - 1);
-  };
-
-  const frame = (final: boolean): string => {
-    const columns = Math.max(40, screenSize.columns);
-    const rows = Math.max(4, screenSize.rows);
-    const lines: string[] = [];
-    if (!final) {
-      const items = [...running.values()];
-      const labelWidth = Math.min(Math.max(0, ...items.map((r) => r.label.length)), Math.floor(columns * 0.45));
-      const room = rows - 3;
-      const shown = items.length > room ? items.slice(0, room - 1) : items;
-      for (const r of shown) {
-        const progress = r.fraction === undefined ? ' '.repeat(21) : `${bar(r.fraction, 16)} ${percent(r.fraction)}`;
-        const line = `  ${fit(r.label, labelWidth).padEnd(labelWidth)}  ${progress}  ${formatDuration(now() - r.startedAt).padStart(6)}  ${r.message ?? ''}`;
-        lines.push(fit(line.trimEnd(), columns - 1));
+  /** A unit ended; `r` is its running entry if it was started. */
+  finish(id: string, status: FinishStatus, r: Running | undefined, elapsed: number | undefined): void {
+    if (r && (status === 'done' || status === 'failed')) {
+      this.computed.sum += elapsed!;
+      this.computed.count++;
+      if (status === 'done' && r.estimateMs !== undefined && r.estimateMs > 0) {
+        this.model.actual += elapsed!;
+        this.model.estimated += r.estimateMs;
       }
-      if (shown.length < items.length) lines.push(`  … and ${items.length - shown.length} more running`);
     }
-    lines.push(overallLine(final, columns));
-    return lines.join('\n');
+    if (!r) this.takeEstimate(id); // a unit that turned out cached (or skipped) leaves the pending work
+  }
+
+  /** Σ actual / Σ estimated so far. */
+  ratio(): number {
+    return this.model.estimated > 0 ? this.model.actual / this.model.estimated : 1;
+  }
+
+  private takeEstimate(id: string): number | undefined {
+    if (!this.unstarted.delete(id)) return undefined;
+    const ms = this.estimates.get(id)!;
+    this.pendingEstimated.count--;
+    this.pendingEstimated.ms -= ms;
+    return ms;
+  }
+}
+
+/** What both views (live area, plain lines) read: units running and finished, the total, the clock, the ETA. */
+class Tally {
+  readonly running = new Map<string, Running>();
+  readonly counts: Record<FinishStatus, number> = { done: 0, cached: 0, failed: 0, skipped: 0 };
+  readonly cost: CostModel;
+  total = 0;
+  /** How many units have run at the same time, at most (starts at --jobs). */
+  parallelism: number;
+  firstEventAt: number | undefined;
+
+  constructor(
+    readonly now: () => number,
+    opts: ProgressOptions,
+  ) {
+    this.cost = new CostModel(opts.estimates, opts.planned);
+    this.parallelism = opts.jobs ?? 0;
+  }
+
+  /** Units ended in any way. */
+  finished(): number {
+    return this.counts.done + this.counts.cached + this.counts.failed + this.counts.skipped;
+  }
+
+  /** The total, never below what has been seen (a unit may appear before setTotal counts it). */
+  shownTotal(): number {
+    return Math.max(this.total, this.finished() + this.running.size);
+  }
+
+  /** The elapsed time counts from the first start or finish. */
+  markEvent(): void {
+    this.firstEventAt ??= this.now();
+  }
+
+  /** `[ 12/340]`, padded to the total's width. */
+  counter(): string {
+    const t = this.shownTotal();
+    const width = String(t).length;
+    return `[${String(this.finished()).padStart(width)}/${t}]`;
+  }
+
+  /** Remaining wall time from the current tally (see estimateRemainingMs). */
+  eta(): number | undefined {
+    return estimateRemainingMs({
+      now: this.now(),
+      total: this.shownTotal(),
+      finished: this.finished(),
+      computedDurations: this.cost.computed,
+      running: [...this.running.values()],
+      parallelism: this.parallelism,
+      pendingEstimated: this.cost.pendingEstimated,
+      modelRatio: this.cost.ratio(),
+      pendingUnestimated: this.cost.unestimatedPlanned,
+    });
+  }
+}
+
+/** Wrap text in an SGR colour code when colour is on. */
+const paint = (color: boolean, code: number, text: string) => (color ? `\u001B[${code}m${text}\u001B[39m` : text);
+
+/** A status, coloured: done green, failed red, skipped yellow. */
+function statusWord(color: boolean, status: FinishStatus | 'running'): string {
+  switch (status) {
+    case 'done':
+      return paint(color, 32, status);
+    case 'failed':
+      return paint(color, 31, status);
+    case 'skipped':
+      return paint(color, 33, status);
+    default:
+      return status;
+  }
+}
+
+/** Line pieces of the live area: a bar of `width` cells, a padded percentage, text cut to `width` with an ellipsis. */
+const bar = (fraction: number, width: number) => {
+  const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+};
+const percent = (fraction: number) => `${Math.floor(Math.min(Math.max(fraction, 0), 1) * 100)}%`.padStart(4);
+const fit = (text: string, width: number) => (text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text);
+
+/** A finished unit's line, with a multi-line detail indented under it. */
+function withDetail(head: string, detail: string | undefined): string {
+  if (!detail) return head;
+  const [first, ...rest] = detail.trimEnd().split('\n');
+  return [`${head}: ${first}`, ...rest.map((line) => `    ${line}`)].join('\n');
+}
+
+/** The overall line: bar, finished/total, counts, elapsed and ETA, fitted to `columns`. */
+function overallLine(tally: Tally, color: boolean, final: boolean, columns: number): string {
+  const { counts, running } = tally;
+  const t = tally.shownTotal();
+  const finished = tally.finished();
+  const progressed = finished + [...running.values()].reduce((a, r) => a + (r.fraction ?? 0), 0);
+  const parts = [`${finished}/${t}`];
+  if (running.size > 0) parts.push(`${running.size} running`);
+  if (counts.done > 0) parts.push(`${counts.done} done`);
+  if (counts.cached > 0) parts.push(`${counts.cached} cached`);
+  if (counts.failed > 0) parts.push(paint(color, 31, `${counts.failed} failed`));
+  if (counts.skipped > 0) parts.push(`${counts.skipped} skipped`);
+  if (tally.firstEventAt !== undefined) parts.push(`elapsed ${formatDuration(tally.now() - tally.firstEventAt)}`);
+  if (!final && finished < t) {
+    const remaining = tally.eta();
+    parts.push(`ETA ${remaining === undefined ? '--' : formatDuration(remaining)}`);
+  }
+  const summary = parts.join(' · ');
+  // Shorten, then drop, the bar rather than wrap the line on a narrow terminal.
+  const visible = summary.replace(/\u001B\[\d+m/g, '');
+  const barWidth = Math.min(24, columns - 2 - visible.length);
+  if (barWidth >= 8) return `${bar(t > 0 ? progressed / t : 0, barWidth)} ${summary}`;
+  return visible.length <= columns - 1 ? summary : fit(visible, columns - 1);
+}
+
+/** The live area's text: one line per running unit (as many as fit), then the overall line. */
+function frame(tally: Tally, color: boolean, final: boolean, screen: { columns: number; rows: number }): string {
+  const columns = Math.max(40, screen.columns);
+  const rows = Math.max(4, screen.rows);
+  const lines: string[] = [];
+  if (!final) {
+    const items = [...tally.running.values()];
+    const labelWidth = Math.min(Math.max(0, ...items.map((r) => r.label.length)), Math.floor(columns * 0.45));
+    const room = rows - 3;
+    const shown = items.length > room ? items.slice(0, room - 1) : items;
+    for (const r of shown) {
+      const progress = r.fraction === undefined ? ' '.repeat(21) : `${bar(r.fraction, 16)} ${percent(r.fraction)}`;
+      const line = `  ${fit(r.label, labelWidth).padEnd(labelWidth)}  ${progress}  ${formatDuration(tally.now() - r.startedAt).padStart(6)}  ${r.message ?? ''}`;
+      lines.push(fit(line.trimEnd(), columns - 1));
+    }
+    if (shown.length < items.length) lines.push(`  … and ${items.length - shown.length} more running`);
+  }
+  lines.push(overallLine(tally, color, final, columns));
+  return lines.join('\n');
+}
+
+/**
+ * TTY: the live area, drawn through log-update at most every REDRAW_INTERVAL_MS, and every
+ * TICK_MS while units run so that elapsed times and the ETA move.
+ */
+class LiveArea {
+  /** log-update draws nothing on a terminal reporting 0 rows (some ptys do, e.g. under `script`): sane sizes. */
+  private readonly screen: { readonly columns: number; readonly rows: number };
+  private readonly draw: ReturnType<typeof createLogUpdate>;
+  private lastRenderAt = -Infinity;
+  private renderTimer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly tally: Tally,
+    private readonly color: boolean,
+  ) {
+    this.screen = {
+      get columns() {
+        return stream.columns || 80;
+      },
+      get rows() {
+        return stream.rows || 24;
+      },
+    };
+    const screen = this.screen;
+    const liveStream = {
+      isTTY: true,
+      get columns() {
+        return screen.columns;
+      },
+      get rows() {
+        return screen.rows;
+      },
+      write: (chunk: string) => stream.write(chunk),
+    } as unknown as NodeJS.WriteStream;
+    // The cursor stays visible: hiding it risks leaving it hidden after a crash.
+    this.draw = createLogUpdate(liveStream, { showCursor: true });
+  }
+
+  /** Redraw now (an arrow: it is also the timers' callback). */
+  readonly render = (): void => {
+    if (this.closed) return;
+    if (this.renderTimer) {
+      clearTimeout(this.renderTimer);
+      this.renderTimer = undefined;
+    }
+    this.lastRenderAt = this.tally.now();
+    this.draw(frame(this.tally, this.color, false, this.screen));
   };
 
-  const render = () => {
-    if (!live || closed) return;
-    if (renderTimer) {
-      clearTimeout(renderTimer);
-      renderTimer = undefined;
+  /** Redraw soon: now if the last redraw is old enough, else once the interval has passed. */
+  scheduleRender(): void {
+    if (this.closed) return;
+    if (!this.ticker && this.tally.running.size > 0) {
+      this.ticker = setInterval(this.render, TICK_MS);
+      this.ticker.unref();
     }
-    lastRenderAt = now();
-    live(frame(false));
-  };
+    const wait = REDRAW_INTERVAL_MS - (this.tally.now() - this.lastRenderAt);
+    if (wait <= 0) this.render();
+    else if (!this.renderTimer) {
+      this.renderTimer = setTimeout(this.render, Math.min(wait, REDRAW_INTERVAL_MS));
+      this.renderTimer.unref();
+    }
+  }
 
-  const scheduleRender = () => {
-    if (!live || closed) return;
-    if (!ticker && running.size > 0) {
-      ticker = setInterval(render, TICK_MS);
-      ticker.unref();
-    }
-    const wait = REDRAW_INTERVAL_MS - (now() - lastRenderAt);
-    if (wait <= 0) render();
-    else if (!renderTimer) {
-      renderTimer = setTimeout(render, Math.min(wait, REDRAW_INTERVAL_MS));
-      renderTimer.unref();
-    }
-  };
+  /** Nothing runs: stop the once-a-second redraw. */
+  stopTicker(): void {
+    if (!this.ticker) return;
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
 
-  /** Print lines above the live area (TTY) or plainly (not a TTY). */
-  const printAbove = (text: string) => {
-    if (live && !closed) {
-      live.clear();
-      stream.write(`${text}\n`);
-      render();
+  /** Print lines above the live area (plainly once it is closed). */
+  printAbove(text: string): void {
+    if (!this.closed) {
+      this.draw.clear();
+      this.stream.write(`${text}\n`);
+      this.render();
     } else {
-      stream.write(`${text}\n`);
+      this.stream.write(`${text}\n`);
     }
-  };
+  }
 
-  // ---- plain mode ----------------------------------------------------------------------------
+  /** Leave the final overall line (if anything happened) and stop drawing. */
+  close(): void {
+    if (this.renderTimer) clearTimeout(this.renderTimer);
+    if (this.ticker) clearInterval(this.ticker);
+    this.renderTimer = undefined;
+    this.ticker = undefined;
+    if (this.tally.firstEventAt !== undefined || this.tally.total > 0) this.draw(frame(this.tally, this.color, true, this.screen));
+    else this.draw.clear();
+    this.draw.done();
+    this.closed = true;
+  }
+}
 
-  const flushCachedGroup = () => {
-    if (!cachedGroup) return;
-    const group = cachedGroup;
-    cachedGroup = undefined;
+/** Not a TTY: plain lines, consecutive cache hits grouped into one, progress lines rate-limited. */
+class PlainLines {
+  /** Consecutive cache hits not printed yet. */
+  private cachedGroup: { count: number; label: string } | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly tally: Tally,
+  ) {}
+
+  /** Print a line, after the cache hits before it. */
+  write(text: string): void {
+    this.flushCachedGroup();
+    this.stream.write(`${text}\n`);
+  }
+
+  /** A cache hit: held back, to print with the hits next to it as one line. */
+  cached(label: string): void {
+    this.cachedGroup = { count: (this.cachedGroup?.count ?? 0) + 1, label };
+  }
+
+  /** Print the held-back cache hits (before any other line, so the counts stay in order). */
+  flushCachedGroup(): void {
+    if (!this.cachedGroup) return;
+    const group = this.cachedGroup;
+    this.cachedGroup = undefined;
     const what = group.count === 1 ? group.label : `${group.count} results`;
-    stream.write(`${counter()} cached ${what}\n`);
-  };
+    this.stream.write(`${this.tally.counter()} cached ${what}\n`);
+  }
 
-  const plainProgress = (r: Running) => {
-    const t = now();
+  /** A running unit's progress line, at most every PLAIN_PROGRESS_INTERVAL_MS (and not before it has run that long). */
+  progress(r: Running): void {
+    const t = this.tally.now();
     if (t - r.startedAt < PLAIN_PROGRESS_INTERVAL_MS || t - r.lastPlainAt < PLAIN_PROGRESS_INTERVAL_MS) return;
     r.lastPlainAt = t;
-    flushCachedGroup();
+    this.flushCachedGroup();
     const parts = [r.fraction === undefined ? undefined : `${Math.floor(r.fraction * 100)}%`, r.message].filter(Boolean);
-    stream.write(`${counter()} running ${r.label}${parts.length ? `: ${parts.join(' ')}` : ''} (${formatDuration(t - r.startedAt)})\n`);
-  };
+    this.stream.write(`${this.tally.counter()} running ${r.label}${parts.length ? `: ${parts.join(' ')}` : ''} (${formatDuration(t - r.startedAt)})\n`);
+  }
+}
 
-  const withDetail = (head: string, detail: string | undefined) => {
-    if (!detail) return head;
-    const [first, ...rest] = detail.trimEnd().split('\n');
-    return [`${head}: ${first}`, ...rest.map((line) => `    ${line}`)].join('\n');
-  };
+/** The ProgressReporter: keeps the tally and hands each event to the live area or the plain lines. */
+class Progress implements ProgressReporter {
+  private readonly tally: Tally;
+  private readonly color: boolean;
+  private readonly live: LiveArea | undefined;
+  private readonly plain: PlainLines;
+  private closed = false;
 
-  return {
-    start(id, label) {
-      if (closed) return;
-      markEvent();
-      const t = now();
-      const estimateMs = takeEstimate(id);
-      if (estimateMs === undefined && unestimatedPlanned) unestimatedPlanned--;
-      running.set(id, { label, startedAt: t, lastPlainAt: -Infinity, estimateMs });
-      parallelism = Math.max(parallelism, running.size);
-      if (live) scheduleRender();
-      else flushCachedGroup();
-    },
+  constructor(opts: ProgressOptions) {
+    const tty = opts.tty ?? opts.stream.isTTY === true;
+    this.color = tty && !process.env.NO_COLOR;
+    this.tally = new Tally(opts.now ?? (() => performance.now()), opts);
+    this.live = tty ? new LiveArea(opts.stream, this.tally, this.color) : undefined;
+    this.plain = new PlainLines(opts.stream, this.tally);
+  }
 
-    update(id, u) {
-      if (closed) return;
-      const r = running.get(id);
-      if (!r) return;
-      if (u.fraction !== undefined && Number.isFinite(u.fraction)) r.fraction = Math.min(Math.max(u.fraction, 0), 1);
-      if (u.message !== undefined) r.message = u.message.split('\n')[0];
-      if (live) scheduleRender();
-      else plainProgress(r);
-    },
+  start(id: string, label: string): void {
+    if (this.closed) return;
+    const { tally } = this;
+    tally.markEvent();
+    const t = tally.now();
+    const estimateMs = tally.cost.start(id);
+    tally.running.set(id, { label, startedAt: t, lastPlainAt: -Infinity, estimateMs });
+    tally.parallelism = Math.max(tally.parallelism, tally.running.size);
+    if (this.live) this.live.scheduleRender();
+    else this.plain.flushCachedGroup();
+  }
 
-    finish(id, status, detail) {
-      if (closed) return;
-      markEvent();
-      const r = running.get(id);
-      running.delete(id);
-      counts[status]++;
-      const t = now();
-      const elapsed = r ? t - r.startedAt : undefined;
-      if (r && (status === 'done' || status === 'failed')) {
-        computed.sum += elapsed!;
-        computed.count++;
-        if (status === 'done' && r.estimateMs !== undefined && r.estimateMs > 0) {
-          model.actual += elapsed!;
-          model.estimated += r.estimateMs;
-        }
-      }
-      if (!r) takeEstimate(id); // a unit that turned out cached (or skipped) leaves the pending work
-      if (running.size === 0 && ticker) {
-        clearInterval(ticker);
-        ticker = undefined;
-      }
-      const label = r?.label ?? id;
-      if (status === 'cached') {
-        if (live) scheduleRender();
-        else cachedGroup = { count: (cachedGroup?.count ?? 0) + 1, label };
-        return;
-      }
-      const head = `${counter()} ${statusWord(status)} ${label}${elapsed === undefined ? '' : ` (${formatDuration(elapsed)})`}`;
-      if (live) printAbove(withDetail(head, detail));
-      else {
-        flushCachedGroup();
-        stream.write(`${withDetail(head, detail)}\n`);
-      }
-    },
+  update(id: string, u: { fraction?: number; message?: string }): void {
+    if (this.closed) return;
+    const r = this.tally.running.get(id);
+    if (!r) return;
+    if (u.fraction !== undefined && Number.isFinite(u.fraction)) r.fraction = Math.min(Math.max(u.fraction, 0), 1);
+    if (u.message !== undefined) r.message = u.message.split('\n')[0];
+    if (this.live) this.live.scheduleRender();
+    else this.plain.progress(r);
+  }
 
-    log(line) {
-      if (!live) flushCachedGroup();
-      printAbove(line);
-    },
+  finish(id: string, status: FinishStatus, detail?: string): void {
+    if (this.closed) return;
+    const { tally } = this;
+    tally.markEvent();
+    const r = tally.running.get(id);
+    tally.running.delete(id);
+    tally.counts[status]++;
+    const elapsed = r ? tally.now() - r.startedAt : undefined;
+    tally.cost.finish(id, status, r, elapsed);
+    if (tally.running.size === 0) this.live?.stopTicker();
+    const label = r?.label ?? id;
+    if (status === 'cached') {
+      if (this.live) this.live.scheduleRender();
+      else this.plain.cached(label);
+      return;
+    }
+    const head = `${tally.counter()} ${statusWord(this.color, status)} ${label}${elapsed === undefined ? '' : ` (${formatDuration(elapsed)})`}`;
+    if (this.live) this.live.printAbove(withDetail(head, detail));
+    else this.plain.write(withDetail(head, detail));
+  }
 
-    setTotal(n) {
-      if (closed) return;
-      total = Math.max(0, Math.floor(n));
-      if (live) scheduleRender();
-    },
+  log(line: string): void {
+    if (this.live) this.live.printAbove(line);
+    else this.plain.write(line);
+  }
 
-    close() {
-      if (closed) return;
-      if (renderTimer) clearTimeout(renderTimer);
-      if (ticker) clearInterval(ticker);
-      renderTimer = undefined;
-      ticker = undefined;
-      if (live) {
-        if (firstEventAt !== undefined || total > 0) live(frame(true));
-        else live.clear();
-        live.done();
-      } else {
-        flushCachedGroup();
-      }
-      closed = true;
-    },
-  };
+  setTotal(n: number): void {
+    if (this.closed) return;
+    this.tally.total = Math.max(0, Math.floor(n));
+    if (this.live) this.live.scheduleRender();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.live) this.live.close();
+    else this.plain.flushCachedGroup();
+    this.closed = true;
+  }
 }

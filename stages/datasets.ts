@@ -5,12 +5,14 @@
  * official file verified.
  *
  * Official files come from the mirror directory in NNMOD_MIRROR (set by `repro --mirror DIR`),
- * else from earlier verified downloads in ctx.downloadsDir, else from the official URLs. None of
+ * else from earlier verified downloads in ctx.downloadsDir, else from the official URLs (each
+ * download under the engine's lock, so concurrent instances fetch a file once). None of
  * that enters the key: every file is checked against the registry's content digests, which do
  * (registry.ts is in this stage's import closure). Only generated datasets and mixtures read
  * the seed, so changing it never rebuilds MNIST.
  */
 import { defineStage } from '../engine/types.ts';
+import { waitForLock } from '../engine/lock.ts';
 import { buildDataset, MIRROR_ENV } from '../science/datasets/load.ts';
 import { datasetInfo } from '../science/datasets/registry.ts';
 import { datasetToTable, splitSize } from '../science/datasets/table.ts';
@@ -36,6 +38,7 @@ export const datasetsStage = defineStage<DatasetsInstanceParams>({
     const built = await buildDataset(name, {
       seed: ctx.params.seed ?? 0,
       downloadsDir: ctx.downloadsDir,
+      lock: waitForLock,
       mirror: process.env[MIRROR_ENV] || undefined,
       progress: ctx.progress,
       signal: ctx.signal,

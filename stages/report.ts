@@ -7,10 +7,12 @@
  * science/report/build.ts does the rest. Its params are the `report:` section alone, so
  * changing a colour or the significance level reruns only the report.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Table } from 'apache-arrow';
 import { UserError } from '../engine/errors.ts';
 import { defineStage, type InputInstance, type Metrics, type StageDef } from '../engine/types.ts';
@@ -254,8 +256,7 @@ const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
  */
 export async function gitProvenance(root = PROJECT_ROOT): Promise<{ commit: string; commit_date: string }> {
   try {
-    const { $ } = await import('zx');
-    const out = await $({ cwd: root, quiet: true })`git log -1 --format=%H%n%cI -- . ${':(exclude)reports'}`;
+    const out = await promisify(execFile)('git', ['log', '-1', '--format=%H%n%cI', '--', '.', ':(exclude)reports'], { cwd: root, encoding: 'utf8' });
     const [commit, date] = out.stdout.trim().split('\n');
     if (commit) return { commit, commit_date: date ?? 'unknown' };
   } catch {

@@ -17,6 +17,7 @@ import { encodeIdx } from '../science/datasets/idx.ts';
 import { loadDownloaded, obtainOfficialFile, type DatasetEnv } from '../science/datasets/load.ts';
 import { DownloadError } from '../science/datasets/download.ts';
 import type { DownloadedDataset, IdxFile } from '../science/datasets/registry.ts';
+import { waitForLock } from '../engine/lock.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -135,11 +136,11 @@ after(async () => {
 const fast = { retries: 2, backoffMs: 5, headersTimeoutMs: 2000, idleTimeoutMs: 2000 };
 
 function env(dir: string, urls: (file: string) => string[], extra: Partial<DatasetEnv> = {}): DatasetEnv {
-  return { seed: 0, downloadsDir: dir, urls: (_d, f) => urls(f), download: fast, ...extra };
+  return { seed: 0, downloadsDir: dir, urls: (_d, f) => urls(f), download: fast, lock: waitForLock, ...extra };
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'nnmod-dl-'));
-/** Files in the downloads dir that look complete (anything but .partial and lock dirs). */
+/** Files in the downloads dir that look complete (anything but .partial and lock files). */
 const completeFiles = (dir: string) =>
   existsSync(join(dir, 'tiny-mnist')) ? readdirSync(join(dir, 'tiny-mnist')).filter((n) => !n.endsWith('.partial') && !n.endsWith('.lock')) : [];
 

@@ -10,6 +10,7 @@ import { encodeIdx, parseIdx, idxImages, idxLabels } from '../science/datasets/i
 import { cifarBatchesToSplit, readTarMembers, CIFAR_RECORD_BYTES } from '../science/datasets/cifar.ts';
 import { MalformedFileError, ChecksumError } from '../science/datasets/errors.ts';
 import { loadDownloaded } from '../science/datasets/load.ts';
+import { waitForLock } from '../engine/lock.ts';
 import type { DownloadedDataset } from '../science/datasets/registry.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -186,7 +187,7 @@ test('CIFAR: a tiny tar.gz (and a raw .tar) built here loads through the mirror 
       const mirror = join(dir, gzip ? 'mirror-gz' : 'mirror-raw');
       mkdirSync(join(mirror, 'cifar-10'), { recursive: true });
       writeFileSync(join(mirror, 'cifar-10', gzip ? 'cifar-10-binary.tar.gz' : 'cifar-10-binary.tar'), readFileSync(arch.path));
-      const built = await loadDownloaded(info, { seed: 0, downloadsDir: join(dir, 'dl'), mirror, urls: () => [] });
+      const built = await loadDownloaded(info, { seed: 0, downloadsDir: join(dir, 'dl'), mirror, urls: () => [], lock: waitForLock });
       assert.deepEqual(Array.from(built.dataset.train.labels), arch.trainLabels);
       assert.deepEqual(Array.from(built.dataset.test.labels), arch.testLabels);
       assert.equal(built.dataset.train.images.length, 4 * 784);
@@ -201,7 +202,7 @@ test('CIFAR: a tiny tar.gz (and a raw .tar) built here loads through the mirror 
         files: [{ kind: 'tar' as const, name: 'cifar-10-binary.tar.gz', members: { ...arch.members, 'cifar-10-batches-bin/test_batch.bin': '0'.repeat(64) } }],
       };
       await assert.rejects(
-        loadDownloaded(bad, { seed: 0, downloadsDir: join(dir, 'dl'), mirror, urls: () => [] }),
+        loadDownloaded(bad, { seed: 0, downloadsDir: join(dir, 'dl'), mirror, urls: () => [], lock: waitForLock }),
         (e: Error) => /test_batch\.bin: expected 0{64}, got [0-9a-f]{64}/.test(e.message) && /mirror file/.test(e.message),
       );
     }

@@ -6,6 +6,7 @@ import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { generateLines, generateRandom, memorizationFrom } from '../science/datasets/generate.ts';
 import { mixDatasets } from '../science/datasets/mix.ts';
 import { buildDataset } from '../science/datasets/load.ts';
+import { waitForLock } from '../engine/lock.ts';
 import { DATASETS, type DatasetInfo } from '../science/datasets/registry.ts';
 import { datasetFromTable, datasetToTable, type ImageDataset, type Split } from '../science/datasets/table.ts';
 
@@ -137,7 +138,7 @@ test('buildDataset: generated names and mixtures from a small registry; memoriza
     }) as DatasetInfo;
   const registry = new Map<string, DatasetInfo>(['line', 'random', 'memorization'].map((n) => [n, small(n)]));
   registry.set('line-random-separated', { kind: 'mixture', name: 'line-random-separated', title: 'fixture', sources: ['line', 'random'], separated: true });
-  const env = { seed: 42, downloadsDir: '/nonexistent', registry };
+  const env = { seed: 42, downloadsDir: '/nonexistent', registry, lock: waitForLock };
   const random = (await buildDataset('random', env)).dataset;
   const mem = (await buildDataset('memorization', env)).dataset;
   assert.equal(mem.name, 'memorization');

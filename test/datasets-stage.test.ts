@@ -12,6 +12,7 @@ import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { datasetsStage } from '../stages/datasets.ts';
 import { datasetsParams } from '../stages/params/datasets.ts';
 import { buildDataset, labelHistogram } from '../science/datasets/load.ts';
+import { waitForLock } from '../engine/lock.ts';
 import { FASHION, MNIST } from '../science/datasets/registry.ts';
 import { datasetFromTable } from '../science/datasets/table.ts';
 import type { RunContext, StageKey } from '../engine/types.ts';
@@ -82,7 +83,7 @@ test('mirror: MNIST and Fashion-MNIST load with the right counts and label histo
   const dir = mkdtempSync(join(tmpdir(), 'nnmod-mirror-'));
   try {
     for (const info of [MNIST, FASHION]) {
-      const built = await buildDataset(info.name, { seed: 42, downloadsDir: dir, mirror: MIRROR, urls: () => [] });
+      const built = await buildDataset(info.name, { seed: 42, downloadsDir: dir, mirror: MIRROR, urls: () => [], lock: waitForLock });
       const ds = built.dataset;
       assert.equal(ds.train.labels.length, 60000);
       assert.equal(ds.test.labels.length, 10000);
@@ -91,7 +92,10 @@ test('mirror: MNIST and Fashion-MNIST load with the right counts and label histo
       assert.ok(ds.train.images instanceof Uint8Array);
       for (const f of info.files) if (f.kind === 'idx') assert.equal(built.digests[`${info.name}/${f.name.replace(/\.gz$/, '')}`], f.contentSha256);
     }
-    assert.equal(labelHistogram((await buildDataset('mnist', { seed: 0, downloadsDir: dir, mirror: MIRROR })).dataset.train.labels)[0], 5923);
+    assert.equal(
+      labelHistogram((await buildDataset('mnist', { seed: 0, downloadsDir: dir, mirror: MIRROR, lock: waitForLock })).dataset.train.labels)[0],
+      5923,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Digest, StageKey } from '../engine/types.ts';
 import { digestBytes } from '../engine/distributed/digest.ts';
-import { CorruptObjectError, MissingObjectError, SharedCacheError, objectPath, openBackend, type ObjectBackend } from '../engine/distributed/backend.ts';
+import { CorruptObjectError, MissingObjectError, SharedCacheError, objectPath, type ObjectBackend } from '../engine/distributed/backend.ts';
+import { openBackend } from '../engine/distributed/open-backend.ts';
 import { parseS3Url } from '../engine/distributed/s3-backend.ts';
 import { startS3, type S3Server } from './fixtures/distributed/servers.ts';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { canonicalJson, hashBytes, hashFile, initHashing } from '../engine/hash.ts';
-import { tryLock } from '../engine/lock.ts';
+import { tryLock, waitForLock } from '../engine/lock.ts';
 import { Fingerprinter, initFingerprinting } from '../engine/fingerprint.ts';
 import { StatMemo } from '../engine/statmemo.ts';
 import { buildGraph, orderStages } from '../engine/graph.ts';
@@ -74,6 +74,33 @@ test('locks: exclusive while held, recovered at once from a dead process, after 
     const stolen = tryLock(path);
     assert.ok(stolen.acquired, 'stale heartbeat recovered');
     stolen.lock.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('waitForLock waits while the lock is held, takes it once released, and stops waiting when aborted', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'd.lock');
+  try {
+    const held = tryLock(path);
+    assert.ok(held.acquired);
+    let acquired = false;
+    const waiting = waitForLock(path).then((release) => {
+      acquired = true;
+      return release;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(acquired, false, 'still held');
+    held.lock.release();
+    const release = await waiting;
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).pid, process.pid);
+    const controller = new AbortController();
+    const blocked = waitForLock(path, controller.signal);
+    setTimeout(() => controller.abort(new Error('gave up')), 150);
+    await assert.rejects(blocked, /gave up/);
+    release();
+    assert.equal(existsSync(path), false, 'released');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

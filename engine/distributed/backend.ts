@@ -10,9 +10,10 @@
  *    A record's presence means "this key is done"; readers still verify the objects it names.
  *
  * Two implementations: a directory (a shared filesystem such as NFS or Lustre on an HPC
- * cluster; dir-backend.ts) and S3-compatible object storage (s3-backend.ts).
+ * cluster; dir-backend.ts) and S3-compatible object storage (s3-backend.ts); open-backend.ts
+ * picks one from a location. This module holds only what they share (the interface, errors,
+ * layout), so it imports neither of them.
  */
-import { resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Digest, Json, StageKey } from '../types.ts';
 
@@ -97,20 +98,4 @@ export interface S3Options {
   region?: string;
   /** Default: the SDK's credential chain (environment, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
-}
-
-/**
- * Open a shared cache from its command-line form: `s3://bucket/prefix` for object storage,
- * anything else is a directory (created if missing).
- */
-export async function openBackend(location: string, options: { s3?: S3Options } = {}): Promise<ObjectBackend> {
-  if (location.startsWith('s3://')) {
-    const { S3Backend, parseS3Url } = await import('./s3-backend.ts');
-    return S3Backend.open(parseS3Url(location), options.s3 ?? {});
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-    throw new SharedCacheError(`unsupported cache location ${location}: use a directory path (a shared filesystem) or s3://bucket/prefix`);
-  }
-  const { DirectoryBackend } = await import('./dir-backend.ts');
-  return DirectoryBackend.open(resolve(location));
 }

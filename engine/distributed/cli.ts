@@ -69,7 +69,7 @@ export async function distributedExecutor(
   if (!o.queue) throw new UserError('--executor bullmq needs --queue redis://HOST:PORT (the Redis the workers listen on)');
   if (!o.cache) throw new UserError('--executor bullmq needs --cache DIR or --cache s3://bucket/prefix (the cache the workers write to)');
   const [{ openBackend }, { BullmqExecutor }, { cacheTrust }, { checkQueueExposure }] = await Promise.all([
-    import('./backend.ts'),
+    import('./open-backend.ts'),
     import('./executor.ts'),
     import('./signing.ts'),
     import('./connection.ts'),

@@ -9,7 +9,6 @@
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
 import { DatasetError } from './errors.ts';
 
 export interface DownloadOptions {
@@ -156,7 +155,16 @@ export interface FetchVerifiedRequest {
   what: string;
   /** Extra lines appended to the failure message (e.g. how to use a mirror). */
   hint?: string;
+  /** Serialises concurrent fetches of `dest` (see TakeLock). */
+  lock: TakeLock;
 }
+
+/**
+ * Takes the exclusive lock `lockFile`, waiting while another thread or process holds it, and
+ * resolves to its release. Injected by the caller (the pipeline passes engine/lock.ts's
+ * waitForLock), so that this module, like all of science/, knows nothing of how locks are kept.
+ */
+export type TakeLock = (lockFile: string, signal?: AbortSignal) => Promise<() => void | Promise<void>>;
 
 /**
  * Download `dest` from the first URL that yields verified content (see the module comment).
@@ -168,12 +176,7 @@ export interface FetchVerifiedRequest {
 export async function fetchVerified(req: FetchVerifiedRequest, options: DownloadOptions = {}): Promise<{ url?: string }> {
   const o = { ...DEFAULTS, ...options };
   await mkdir(dirname(req.dest), { recursive: true });
-  const release = await lockfile.lock(req.dest, {
-    realpath: false,
-    stale: 20_000,
-    update: 5_000,
-    retries: { retries: 100_000, minTimeout: 100, maxTimeout: 1_000, factor: 1.5 },
-  });
+  const release = await req.lock(`${req.dest}.download.lock`, o.signal);
   try {
     if ((await fileSize(req.dest)) > 0) return {};
     const partial = `${req.dest}.partial`;

@@ -4,13 +4,13 @@
  * generate LINES / RANDOM / MEMORIZATION; mix two datasets.
  *
  * Knows nothing about caching or the engine: the caller passes the downloads directory, the
- * mirror directory (if any), the seed and a progress callback.
+ * mirror directory (if any), the seed, a progress callback and how to lock a download.
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cifarBatchesToSplit } from './cifar.ts';
-import { fetchVerified, type DownloadOptions } from './download.ts';
+import { fetchVerified, type DownloadOptions, type TakeLock } from './download.ts';
 import { ChecksumError, DatasetError, MalformedFileError } from './errors.ts';
 import { generateLines, generateRandom, memorizationFrom } from './generate.ts';
 import { idxImages, idxLabels, parseIdx } from './idx.ts';
@@ -32,6 +32,8 @@ export interface DatasetEnv {
   /** The dataset registry; default: registry.ts (tests pass tiny fixture datasets). */
   registry?: ReadonlyMap<string, DatasetInfo>;
   download?: Omit<DownloadOptions, 'signal' | 'onProgress'>;
+  /** Locks a download so that concurrent builds fetch each file once (the pipeline passes engine/lock.ts's waitForLock). */
+  lock: TakeLock;
   progress?: (update: { fraction?: number; message?: string }) => void;
   signal?: AbortSignal;
 }
@@ -103,6 +105,7 @@ export async function obtainOfficialFile(info: DownloadedDataset, file: Official
       verify: async (path) => void (await readVerified(path, file, file.name)),
       what: label,
       hint: mirrorNote + mirrorHint(info, file),
+      lock: env.lock,
     },
     {
       ...env.download,
