@@ -8,21 +8,22 @@
 import { defineStage } from '../engine/types.ts';
 import { clusterWeights } from '../science/cluster/index.ts';
 import { evaluateLesions, findSubmodules, prepareNetwork, submodulesToTable, trueLesionsToTable, truePlans } from '../science/lesion/index.ts';
-import { lesionMatrix, loadNetwork, networkInputs, sourceDataset } from './lesion-inputs.ts';
+import { lesionMatrix, loadNetwork, networkInputs } from './lesion-inputs.ts';
+import { trainingSource } from './conditions.ts';
+import type { Params } from './params/index.ts';
 
 interface ModulesParams {
   k: number;
   source: string;
 }
 
-export const lesionModulesStage = defineStage<ModulesParams>({
+export const lesionModulesStage = defineStage({
   module: import.meta.url,
   name: 'lesion-modules',
   description: 'Cluster a pruned network, list its sub-modules and measure the true single and pair lesions',
   deps: ['export', 'datasets'],
-  params: ['lesion.k', 'train.overrides'],
   matrix: lesionMatrix,
-  resolve: (subset, axes) => ({ k: subset.lesion.k, source: sourceDataset(subset.train?.overrides, axes) }),
+  params: (p: Params, axes): ModulesParams => ({ k: p.lesion.k, source: trainingSource(p.train.overrides, axes) }),
   inputs: (axes, p) => networkInputs(axes, p.source),
   outputs: ['submodules', 'true_lesions'],
   async run(ctx) {
