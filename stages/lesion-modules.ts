@@ -28,6 +28,8 @@ export const lesionModulesStage = defineStage({
   outputs: ['submodules', 'true_lesions'],
   async run(ctx) {
     const { layers, test } = await loadNetwork(ctx.inputs);
+    // k-means restarts: scikit-learn's default (science/spectral/kmeans.ts), not cluster.n_init, which is
+    // not in this key (reading it would put it there and redraw every sub-module of the stored runs).
     const clustering = clusterWeights(layers, ctx.params.k, ctx.seed);
     const widths = [layers[0].fanIn, ...layers.map((l) => l.fanOut)];
     const set = findSubmodules(clustering.labels, widths);
