@@ -23,7 +23,10 @@ import { externalStates, networkStates, weightsInput, weightsOf } from './condit
 import type { Params } from './params/index.ts';
 
 export interface ShuffleStageParams {
-  /** The count, nested like params.yaml: the engine drops it from shard keys (which keep `shuffle: {}`). */
+  /**
+   * The count, nested like params.yaml: the engine drops samples.count's path from shard keys,
+   * which keep `shuffle: {}` (as they always have: the sample seeds derive from them).
+   */
   shuffle: { samples: number };
   k: number;
   method: ShuffleMethod;
