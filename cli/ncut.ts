@@ -124,7 +124,7 @@ async function shuffleNcuts(reduced: WeightMatrix[], opts: NcutOptions): Promise
   try {
     const batches: Promise<Float64Array>[] = [];
     for (let i = 0; i < seeds.length; i += BATCH)
-      batches.push(pool.run({ reduced, method: opts.method, k: opts.k, nInit: opts.nInit ?? 10, seeds: seeds.slice(i, i + BATCH) }));
+      batches.push(pool.run({ reduced, method: opts.method, k: opts.k, nInit: opts.nInit, seeds: seeds.slice(i, i + BATCH) }));
     const out = new Float64Array(seeds.length);
     (await Promise.all(batches)).forEach((b, j) => out.set(b, j * BATCH));
     return out;

@@ -7,8 +7,8 @@
  * this stage lacks yields several instances (a gather); one with no shared axes yields all of
  * them. The order is the upstream's matrix order, so it is deterministic.
  */
-import { getPath } from './params.ts';
 import { canonicalJson } from './hash.ts';
+import { formatKeyPath, keyPaths, readOnlyTree, readParams, type KeyPath } from './param-reads.ts';
 import { GraphError, UserError } from './errors.ts';
 import type { AxisValue, Axes, InputSpec, StageDef } from './types.ts';
 
@@ -26,11 +26,13 @@ export interface Instance {
   id: string;
   def: StageDef;
   axes: Axes;
-  /** The resolved params subset (ctx.params). */
+  /** What the stage's params(p, axes) gave this instance (ctx.params; enters the key). */
   params: unknown;
   inputs: InputBinding[];
   /** Sample stages: how many samples the params ask for. */
   count?: number;
+  /** Sample stages: the count's key path, left out of shard keys. */
+  countPath?: KeyPath;
 }
 
 export interface Graph {
@@ -59,8 +61,8 @@ export function orderStages(stages: readonly StageDef[]): StageDef[] {
     }
     if (typeof s.run !== 'function') throw new GraphError(`${where} has no run(ctx) function`);
     if (!Array.isArray(s.deps)) throw new GraphError(`${where}: 'deps' must be a list of stage names`);
-    if (!Array.isArray(s.params) || s.params.some((p) => typeof p !== 'string' || p === '')) {
-      throw new GraphError(`${where}: 'params' must be a list of params key paths such as 'train.epochs'`);
+    if (s.params !== undefined && typeof s.params !== 'function') {
+      throw new GraphError(`${where}: 'params' must be a function (p, axes) => the instance's params, such as (p) => ({ epochs: p.train.epochs })`);
     }
     if (!Array.isArray(s.outputs) || s.outputs.length === 0) throw new GraphError(`${where}: 'outputs' must be a non-empty list of output names`);
     const seen = new Set<string>();
@@ -78,11 +80,8 @@ export function orderStages(stages: readonly StageDef[]): StageDef[] {
     }
     if (s.samples) {
       const sp = s.samples;
-      if (typeof sp.countParam !== 'string' || !s.params.includes(sp.countParam)) {
-        throw new GraphError(
-          `${where}: samples.countParam ${JSON.stringify(sp.countParam)} must be one of its declared params (${s.params.join(', ') || 'none'})`,
-        );
-      }
+      if (typeof sp.count !== 'function')
+        throw new GraphError(`${where}: samples.count must be a function (p) => the sample count, such as (p) => p.shuffle.samples`);
       if (!Number.isInteger(sp.shardSize) || sp.shardSize < 1)
         throw new GraphError(`${where}: samples.shardSize must be a positive integer, got ${sp.shardSize}`);
       if (typeof sp.combine !== 'function') throw new GraphError(`${where}: samples.combine must be a function`);
@@ -156,6 +155,20 @@ export function buildGraph(stages: readonly StageDef[], params: unknown, only?: 
 
 /** The instances of one stage under a params tree (without their inputs). */
 export function expandStage(def: StageDef, params: unknown): Instance[] {
+  return expand(def, params, () => {});
+}
+
+/**
+ * The params key paths a stage reads under a params tree, over all its instances (and its sample
+ * count), e.g. ['cluster.n_init', 'cluster.seed'] for `cluster`: what its `params()` looked at.
+ */
+export function paramPaths(def: StageDef, params: unknown): string[] {
+  const reads: KeyPath[] = [];
+  expand(def, params, (read) => reads.push(...read));
+  return keyPaths(reads);
+}
+
+function expand(def: StageDef, params: unknown, onRead: (paths: readonly KeyPath[]) => void): Instance[] {
   const where = `stage '${def.name}'`;
   let matrix: Axes[];
   try {
@@ -167,74 +180,97 @@ export function expandStage(def: StageDef, params: unknown): Instance[] {
   // Zero instances is legal: it is how params switch an experiment off (e.g. `lesion.networks: []`).
   // Empty *sweep lists* are rejected earlier, by the params schema, where the message can name the key.
   if (matrix.length === 0) return [];
-  const subset = paramsSubset(def, params);
+  const tree = readOnlyTree(params);
+  const samples = def.samples ? sampleCount(def, tree, onRead) : undefined;
   const seen = new Set<string>();
   let axisNames: string | undefined;
   const out: Instance[] = [];
   for (const [i, axes] of matrix.entries()) {
-    if (!axes || typeof axes !== 'object' || Array.isArray(axes)) throw new GraphError(`${where}: matrix()[${i}] is not an axes object`);
-    for (const [k, v] of Object.entries(axes)) {
-      if (!NAME_RE.test(k)) throw new GraphError(`${where}: matrix()[${i}] has an invalid axis name ${JSON.stringify(k)}`);
-      if (!isAxisValue(v)) throw new GraphError(`${where}: matrix()[${i}].${k} must be a string, finite number or boolean, got ${JSON.stringify(v)}`);
-    }
+    checkAxes(def, axes, i);
     const names = Object.keys(axes).sort().join(',');
     if (axisNames === undefined) axisNames = names;
     else if (names !== axisNames) throw new GraphError(`${where}: every matrix point must have the same axes; got {${axisNames}} and {${names}}`);
     const canon = canonicalJson(axes);
     if (seen.has(canon)) throw new GraphError(`${where}: matrix() lists ${instanceId(def.name, axes)} twice`);
     seen.add(canon);
-    let resolved: unknown;
-    try {
-      resolved = def.resolve ? def.resolve(structuredClone(subset), axes) : structuredClone(subset);
-      canonicalJson(resolved);
-    } catch (err) {
-      throw new GraphError(`${where}: resolve() for ${instanceId(def.name, axes)} failed: ${(err as Error).message}`);
-    }
-    const inst: Instance = { id: instanceId(def.name, axes), def, axes: Object.freeze({ ...axes }), params: resolved, inputs: [] };
-    if (def.samples) inst.count = sampleCount(def, resolved, params, inst.id);
+    const id = instanceId(def.name, axes);
+    const inst: Instance = { id, def, axes: Object.freeze({ ...axes }), params: instanceParams(def, tree, axes, id, onRead), inputs: [] };
+    if (samples) Object.assign(inst, samples);
     out.push(inst);
   }
   return out;
+}
+
+function checkAxes(def: StageDef, axes: Axes, i: number): void {
+  const where = `stage '${def.name}'`;
+  if (!axes || typeof axes !== 'object' || Array.isArray(axes)) throw new GraphError(`${where}: matrix()[${i}] is not an axes object`);
+  for (const [k, v] of Object.entries(axes)) {
+    if (!NAME_RE.test(k)) throw new GraphError(`${where}: matrix()[${i}] has an invalid axis name ${JSON.stringify(k)}`);
+    if (!isAxisValue(v)) throw new GraphError(`${where}: matrix()[${i}].${k} must be a string, finite number or boolean, got ${JSON.stringify(v)}`);
+  }
 }
 
 function isAxisValue(v: unknown): v is AxisValue {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
-/** The declared params as a nested object: ['a.b', 'c'] → { a: { b }, c }. */
-function paramsSubset(def: StageDef, params: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const path of def.params) {
-    const value = getPath(params, path);
-    if (value === undefined) throw new GraphError(`stage '${def.name}' reads params key '${path}', which the params file does not define`);
-    const parts = path.split('.');
-    let node = out;
-    for (const p of parts.slice(0, -1)) {
-      if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
-      node = node[p] as Record<string, unknown>;
-    }
-    node[parts[parts.length - 1]] = structuredClone(value);
+/** What the stage's params(p, axes) gives one instance, as plain data that canonical JSON accepts. */
+function instanceParams(def: StageDef, tree: unknown, axes: Axes, id: string, onRead: (paths: readonly KeyPath[]) => void): unknown {
+  if (!def.params) return {};
+  let read;
+  try {
+    read = readParams(tree, (view) => def.params!(view, axes));
+    canonicalJson(read.value);
+  } catch (err) {
+    throw new GraphError(`stage '${def.name}': params() for ${id} failed: ${(err as Error).message}`);
   }
-  return out;
+  // A key the file lacks shows up as a value the stage never got (a misspelt key in untyped code).
+  if (read.missing.length > 0 && hasUndefined(read.value)) {
+    throw new GraphError(`stage '${def.name}' reads params key '${formatKeyPath(read.missing[0])}', which the params file does not define`);
+  }
+  onRead(read.reads);
+  return read.value;
 }
 
-function sampleCount(def: StageDef, resolved: unknown, params: unknown, id: string): number {
-  const path = def.samples!.countParam;
-  const v = getPath(resolved, path) ?? getPath(params, path);
-  if (!Number.isInteger(v) || (v as number) < 0) throw new GraphError(`${id}: sample count '${path}' must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return v as number;
+function hasUndefined(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (value === null || typeof value !== 'object') return false;
+  return Object.values(value).some(hasUndefined);
 }
 
-/** Delete a dotted path from a (cloned) params subset: the count must not enter shard keys. */
-export function withoutPath(tree: unknown, path: string): unknown {
+/** The sample count (the same for every instance) and its key path. */
+function sampleCount(def: StageDef, tree: unknown, onRead: (paths: readonly KeyPath[]) => void): { count: number; countPath: KeyPath } {
+  const where = `stage '${def.name}'`;
+  let read;
+  try {
+    read = readParams(tree, (view) => def.samples!.count(view));
+  } catch (err) {
+    throw new GraphError(`${where}: samples.count() failed: ${(err as Error).message}`);
+  }
+  const paths = keyPaths(read.reads);
+  if (paths.length !== 1 || read.missing.length > 0) {
+    const missing = new Set(read.missing.map(formatKeyPath));
+    const got = paths.map((p) => `'${p}'${missing.has(p) ? ' (not in the params file)' : ''}`).join(', ');
+    throw new GraphError(`${where}: samples.count must return one params value, such as (p) => p.shuffle.samples; it read ${got || 'none'}`);
+  }
+  const countPath = read.reads[0];
+  const v = read.value;
+  if (!Number.isInteger(v) || (v as number) < 0) {
+    throw new GraphError(`${where}: sample count '${formatKeyPath(countPath)}' must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  onRead([countPath]);
+  return { count: v as number, countPath };
+}
+
+/** A copy of a params object without one key path (a sample count must not enter shard keys). */
+export function withoutPath(tree: unknown, path: KeyPath): unknown {
   const copy = structuredClone(tree) as Record<string, unknown>;
-  const parts = path.split('.');
   let node: any = copy;
-  for (const p of parts.slice(0, -1)) {
+  for (const p of path.slice(0, -1)) {
     if (node === null || typeof node !== 'object') return copy;
     node = node[p];
   }
-  if (node && typeof node === 'object') delete node[parts[parts.length - 1]];
+  if (node && typeof node === 'object') delete node[path[path.length - 1]];
   return copy;
 }
 

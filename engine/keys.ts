@@ -10,8 +10,9 @@
  *  - stage:   two stages with identical code and params still compute different things.
  *  - code:    the digest of the stage module's local import closure and package versions, so
  *             editing `science/kmeans.ts` reruns exactly the stages that import it.
- *  - params:  only the params subset the stage declares, after its resolve(): editing any other
- *             param leaves the key alone, and per-instance overrides count once resolved.
+ *  - params:  what the stage's params(p, axes) gives the instance, the only params it sees:
+ *             editing any other param leaves the key alone, and per-instance overrides count
+ *             once applied.
  *  - axes:    the instance's matrix coordinates (they may not all show in params).
  *  - inputs:  content digests of the upstream outputs actually consumed, not upstream keys:
  *             an upstream rerun that produces identical bytes leaves this key unchanged

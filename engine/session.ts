@@ -102,7 +102,7 @@ export class Session {
       }
       return { stage: b.stage, axes: b.instance.axes, outputs };
     });
-    const params = (def.samples ? withoutPath(inst.params, def.samples.countParam) : inst.params) as Json;
+    const params = (inst.countPath ? withoutPath(inst.params, inst.countPath) : inst.params) as Json;
     return {
       format: KEY_FORMAT,
       stage: def.name,

@@ -95,7 +95,7 @@ export interface RunContext<P = any> {
   readonly key: StageKey;
   /** This instance's coordinates on the stage's matrix. */
   readonly axes: Axes;
-  /** The params subset the stage declared, after matrix resolution (see StageDef.resolve). */
+  /** This instance's params: what the stage's `params(p, axes)` returned for it (and what entered its key). */
   readonly params: P;
   /** Upstream instances, by upstream stage name, in a deterministic order. */
   readonly inputs: Readonly<Record<string, readonly InputInstance[]>>;
@@ -142,7 +142,7 @@ export interface InputSpec {
   outputs?: string[];
 }
 
-export interface StageDef<P = any> {
+export interface StageDef<P = any, T = any> {
   /** Absolute URL of the stage module (`import.meta.url`): used to load it in workers and to fingerprint its import closure. */
   readonly module: string;
   readonly name: string;
@@ -150,21 +150,21 @@ export interface StageDef<P = any> {
   /** Upstream stages whose outputs this stage consumes. */
   readonly deps: readonly string[];
   /**
-   * Params key paths this stage reads, for example `['train.epochs', 'train.backend']`.
-   * Only these enter its key, so editing any other param never reruns it.
+   * The params one instance reads, from the whole params tree `p` and the instance's axes, for
+   * example `(p: Params, axes) => ({ k: Number(axes.k), seed: p.cluster.seed })`. Its result is
+   * what enters the instance's key and what `ctx.params` holds, so the stage sees no param outside
+   * its key and editing any other param never reruns it. Type `p` with the project's params type:
+   * a misspelt key is then a type error. The engine calls it on a read-only view of the tree that
+   * records the key paths it reads (engine/param-reads.ts; `paramPaths` in engine/graph.ts).
+   * Leave out the sweep lists the matrix fans out over: their values enter through the axes, so
+   * adding a value to a sweep never reruns the others. Default: no params (`{}`).
    */
-  readonly params: readonly string[];
+  params?(p: T, axes: Axes): P;
   /**
    * The matrix: one Axes per instance, computed from the whole params tree. Default: a single
    * instance with no axes. Axis values enter the key.
    */
-  matrix?(params: any): Axes[];
-  /**
-   * Resolve the declared params subset for one instance (for example per-dataset epoch
-   * overrides). Receives the subset as a nested object; its result is what enters the key and
-   * what `ctx.params` holds. Default: the subset unchanged.
-   */
-  resolve?(subset: any, axes: Axes): P;
+  matrix?(params: T): Axes[];
   /** Which upstream instances an instance consumes. Default: for each dep, the instances matching on shared axes. */
   inputs?(axes: Axes, params: P): InputSpec[];
   /** Names of the outputs `run` returns (checked by the engine). */
@@ -175,11 +175,11 @@ export interface StageDef<P = any> {
    */
   runtime?(params: P): Promise<Record<string, string>> | Record<string, string>;
   /** For sample stages: N independent samples computed in cached shards, then combined. */
-  readonly samples?: SampleSpec<P>;
+  readonly samples?: SampleSpec<P, T>;
   /**
    * Copy these outputs (of kind `files`) into the project tree after a run or a cache hit,
    * relative to the project root: a folder (for example `{ files: 'reports' }`) or a function
-   * of the instance's resolved params giving it, so each params file can publish to its own.
+   * of the instance's params giving it, so each params file can publish to its own.
    */
   readonly publish?: Readonly<Record<string, string | ((params: P) => string)>>;
   /**
@@ -205,17 +205,21 @@ export interface Calibration {
   what: string;
 }
 
-export interface SampleSpec<P = any> {
-  /** Params key path of the sample count (excluded from shard keys, included in the combine key). */
-  readonly countParam: string;
+export interface SampleSpec<P = any, T = any> {
+  /**
+   * The sample count, one value of the params tree: `(p: Params) => p.shuffle.samples`. Its key
+   * path is left out of shard keys (and removed from a shard's params where `params()` put it),
+   * so raising the count reuses every shard; the combine key includes the count.
+   */
+  count(p: T): number;
   /** Samples per shard; shards are always whole, so the combine step may ignore the tail. */
   readonly shardSize: number;
   /** Turn the shards' outputs into the instance's outputs (cheap; runs inline). */
   combine(ctx: CombineContext<P>): Promise<StageResult>;
 }
 
-/** Declare a stage (identity function that keeps the type parameter). */
-export function defineStage<P = any>(def: StageDef<P>): StageDef<P> {
+/** Declare a stage (identity function that keeps the type parameters: P from `params`, T from its `p`). */
+export function defineStage<P = any, T = any>(def: StageDef<P, T>): StageDef<P, T> {
   return def;
 }
 

@@ -17,7 +17,7 @@ import { buildGraph, clusterWeights, nodeLayerOf } from '../science/cluster/inde
 import { modularity } from '../science/cluster/modularity.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import { externalStates, networkStates, weightsInput, weightsOf } from './conditions.ts';
-import type { ClusterParams } from './params/cluster.ts';
+import type { Params } from './params/index.ts';
 
 export interface ClusterStageParams {
   k: number;
@@ -39,16 +39,14 @@ export function aveInOut(ncut: number, k: number): number {
   return (1 - ncut / k) / ((2 * ncut) / k);
 }
 
-export const clusterStage = defineStage<ClusterStageParams>({
+export const clusterStage = defineStage({
   module: import.meta.url,
   name: 'cluster',
   description: 'Spectral clustering and n-cut of every network state (trained, pruned, untrained) for each k',
   deps: ['export', 'external-model'],
-  params: ['cluster.k', 'cluster.seed', 'cluster.n_init'],
-  matrix: (params: { cluster: ClusterParams }): Axes[] =>
-    [...networkStates(params), ...externalStates(params)].flatMap((state) => params.cluster.k.map((k) => ({ ...state, k }))),
-  // The sweep list itself stays out of the key: adding a k must not rerun the others.
-  resolve: (subset: { cluster: ClusterParams }, axes) => ({ k: Number(axes.k), seed: subset.cluster.seed, nInit: subset.cluster.n_init }),
+  matrix: (p: Params): Axes[] => [...networkStates(p), ...externalStates(p)].flatMap((state) => p.cluster.k.map((k) => ({ ...state, k }))),
+  // k comes from the axes, not the sweep list `cluster.k`: adding a k must not rerun the others.
+  params: (p: Params, axes): ClusterStageParams => ({ k: Number(axes.k), seed: p.cluster.seed, nInit: p.cluster.n_init }),
   inputs: (axes) => [weightsInput(axes)],
   outputs: ['labels'],
   async run(ctx) {

@@ -92,15 +92,29 @@ export function resolveTrainConfig(train: TrainParams, axes: Axes): TrainConfig 
   const o: Partial<TrainOverride> = mergedOverrides(train.overrides, dataset, dropout);
   return {
     backend: train.backend,
-    source: o.source ?? dataset,
+    source: trainingSource(train.overrides, axes),
     hidden: [...train.hidden],
     epochs: o.epochs ?? train.epochs,
     batchSize: o.batch_size ?? train.batch_size,
     adam: { learningRate: o.learning_rate ?? train.learning_rate, beta1: train.beta_1, beta2: train.beta_2, epsilon: train.epsilon },
-    dropoutRate: dropout ? (o.dropout_rate ?? train.dropout_rate) : 0,
+    dropoutRate: dropoutRate(train, axes),
     shuffle: o.shuffle ?? train.shuffle,
     trainExamples: o.train_examples !== undefined ? o.train_examples : train.train_examples,
   };
+}
+
+/** The dropout rate of a condition: 0 without dropout, else its override's or train.dropout_rate. */
+export function dropoutRate(train: Pick<TrainParams, 'overrides' | 'dropout_rate'>, axes: Axes): number {
+  if (axes.dropout !== true) return 0;
+  return mergedOverrides(train.overrides, String(axes.dataset), true).dropout_rate ?? train.dropout_rate;
+}
+
+/**
+ * The `datasets` instance a condition trains on: its name, unless a `train.overrides` entry gives
+ * it a `source` (e.g. random-kiloepoch trains on random); later entries win.
+ */
+export function trainingSource(overrides: readonly TrainOverride[], axes: Axes): string {
+  return mergedOverrides(overrides, String(axes.dataset), axes.dropout === true).source ?? String(axes.dataset);
 }
 
 /** Settings of one condition's pruning phase (its end step may still depend on the data size). */

@@ -16,22 +16,20 @@ import { waitForLock } from '../engine/lock.ts';
 import { buildDataset, MIRROR_ENV } from '../science/datasets/load.ts';
 import { datasetInfo } from '../science/datasets/registry.ts';
 import { datasetToTable, splitSize } from '../science/datasets/table.ts';
-import type { DatasetsParams } from './params/datasets.ts';
+import type { Params } from './params/index.ts';
 
 /** What enters the key besides the dataset name: the seed, for datasets that draw random numbers. */
 interface DatasetsInstanceParams {
   seed?: number;
 }
 
-export const datasetsStage = defineStage<DatasetsInstanceParams>({
+export const datasetsStage = defineStage({
   module: import.meta.url,
   name: 'datasets',
   description: 'Download and verify, or generate, each dataset; store it as an Arrow table',
   deps: [],
-  params: ['datasets.seed'],
-  matrix: (params: { datasets: DatasetsParams }) => params.datasets.names.map((dataset) => ({ dataset })),
-  resolve: (subset: { datasets: Pick<DatasetsParams, 'seed'> }, axes) =>
-    datasetInfo(String(axes.dataset)).kind === 'download' ? {} : { seed: subset.datasets.seed },
+  matrix: (p: Params) => p.datasets.names.map((dataset) => ({ dataset })),
+  params: (p: Params, axes): DatasetsInstanceParams => (datasetInfo(String(axes.dataset)).kind === 'download' ? {} : { seed: p.datasets.seed }),
   outputs: ['table'],
   async run(ctx) {
     const name = String(ctx.axes.dataset);

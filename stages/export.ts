@@ -15,8 +15,9 @@ import { backendRuntime, initBackend, type BackendChoice } from '../science/mlp/
 import { glorotUniformInit, kernelSparsity, layerSizes } from '../science/mlp/model.ts';
 import { historyFromTable } from '../science/mlp/history.ts';
 import { toTfjsModel } from '../science/mlp/tfjs-model.ts';
-import { networkStates, resolveTrainConfig, type Phase } from './conditions.ts';
-import type { TrainParams } from './params/train.ts';
+import { dropoutRate, networkStates, type Phase } from './conditions.ts';
+import { INIT_SEED } from './seeds.ts';
+import type { Params } from './params/index.ts';
 
 export interface ExportConfig {
   backend: BackendChoice;
@@ -25,9 +26,6 @@ export interface ExportConfig {
   /** Dropout rate written into model.json (0 = no Dropout layers). */
   dropoutRate: number;
 }
-
-/** Child seed of the instance seed for the Glorot init of an untrained network. */
-const INIT_SEED = 1;
 
 /** The upstream stage that produced a phase's weights. */
 const SOURCE_STAGE: Record<Exclude<Phase, 'init'>, string> = { unpruned: 'train', pruned: 'prune' };
@@ -38,17 +36,16 @@ function phaseOf(axes: Axes): Phase {
   return phase;
 }
 
-export const exportStage = defineStage<ExportConfig>({
+export const exportStage = defineStage({
   module: import.meta.url,
   name: 'export',
   description: 'Export every network state (init, unpruned, pruned) as a public weights file and a TF.js model',
   deps: ['train', 'prune'],
-  params: ['train'],
   matrix: networkStates,
-  resolve: (subset: { train: TrainParams }, axes) =>
+  params: (p: Params, axes): ExportConfig =>
     phaseOf(axes) === 'init'
-      ? { backend: subset.train.backend, hidden: [...subset.train.hidden], dropoutRate: 0 }
-      : { backend: subset.train.backend, hidden: null, dropoutRate: resolveTrainConfig(subset.train, axes).dropoutRate },
+      ? { backend: p.train.backend, hidden: [...p.train.hidden], dropoutRate: 0 }
+      : { backend: p.train.backend, hidden: null, dropoutRate: dropoutRate(p.train, axes) },
   // Each phase reads only its own producer, so an unpruned export's key depends only on train's outputs.
   inputs: (axes): InputSpec[] => {
     const phase = phaseOf(axes);

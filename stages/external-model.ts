@@ -16,7 +16,7 @@ import { defineStage, type Axes } from '../engine/types.ts';
 import { ModelFormatError, readModel, type ConvNorm } from '../science/models/index.ts';
 import { weightsToTable } from '../science/weights.ts';
 import { externalModels } from './conditions.ts';
-import type { ExternalParams } from './params/external.ts';
+import type { Params } from './params/index.ts';
 
 export interface ExternalModelParams {
   path: string;
@@ -36,17 +36,16 @@ function readBytes(path: string): Uint8Array {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-export const externalModelStage = defineStage<ExternalModelParams>({
+export const externalModelStage = defineStage({
   module: import.meta.url,
   name: 'external-model',
   description: 'Read a network file of external.models (ONNX, PyTorch, safetensors, Keras, NumPy) into its weight graph',
   deps: [],
-  params: ['external.models', 'external.layers', 'external.conv_norm'],
-  matrix: (params): Axes[] => externalModels(params).map(({ model }) => ({ model })),
+  matrix: (p: Params): Axes[] => externalModels(p).map(({ model }) => ({ model })),
   // Only this file's path, content digest and options enter its key.
-  resolve: (subset: { external: ExternalParams }, axes) => {
-    const { path } = externalModels(subset).find((m) => m.model === axes.model)!;
-    return { path, digest: sha256(readBytes(path)), layers: subset.external.layers[path] ?? [], convNorm: subset.external.conv_norm };
+  params: (p: Params, axes): ExternalModelParams => {
+    const { path } = externalModels(p).find((m) => m.model === axes.model)!;
+    return { path, digest: sha256(readBytes(path)), layers: p.external.layers[path] ?? [], convNorm: p.external.conv_norm };
   },
   outputs: ['weights'],
   async run(ctx) {

@@ -12,8 +12,7 @@ import { curveToTable, learningCurve, type CurvePhase } from '../science/cluster
 import { historyFromTable } from '../science/mlp/history.ts';
 import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
 import { learningCurveConditions } from './conditions.ts';
-import type { ClusterParams } from './params/cluster.ts';
-import type { LearningCurveParams } from './params/learning-curve.ts';
+import type { Params } from './params/index.ts';
 
 export interface LearningCurveStageParams {
   k: number;
@@ -21,18 +20,14 @@ export interface LearningCurveStageParams {
   nInit: number;
 }
 
-export const learningCurveStage = defineStage<LearningCurveStageParams>({
+export const learningCurveStage = defineStage({
   module: import.meta.url,
   name: 'learning-curve',
   description: 'n-cut of the weight snapshots of training and pruning (learning curves)',
   deps: ['train', 'prune'],
-  params: ['learning_curve.k', 'cluster.seed', 'cluster.n_init'],
   matrix: learningCurveConditions,
-  resolve: (subset: { learning_curve: Pick<LearningCurveParams, 'k'>; cluster: Pick<ClusterParams, 'seed' | 'n_init'> }) => ({
-    k: subset.learning_curve.k,
-    seed: subset.cluster.seed,
-    nInit: subset.cluster.n_init,
-  }),
+  // The clustering seed and restarts of `cluster`, at the curve's own k.
+  params: (p: Params): LearningCurveStageParams => ({ k: p.learning_curve.k, seed: p.cluster.seed, nInit: p.cluster.n_init }),
   inputs: (axes) => {
     const where = { dataset: axes.dataset, dropout: axes.dropout, run: axes.run };
     return [

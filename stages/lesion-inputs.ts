@@ -26,25 +26,6 @@ export function lesionMatrix(params: { lesion: LesionParams; train?: unknown }):
   });
 }
 
-interface SourceOverride {
-  dataset: string | string[];
-  dropout?: boolean;
-  source?: string;
-}
-
-/**
- * The `datasets` instance a condition was trained on: its name, unless a `train.overrides`
- * entry gives it a `source` (e.g. random-kiloepoch → random); later entries win, as in training.
- */
-export function sourceDataset(overrides: readonly SourceOverride[] | undefined, axes: Axes): string {
-  let source = String(axes.dataset);
-  for (const o of overrides ?? []) {
-    const names = Array.isArray(o.dataset) ? o.dataset : [o.dataset];
-    if (names.includes(String(axes.dataset)) && (o.dropout === undefined || o.dropout === axes.dropout) && o.source) source = o.source;
-  }
-  return source;
-}
-
 /** The pruned network's weights (stage `export`) and its dataset (stage `datasets`). */
 export function networkInputs(axes: Axes, source: string): InputSpec[] {
   return [

@@ -19,20 +19,20 @@ import {
   trueLesionsFromTable,
 } from '../science/lesion/index.ts';
 import { lesionMatrix, loadSubmodules, onlyInput } from './lesion-inputs.ts';
+import type { Params } from './params/index.ts';
 
 interface AnalysisParams {
   small_size: number;
   diff_threshold: number;
 }
 
-export const lesionStage = defineStage<AnalysisParams>({
+export const lesionStage = defineStage({
   module: import.meta.url,
   name: 'lesion',
   description: 'Lesion statistics, importance taxonomy and sub-module dependency graph',
   deps: ['lesion-modules', 'lesion-single', 'lesion-double'],
-  params: ['lesion.small_size', 'lesion.diff_threshold'],
   matrix: lesionMatrix,
-  resolve: (subset) => ({ small_size: subset.lesion.small_size, diff_threshold: subset.lesion.diff_threshold }),
+  params: (p: Params): AnalysisParams => ({ small_size: p.lesion.small_size, diff_threshold: p.lesion.diff_threshold }),
   outputs: ['single', 'single_per_class', 'double_joint', 'double_conditional', 'dependency_pairs', 'dependency_edges'],
   async run(ctx) {
     const set = await loadSubmodules(ctx.inputs);

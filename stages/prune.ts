@@ -16,8 +16,8 @@ import type { AdamConfig } from '../science/mlp/adam.ts';
 import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
 import { phaseResult } from './phase-result.ts';
 import { resolvePruneConfig, resolveTrainConfig, snapshotEvery, trainConditions, type PruneConfig } from './conditions.ts';
-import type { PruneParams, TrainParams } from './params/train.ts';
-import type { LearningCurveParams } from './params/learning-curve.ts';
+import { PHASE_SEED } from './seeds.ts';
+import type { Params } from './params/index.ts';
 
 /** What the pruning phase depends on: the training settings it reuses, and the schedule. */
 export interface PruneStageConfig {
@@ -33,18 +33,14 @@ export interface PruneStageConfig {
   snapshotEvery: number;
 }
 
-/** Child seed of the instance seed. */
-const PHASE_SEED = 2;
-
-export const pruneStage = defineStage<PruneStageConfig>({
+export const pruneStage = defineStage({
   module: import.meta.url,
   name: 'prune',
   description: 'Prune each trained network to the target sparsity with TF-MOT polynomial decay (fresh Adam)',
   deps: ['train', 'datasets'],
-  params: ['train', 'prune', 'learning_curve'],
   matrix: trainConditions,
-  resolve: (subset: { train: TrainParams; prune: PruneParams; learning_curve: LearningCurveParams }, axes) => {
-    const t = resolveTrainConfig(subset.train, axes);
+  params: (p: Params, axes): PruneStageConfig => {
+    const t = resolveTrainConfig(p.train, axes);
     return {
       backend: t.backend,
       source: t.source,
@@ -53,8 +49,8 @@ export const pruneStage = defineStage<PruneStageConfig>({
       dropoutRate: t.dropoutRate,
       shuffle: t.shuffle,
       trainExamples: t.trainExamples,
-      schedule: resolvePruneConfig(subset.prune, axes),
-      snapshotEvery: snapshotEvery(subset.learning_curve, axes, 'pruned'),
+      schedule: resolvePruneConfig(p.prune, axes),
+      snapshotEvery: snapshotEvery(p.learning_curve, axes, 'pruned'),
     };
   },
   inputs: (_axes, p) => [

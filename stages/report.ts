@@ -21,6 +21,7 @@ import type { ReportOptions } from '../science/report/options.ts';
 import { EXTERNAL_PHASE, externalModelOf } from './conditions.ts';
 import { curveFromTable } from '../science/cluster/learning-curve.ts';
 import { weightsFromTable } from '../science/weights.ts';
+import type { Params } from './params/index.ts';
 import type {
   DependencyEdge,
   ExternalModelRecord,
@@ -285,7 +286,7 @@ export const reportStage = defineStage<ReportStageParams>({
   name: 'report',
   description: "Regenerate the paper's tables and figures in reports/ with the paper's values beside ours",
   deps: [...REPORT_SOURCES],
-  params: ['report'],
+  params: (p: Params): ReportStageParams => ({ report: p.report }),
   outputs: ['files'],
   publish: { files: (p) => p.report.dir ?? 'reports' },
   // The commit (newest change outside reports/) and the notes' content: both end up in README.md.

@@ -20,10 +20,13 @@ import { prepareForShuffles, shuffleSample, type ShuffleMethod } from '../scienc
 import { summarizeNull } from '../science/stats.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import { externalStates, networkStates, weightsInput, weightsOf } from './conditions.ts';
-import type { ClusterParams, ShuffleParams } from './params/cluster.ts';
+import type { Params } from './params/index.ts';
 
 export interface ShuffleStageParams {
-  /** Nested like params.yaml so the engine can drop the count from shard keys. */
+  /**
+   * The count, nested like params.yaml: the engine drops samples.count's path from shard keys,
+   * which keep `shuffle: {}` (as they always have: the sample seeds derive from them).
+   */
   shuffle: { samples: number };
   k: number;
   method: ShuffleMethod;
@@ -61,21 +64,21 @@ function realNcut(inputs: Readonly<Record<string, readonly InputInstance[]>>): n
   return m.ncut;
 }
 
-export const shuffleSampleStage = defineStage<ShuffleStageParams>({
+export const shuffleSampleStage = defineStage({
   module: import.meta.url,
   name: 'shuffle-sample',
   description: 'Shuffle nulls of the n-cut (layer, layer_nonzero) for every trained network state and k',
   deps: ['export', 'external-model', 'cluster'],
-  params: ['shuffle.samples', 'cluster.n_init'],
-  matrix: (params: { cluster: ClusterParams; shuffle: ShuffleParams }): Axes[] =>
-    [...networkStates(params), ...externalStates(params)]
+  matrix: (p: Params): Axes[] =>
+    [...networkStates(p), ...externalStates(p)]
       .filter((state) => state.phase !== 'init')
-      .flatMap((state) => params.cluster.k.flatMap((k) => params.shuffle.methods.map((method) => ({ ...state, k, method })))),
-  resolve: (subset: { shuffle: ShuffleParams; cluster: ClusterParams }, axes) => ({
-    shuffle: { samples: subset.shuffle.samples },
+      .flatMap((state) => p.cluster.k.flatMap((k) => p.shuffle.methods.map((method) => ({ ...state, k, method })))),
+  // k and method come from the axes (adding one must not rerun the others).
+  params: (p: Params, axes): ShuffleStageParams => ({
+    shuffle: { samples: p.shuffle.samples },
     k: Number(axes.k),
     method: String(axes.method) as ShuffleMethod,
-    nInit: subset.cluster.n_init,
+    nInit: p.cluster.n_init,
   }),
   inputs: (axes): InputSpec[] => [
     weightsInput(axes),
@@ -84,7 +87,7 @@ export const shuffleSampleStage = defineStage<ShuffleStageParams>({
   ],
   outputs: ['samples'],
   samples: {
-    countParam: 'shuffle.samples',
+    count: (p: Params) => p.shuffle.samples,
     shardSize: SHUFFLE_SHARD_SIZE,
     async combine(ctx) {
       const tables = await Promise.all(

@@ -16,26 +16,21 @@ import { glorotUniformInit, layerSizes } from '../science/mlp/model.ts';
 import { epochMessage, trainingSplits, trainPhase } from '../science/mlp/trainer.ts';
 import { phaseResult } from './phase-result.ts';
 import { resolveTrainConfig, snapshotEvery, trainConditions, type TrainConfig } from './conditions.ts';
-import type { TrainParams } from './params/train.ts';
-import type { LearningCurveParams } from './params/learning-curve.ts';
-
-/** Child seeds of the instance seed. */
-export const INIT_SEED = 1;
-export const PHASE_SEED = 2;
+import { INIT_SEED, PHASE_SEED } from './seeds.ts';
+import type { Params } from './params/index.ts';
 
 /** A condition's training settings and its snapshot period (0 for runs without a learning curve). */
 export type TrainStageConfig = TrainConfig & { snapshotEvery: number };
 
-export const trainStage = defineStage<TrainStageConfig>({
+export const trainStage = defineStage({
   module: import.meta.url,
   name: 'train',
   description: 'Train each network of the sweep for its unpruned epochs (Adam, seeded data order and dropout masks)',
   deps: ['datasets'],
-  params: ['train', 'learning_curve'],
   matrix: trainConditions,
-  resolve: (subset: { train: TrainParams; learning_curve: LearningCurveParams }, axes) => ({
-    ...resolveTrainConfig(subset.train, axes),
-    snapshotEvery: snapshotEvery(subset.learning_curve, axes, 'unpruned'),
+  params: (p: Params, axes): TrainStageConfig => ({
+    ...resolveTrainConfig(p.train, axes),
+    snapshotEvery: snapshotEvery(p.learning_curve, axes, 'unpruned'),
   }),
   inputs: (_axes, p) => [{ stage: 'datasets', where: { dataset: p.source }, outputs: ['table'] }],
   outputs: ['weights', 'history', 'snapshots'],

@@ -15,6 +15,8 @@ import { createProgress } from '../engine/progress.ts';
 import { clusterStage } from '../stages/cluster.ts';
 import { shuffleSampleStage } from '../stages/shuffle-sample.ts';
 import { externalModelStage } from '../stages/external-model.ts';
+import type { Params } from '../stages/params/index.ts';
+import { paramPaths } from '../engine/graph.ts';
 import { clusterWeights, reduceNetwork, shuffleSample } from '../science/cluster/index.ts';
 import { Rng, deriveSeed } from '../science/random.ts';
 import { summarizeNull } from '../science/stats.ts';
@@ -88,16 +90,17 @@ const PARAMS = {
   init: { networks: 3 },
   cluster: { k: [4, 2], seed: 42, n_init: 3 },
   shuffle: { samples: 16, methods: ['layer', 'layer_nonzero'] },
-};
+} as unknown as Params;
 
 test('cluster: one instance per network state × k (init included); the k list stays out of the key', () => {
   const axes = clusterStage.matrix!(PARAMS);
   // 2 dropout × 2 runs × 2 phases + 3 init, × 2 k
   assert.equal(axes.length, (2 * 2 * 2 + 3) * 2);
   assert.ok(axes.some((a) => a.phase === 'init' && a.k === 2));
-  const subset = { cluster: PARAMS.cluster };
-  assert.deepEqual(clusterStage.resolve!(subset, { k: 2 }), { k: 2, seed: 42, nInit: 3 });
-  assert.deepEqual(clusterStage.resolve!({ cluster: { ...PARAMS.cluster, k: [4, 2, 10] } }, { k: 2 }), clusterStage.resolve!(subset, { k: 2 }));
+  assert.deepEqual(clusterStage.params!(PARAMS, { k: 2 }), { k: 2, seed: 42, nInit: 3 });
+  const moreK = { ...PARAMS, cluster: { ...PARAMS.cluster, k: [4, 2, 10] } };
+  assert.deepEqual(clusterStage.params!(moreK, { k: 2 }), clusterStage.params!(PARAMS, { k: 2 }));
+  assert.deepEqual(paramPaths(clusterStage, PARAMS), ['cluster.n_init', 'cluster.seed']);
 });
 
 test('cluster: labels table (neuron, layer, label int32), −1 for removed neurons, metrics', async () => {
@@ -134,9 +137,10 @@ test('shuffle-sample: trained states only × k × method; shards compute indepen
   const axes = shuffleSampleStage.matrix!(PARAMS);
   assert.equal(axes.length, 2 * 2 * 2 * 2 * 2);
   assert.ok(axes.every((a) => a.phase !== 'init'));
-  assert.equal(shuffleSampleStage.samples!.countParam, 'shuffle.samples');
-  const resolved = shuffleSampleStage.resolve!({ shuffle: PARAMS.shuffle, cluster: PARAMS.cluster }, { k: 2, method: 'layer_nonzero' });
+  assert.equal(shuffleSampleStage.samples!.count(PARAMS), 16);
+  const resolved = shuffleSampleStage.params!(PARAMS, { k: 2, method: 'layer_nonzero' });
   assert.deepEqual(resolved, { shuffle: { samples: 16 }, k: 2, method: 'layer_nonzero', nInit: 3 });
+  assert.deepEqual(paramPaths(shuffleSampleStage, PARAMS), ['cluster.n_init', 'shuffle.samples']);
 
   const params = { shuffle: { samples: 10 }, k: 2, method: 'layer' as const, nInit: 3 };
   const a = { dataset: 'toy', dropout: false, run: 1, phase: 'pruned', k: 2, method: 'layer' };
@@ -181,7 +185,6 @@ test('end to end through the engine: raising shuffle.samples 16 → 32 computes 
       name: 'export',
       description: 'test networks',
       deps: [],
-      params: [],
       matrix: (p: any) => p.train.datasets.flatMap((dataset: string) => ['unpruned', 'pruned'].map((phase) => ({ dataset, dropout: false, run: 0, phase }))),
       outputs: ['weights'],
       inline: true,

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { datasetsStage } from '../stages/datasets.ts';
 import { datasetsParams } from '../stages/params/datasets.ts';
+import type { Params } from '../stages/params/index.ts';
+import { paramPaths } from '../engine/graph.ts';
 import { buildDataset, labelHistogram } from '../science/datasets/load.ts';
 import { waitForLock } from '../engine/lock.ts';
 import { FASHION, MNIST } from '../science/datasets/registry.ts';
@@ -40,14 +42,15 @@ function ctxFor(dataset: string, params: { seed?: number }, downloadsDir: string
 test('stage declaration: one instance per listed name; only generated datasets and mixtures carry the seed', () => {
   assert.equal(datasetsStage.name, 'datasets');
   assert.deepEqual(datasetsStage.outputs, ['table']);
-  assert.deepEqual(datasetsStage.params, ['datasets.seed']);
-  const params = { datasets: { names: ['mnist', 'line', 'line-cifar10-separated'], seed: 42 } };
+  const params = { datasets: { names: ['mnist', 'line', 'line-cifar10-separated'], seed: 42 } } as Params;
   assert.deepEqual(datasetsStage.matrix!(params), [{ dataset: 'mnist' }, { dataset: 'line' }, { dataset: 'line-cifar10-separated' }]);
-  const subset = { datasets: { seed: 42 } };
-  assert.deepEqual(datasetsStage.resolve!(subset, { dataset: 'mnist' }), {});
-  assert.deepEqual(datasetsStage.resolve!(subset, { dataset: 'cifar10' }), {});
-  assert.deepEqual(datasetsStage.resolve!(subset, { dataset: 'line' }), { seed: 42 });
-  assert.deepEqual(datasetsStage.resolve!(subset, { dataset: 'mnist-cifar10' }), { seed: 42 });
+  assert.deepEqual(paramPaths(datasetsStage, params), ['datasets.seed']);
+  // Downloaded datasets never read the seed, so changing it never rebuilds MNIST.
+  assert.deepEqual(paramPaths(datasetsStage, { datasets: { names: ['mnist', 'cifar10'], seed: 42 } }), []);
+  assert.deepEqual(datasetsStage.params!(params, { dataset: 'mnist' }), {});
+  assert.deepEqual(datasetsStage.params!(params, { dataset: 'cifar10' }), {});
+  assert.deepEqual(datasetsStage.params!(params, { dataset: 'line' }), { seed: 42 });
+  assert.deepEqual(datasetsStage.params!(params, { dataset: 'mnist-cifar10' }), { seed: 42 });
 });
 
 test('params section: names must be known and distinct; seed a non-negative integer', () => {

@@ -10,7 +10,8 @@ import { canonicalJson, hashBytes, hashFile, initHashing } from '../engine/hash.
 import { tryLock, waitForLock } from '../engine/lock.ts';
 import { Fingerprinter, initFingerprinting } from '../engine/fingerprint.ts';
 import { StatMemo } from '../engine/statmemo.ts';
-import { buildGraph, orderStages } from '../engine/graph.ts';
+import { buildGraph, expandStage, orderStages, paramPaths, withoutPath } from '../engine/graph.ts';
+import { formatKeyPath, keyPaths, readOnlyTree, readParams } from '../engine/param-reads.ts';
 import { executeJob } from '../engine/runner.ts';
 import { Store } from '../engine/store.ts';
 import { GraphError, StageOutputError, UserError } from '../engine/errors.ts';
@@ -181,7 +182,7 @@ test('the stat memo re-reads a file only when its size, mtime or inode changed',
 });
 
 const stub = (over: Partial<StageDef>): StageDef =>
-  defineStage({ module: 'file:///stub.ts', name: 'x', description: '', deps: [], params: [], outputs: ['out'], run: async () => ({ outputs: {} }), ...over });
+  defineStage({ module: 'file:///stub.ts', name: 'x', description: '', deps: [], outputs: ['out'], run: async () => ({ outputs: {} }), ...over });
 
 test('graph: a stage whose matrix is empty has no instances, and a gathering stage downstream sees none', () => {
   const g = buildGraph([stub({ name: 'a', matrix: () => [] }), stub({ name: 'b', deps: ['a'] })], {});
@@ -202,22 +203,62 @@ test('graph validation: unknown dep, cycle, duplicate, bad matrix and outputs gi
   bad([stub({ name: 'a', outputs: [] })], {}, /'outputs' must be a non-empty list/);
   bad([stub({ name: 'a', outputs: ['o', 'o'] })], {}, /output 'o' is listed twice/);
   bad([stub({ name: 'a', publish: { nope: 'reports' } })], {}, /publish names output 'nope'/);
-  bad([stub({ name: 'a', params: ['x.y'] })], { x: {} }, /reads params key 'x.y', which the params file does not define/);
+  bad([stub({ name: 'a', params: (p) => ({ y: p.x.y }) })], { x: {} }, /reads params key 'x.y', which the params file does not define/);
+  bad([stub({ name: 'a', params: ['x.y'] as any })], { x: { y: 1 } }, /'params' must be a function \(p, axes\)/);
+  bad([stub({ name: 'a', params: (p) => ((p.x.y = 2), {}) })], { x: { y: 1 } }, /params\(\) for a failed: params are read-only: .* may not change 'x.y'/);
   bad([stub({ name: 'a', matrix: () => [{ k: 1 }, { k: 1 }] })], {}, /lists a\[k=1\] twice/);
   bad([stub({ name: 'a', matrix: () => [{ k: 1 }, { j: 1 }] as Axes[] })], {}, /same axes/);
   bad([stub({ name: 'a', matrix: () => [{ k: {} as any }] })], {}, /matrix\(\)\[0\]\.k must be a string/);
   bad([stub({ name: 'a', module: '/not/a/url.ts' })], {}, /import\.meta\.url/);
-  bad(
-    [stub({ name: 'a', samples: { countParam: 'n', shardSize: 4, combine: async () => ({ outputs: {} }) } })],
-    {},
-    /countParam "n" must be one of its declared params/,
-  );
+  const sampled = (count: (p: any) => number) => stub({ name: 'a', samples: { count, shardSize: 4, combine: async () => ({ outputs: {} }) } });
+  bad([sampled(() => 3)], {}, /samples.count must return one params value, such as \(p\) => p.shuffle.samples; it read none/);
+  bad([sampled((p) => p.n + p.m)], { n: 1, m: 2 }, /it read 'm', 'n'/);
+  bad([sampled((p) => p.n)], {}, /it read 'n' \(not in the params file\)/);
+  bad([sampled((p) => p.n)], { n: -1 }, /sample count 'n' must be a non-negative integer, got -1/);
   bad(
     [stub({ name: 'a', matrix: () => product({ k: [1, 2] }) }), stub({ name: 'b', deps: ['a'], inputs: () => [{ stage: 'a', where: { k: 3 } }] })],
     {},
     /b: no instance of 'a' has k=3/,
   );
   assert.throws(() => orderStages([stub({ name: 'a b' })]), /invalid stage name/);
+});
+
+test('params(): the engine records the key paths a stage reads; only its result enters the key', () => {
+  const tree = { a: { b: 1, c: [1, 2], d: { e: 'x' } }, f: 2 };
+  const r = readParams(tree, (p) => ({ b: p.a.b, c: [...p.a.c], d: p.a.d, same: p.a === p.a }));
+  assert.deepEqual(r.value, { b: 1, c: [1, 2], d: { e: 'x' }, same: true });
+  assert.deepEqual(keyPaths(r.reads), ['a.b', 'a.c', 'a.d']);
+  // Looking into a mapping records what was read there; returning the mapping records it whole.
+  assert.deepEqual(keyPaths(readParams(tree, (p) => ({ e: p.a.d.e })).reads), ['a.d.e']);
+  assert.deepEqual(keyPaths(readParams(tree, (p) => ({ e: p.a.d.e, all: p.a })).reads), ['a']);
+  // A key the tree lacks (a lookup in a mapping of names) is a read too.
+  const lookup = readParams({ layers: { 'nets/a.onnx': ['x'] } }, (p) => ({ layers: p.layers['nets/b.onnx'] ?? [] }));
+  assert.deepEqual(lookup.value, { layers: [] });
+  assert.deepEqual(lookup.missing.map(formatKeyPath), ['layers["nets/b.onnx"]']);
+  // Read-only: lists are frozen, mappings refuse writes; the result is a fresh copy the stage may change.
+  const ro = readOnlyTree(tree);
+  assert.throws(() => readParams(ro, (p) => p.a.c.push(3)), TypeError);
+  assert.throws(() => readParams(ro, (p) => delete p.a.b), /params are read-only: a stage's params\(\) may not change 'a.b'/);
+  const copy = readParams(ro, (p) => ({ d: p.a.d, c: p.a.c }));
+  copy.value.d.e = 'y';
+  copy.value.c.push(3);
+  assert.deepEqual(ro.a, { b: 1, c: [1, 2], d: { e: 'x' } });
+});
+
+test('params(): paths over every instance; the path of the sample count stays out of shard keys', () => {
+  const s = stub({
+    name: 's',
+    matrix: (p) => product({ k: p.sweep }),
+    params: (p, axes) => ({ n: { samples: p.n.samples }, v: axes.k === 1 ? p.one : p.other }),
+    samples: { count: (p) => p.n.samples, shardSize: 2, combine: async () => ({ outputs: {} }) },
+  });
+  const tree = { sweep: [1, 2], n: { samples: 5 }, one: 'a', other: 'b' };
+  assert.deepEqual(paramPaths(s, tree), ['n.samples', 'one', 'other']);
+  const [first] = expandStage(s, tree);
+  assert.deepEqual([first.params, first.count, first.countPath], [{ n: { samples: 5 }, v: 'a' }, 5, ['n', 'samples']]);
+  assert.deepEqual(withoutPath(first.params, first.countPath!), { n: {}, v: 'a' });
+  // The sweep list the matrix reads is no param of the stage: adding a k leaves the others' params alone.
+  assert.deepEqual(expandStage(s, { ...tree, sweep: [1, 2, 3] })[0].params, first.params);
 });
 
 test('default inputs: match on shared axes, gather over extra upstream axes, deterministic order', () => {

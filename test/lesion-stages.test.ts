@@ -31,7 +31,8 @@ import { lesionModulesStage } from '../stages/lesion-modules.ts';
 import { lesionSingleStage } from '../stages/lesion-single.ts';
 import { lesionDoubleStage } from '../stages/lesion-double.ts';
 import { lesionStage } from '../stages/lesion.ts';
-import { lesionMatrix, sourceDataset } from '../stages/lesion-inputs.ts';
+import { lesionMatrix } from '../stages/lesion-inputs.ts';
+import { trainingSource } from '../stages/conditions.ts';
 import { lesionParams } from '../stages/params/lesion.ts';
 
 const AXES: Axes = { dataset: 'fashion', dropout: true, run: 0 };
@@ -246,8 +247,8 @@ test('lesion matrix: one instance per listed network, checked against the traine
     /lesion\.networks\[0\].*not a trained network/,
   );
   assert.throws(() => lesionMatrix({ lesion: { networks: [lesion.networks[0], lesion.networks[0]] } as any, train }), /lesion\.networks\[1\] repeats/);
-  assert.equal(sourceDataset(train.overrides, { dataset: 'random-kiloepoch', dropout: false, run: 0 }), 'random');
-  assert.equal(sourceDataset(train.overrides, { dataset: 'fashion', dropout: true, run: 0 }), 'fashion');
+  assert.equal(trainingSource(train.overrides, { dataset: 'random-kiloepoch', dropout: false, run: 0 }), 'random');
+  assert.equal(trainingSource(train.overrides, { dataset: 'fashion', dropout: true, run: 0 }), 'fashion');
 });
 
 test('through the engine: raising lesion.single_trials 10 → 20 computes only the 10 new trials', async () => {
@@ -265,7 +266,6 @@ test('through the engine: raising lesion.single_trials 10 → 20 computes only t
       name: 'export',
       description: 'a test network',
       deps: [],
-      params: [],
       matrix: () => [{ dataset: 'toy', dropout: false, run: 0, phase: 'pruned' }],
       outputs: ['weights'],
       inline: true,
@@ -276,7 +276,6 @@ test('through the engine: raising lesion.single_trials 10 → 20 computes only t
       name: 'datasets',
       description: 'a test dataset',
       deps: [],
-      params: [],
       matrix: () => [{ dataset: 'toy' }],
       outputs: ['table'],
       inline: true,

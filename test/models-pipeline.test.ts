@@ -48,7 +48,6 @@ test('external.models: each file is clustered and shuffled like a study network;
       name: 'export',
       description: 'none',
       deps: [],
-      params: [],
       matrix: () => [],
       outputs: ['weights'],
       async run() {

@@ -16,6 +16,7 @@ import { histogram, gaussianKde, pooledMoments } from '../science/report/stats.t
 import { gatherRecords, reportStage, reportStageFor } from '../stages/report.ts';
 import { curveToTable } from '../science/cluster/learning-curve.ts';
 import type { InputArtifact, InputInstance, RunContext, StageDef } from '../engine/types.ts';
+import { paramPaths } from '../engine/graph.ts';
 import { syntheticInput, syntheticLesion, syntheticNetworks } from './report-synthetic.ts';
 import type { LesionRecord } from '../science/report/records.ts';
 
@@ -389,7 +390,7 @@ test('reportStageFor: deps are the report sources and lesion stages that exist',
     stub('lesion-double', ['double_joint', 'double_conditional']),
   ]);
   assert.deepEqual(s.deps, ['export', 'cluster', 'lesion-double']);
-  assert.deepEqual(s.params, ['report']);
+  assert.deepEqual(paramPaths(s, { report: { main_k: 4 } }), ['report']);
 });
 
 void ({} as ReportInput);

@@ -20,7 +20,7 @@ export { ncut, ncutAdjacency, NCUT_EPSILON } from './ncut.ts';
 export { shuffleLayers, shuffleLayersCompact, shuffleKernel, shuffleKernelCompact, isShuffleMethod, SHUFFLE_METHODS, type ShuffleMethod } from './shuffle.ts';
 
 export interface ClusterOptions {
-  /** k-means restarts (sklearn n_init), default 10. */
+  /** k-means restarts (scikit-learn n_init); default: kmeans's, scikit-learn's. Stages pass `cluster.n_init`. */
   nInit?: number;
   /** Eigensolver choice and tolerance. */
   embedding?: EmbeddingOptions;
@@ -43,7 +43,7 @@ export function clusterGraph(graph: LayeredGraph, k: number, seed: number, opts:
   if (graph.edgeCount === 0) throw new ClusterInputError('the network has no non-zero weights, so its graph has no edges to cluster');
   if (graph.nodeCount < k) throw new ClusterInputError(`the graph has ${graph.nodeCount} live nodes, fewer than k = ${k} clusters`);
   const emb = spectralEmbedding(graph, k, deriveSeed(seed, 1), opts.embedding);
-  const { labels } = kmeans(emb.embedding, graph.nodeCount, k, k, deriveSeed(seed, 2), { nInit: opts.nInit ?? 10 });
+  const { labels } = kmeans(emb.embedding, graph.nodeCount, k, k, deriveSeed(seed, 2), { nInit: opts.nInit });
   return { labels, ncut: ncut(graph, labels) };
 }
 
