@@ -71,6 +71,8 @@ export class BullmqExecutor implements Executor {
   private readonly driver = `${hostname()}:${process.pid}`;
   private closed = false;
   private lastError: Error | undefined;
+  /** Notices already shown: a key's unusable shared record is read again while its job runs, and said once. */
+  private readonly noticed = new Set<string>();
 
   private constructor(private readonly options: BullmqExecutorOptions) {
     const connection = redisConnection(options.queue);
@@ -123,7 +125,7 @@ export class BullmqExecutor implements Executor {
 
   async run(job: Job, opts: { signal: AbortSignal; onProgress: (u: ProgressUpdate) => void }): Promise<JobResult> {
     const store = new Store(job.artifactsDir, job.durable);
-    const hit = await pullRun(this.options.cache, store, job.key, this.options.trust, (notice) => opts.onProgress({ notice }));
+    const hit = await pullRun(this.options.cache, store, job.key, this.options.trust, this.noticeOnce(opts.onProgress));
     if (hit) {
       opts.onProgress({ fraction: 1, message: `from the shared cache (computed on ${hit.worker})` });
       return hit.result;
@@ -147,6 +149,14 @@ export class BullmqExecutor implements Executor {
    * Jobs already queued stay queued: their results land in the shared cache, and a restarted
    * driver picks them up instead of computing them again.
    */
+  private noticeOnce(onProgress: (u: ProgressUpdate) => void): (notice: string) => void {
+    return (notice) => {
+      if (this.noticed.has(notice)) return;
+      this.noticed.add(notice);
+      onProgress({ notice });
+    };
+  }
+
   private watch(signal: AbortSignal): void {
     if (this.watched.has(signal)) return;
     this.watched.add(signal);
@@ -222,7 +232,7 @@ export class BullmqExecutor implements Executor {
         return;
       }
       if (state !== 'completed' && state !== 'unknown') return; // waiting, delayed, active
-      const record = await pullRun(this.options.cache, waiter.store, key as Job['key'], this.options.trust, (notice) => waiter.onProgress({ notice }));
+      const record = await pullRun(this.options.cache, waiter.store, key as Job['key'], this.options.trust, this.noticeOnce(waiter.onProgress));
       if (record) {
         waiter.onProgress({ fraction: 1, message: `done on ${record.worker}` });
         this.finish(key, (w) => w.resolve(record.result));
