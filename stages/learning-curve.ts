@@ -8,8 +8,8 @@
  * each phase.
  */
 import { defineStage } from '../engine/types.ts';
-import { curveToTable, learningCurve, type CurvePhase } from '../science/cluster/learning-curve.ts';
-import { historyFromTable } from '../science/mlp/history.ts';
+import { curveTable, learningCurve, type CurvePhase } from '../science/cluster/learning-curve.ts';
+import { historyTable } from '../science/mlp/history.ts';
 import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
 import { learningCurveConditions } from './conditions.ts';
 import type { ClusterParams } from './params/cluster.ts';
@@ -48,7 +48,7 @@ export const learningCurveStage = defineStage<LearningCurveStageParams>({
       return {
         phase,
         snapshots: snapshotsFromTable(await outputs.snapshots.table(), `${stage} snapshots`),
-        history: historyFromTable(await outputs.history.table(), `${stage} history`),
+        history: historyTable.fromTable(await outputs.history.table(), `${stage} history`),
       };
     };
     const points = learningCurve(await phaseOf('train', 'unpruned'), await phaseOf('prune', 'pruned'), k, seed, { nInit }, (done, total) =>
@@ -57,7 +57,7 @@ export const learningCurveStage = defineStage<LearningCurveStageParams>({
     const ncuts = (phase: string) => points.filter((p) => p.phase === phase).map((p) => p.ncut);
     const [train, prune] = [ncuts('unpruned'), ncuts('pruned')];
     return {
-      outputs: { curve: curveToTable(points) },
+      outputs: { curve: curveTable.toTable(points) },
       metrics: {
         points: points.length,
         k,
