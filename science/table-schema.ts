@@ -119,7 +119,7 @@ export function defineTable<T extends Columns, M extends string = never>(columns
   function toTable(data: readonly Row<T>[] | ColumnsIn<T>, metadata: Partial<Record<M, string>> = {}): Table {
     for (const k of Object.keys(metadata))
       if (!(metadataKeys as readonly string[]).includes(k)) throw new Error(`toTable: metadata '${k}' is not declared (${metadataKeys.join(', ')})`);
-    const given = Array.isArray(data) ? columnsFromRows(data as readonly Row<T>[]) : (data as Record<string, unknown>);
+    const given = Array.isArray(data) ? columnsFromRows(columns, data) : (data as Record<string, unknown>);
     const present = keys.filter((k) => {
       if (given[k] !== undefined) return true;
       if (!columns[k].isOptional) throw new Error(`toTable: column '${arrowNames[k]}' is missing`);
@@ -139,18 +139,6 @@ export function defineTable<T extends Columns, M extends string = never>(columns
     const schema = new Schema(fields, new Map(entries));
     const struct = makeData({ type: new Struct(fields), length, nullCount: 0, children });
     return new Table(schema, [new RecordBatch(schema, struct)]);
-  }
-
-  function columnsFromRows(rows: readonly Row<T>[]): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const k of keys) {
-      const values = rows.map((r) => (r as Record<string, unknown>)[k]);
-      const defined = values.filter((v) => v !== undefined).length;
-      if (defined === 0 && columns[k].isOptional) continue;
-      if (defined !== values.length) throw new Error(`toTable: ${values.length - defined} of ${values.length} rows lack '${k}'`);
-      out[k] = columns[k].gather(values);
-    }
-    return out;
   }
 
   function columnsOf(table: Table, source: string): ColumnsOut<T> {
@@ -186,6 +174,19 @@ export function defineTable<T extends Columns, M extends string = never>(columns
   }
 
   return { columns, arrowNames, metadataKeys, toTable, fromTable, columnsOf, metadataOf };
+}
+
+/** Rows → columns: each column type gathers its rows' values; an optional column no row has is left out. */
+function columnsFromRows(columns: Columns, rows: readonly object[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, type] of Object.entries(columns)) {
+    const values = rows.map((r) => (r as Record<string, unknown>)[k]);
+    const defined = values.filter((v) => v !== undefined).length;
+    if (defined === 0 && type.isOptional) continue;
+    if (defined !== values.length) throw new Error(`toTable: ${values.length - defined} of ${values.length} rows lack '${k}'`);
+    out[k] = type.gather(values);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- column types

@@ -32,9 +32,12 @@
  *   dependency_edges   from_layer, from_cluster, to_layer, to_cluster int32; kind utf8 — the
  *                      edges of Fig. 6b (kind: see experiments.ts EdgeKind)
  * Schema metadata of the result tables: intact_accuracy, trials (random trials per row).
+ *
+ * Each table is declared once below (science/table-schema.ts: the Arrow names are the
+ * snake_case of the keys); the stages write and the report reads through these declarations.
  */
-import { defineTable, float64, int32, listFloat64, listInt32, type RowOf, utf8, utf8Of, bool } from '../table-schema.ts';
 import type { Table } from 'apache-arrow';
+import { bool, defineTable, float64, int32, listFloat64, listInt32, type RowOf, utf8, utf8Of } from '../table-schema.ts';
 import type { Submodule, SubmoduleSet } from './submodules.ts';
 import type { DependencyPair, PlanRow } from './experiments.ts';
 
@@ -231,8 +234,6 @@ export const dependencyEdgesTable = defineTable(
   { metadata: RESULT_METADATA },
 );
 
-export type SingleLesionRow = RowOf<typeof singleLesionTable>;
-export type PairLesionRow = RowOf<typeof doubleJointTable>;
 export type DependencyEdgeRow = RowOf<typeof dependencyEdgesTable>;
 
 /** Rows of dependency_pairs: every pair, `edge` whether it is an edge of Fig. 6b, `kind` '' when not. */
