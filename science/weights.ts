@@ -13,7 +13,8 @@
  *
  * Python: `pyarrow.ipc.open_file(path).read_all()`; `np.array(t['kernel'][0].values).reshape(fan_in, fan_out)`.
  */
-import { Field, Float32, Int32, List, Schema, Table, makeData, Vector, RecordBatch, Struct, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { defineTable, int32, listFloat32 } from './table-schema.ts';
 
 export interface DenseLayer {
   fanIn: number;
@@ -37,20 +38,6 @@ export interface Weights {
   meta: WeightsMeta;
 }
 
-export function listOfFloat32(arrays: Float32Array[]): Vector {
-  const offsets = new Int32Array(arrays.length + 1);
-  for (let i = 0; i < arrays.length; i++) offsets[i + 1] = offsets[i] + arrays[i].length;
-  const values = new Float32Array(offsets[arrays.length]);
-  arrays.forEach((a, i) => values.set(a, offsets[i]));
-  const child = makeData({ type: new Float32(), length: values.length, data: values });
-  const type = new List(new Field('item', new Float32(), false));
-  return new Vector([makeData({ type, length: arrays.length, nullCount: 0, valueOffsets: offsets, child })]);
-}
-
-export function int32Vector(values: number[]): Vector {
-  return new Vector([makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values) })]);
-}
-
 /** Check shapes: consecutive layers chain, arrays have the declared sizes. */
 export function validateWeights(layers: DenseLayer[], source = 'weights'): void {
   if (layers.length === 0) throw new Error(`${source}: no dense layers`);
@@ -63,59 +50,42 @@ export function validateWeights(layers: DenseLayer[], source = 'weights'): void 
   });
 }
 
+/** The weights file's declaration (schema above); a row is one dense layer. */
+export const weightsTable = defineTable(
+  { layer: int32, fanIn: int32, fanOut: int32, kernel: listFloat32, bias: listFloat32 },
+  { metadata: ['dataset', 'dropout', 'run', 'phase', 'test_accuracy'], help: 'see README "Weights file"' },
+);
+
 export function weightsToTable(w: Weights): Table {
   validateWeights(w.layers);
-  const columns = {
-    layer: int32Vector(w.layers.map((_, i) => i)),
-    fan_in: int32Vector(w.layers.map((l) => l.fanIn)),
-    fan_out: int32Vector(w.layers.map((l) => l.fanOut)),
-    kernel: listOfFloat32(w.layers.map((l) => l.kernel)),
-    bias: listOfFloat32(w.layers.map((l) => l.bias)),
-  };
-  const fields = Object.entries(columns).map(([name, v]) => new Field(name, v.type, false));
-  const metadata = new Map<string, string>([
-    ['dataset', w.meta.dataset],
-    ['dropout', String(w.meta.dropout)],
-    ['run', String(w.meta.run)],
-    ['phase', w.meta.phase],
-    ['test_accuracy', w.meta.testAccuracy === undefined ? '' : String(w.meta.testAccuracy)],
-  ]);
-  const schema = new Schema(fields, metadata);
-  const struct = makeData({
-    type: new Struct(fields),
-    length: w.layers.length,
-    nullCount: 0,
-    children: Object.values(columns).map((v) => v.data[0]),
-  });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
+  return weightsTable.toTable(
+    w.layers.map((l, i) => ({ layer: i, ...l })),
+    {
+      dataset: w.meta.dataset,
+      dropout: String(w.meta.dropout),
+      run: String(w.meta.run),
+      phase: w.meta.phase,
+      test_accuracy: w.meta.testAccuracy === undefined ? '' : String(w.meta.testAccuracy),
+    },
+  );
 }
 
 /** Read a weights table; `source` names the file in error messages. */
 export function weightsFromTable(t: Table, source = 'weights file'): Weights {
-  for (const name of ['layer', 'fan_in', 'fan_out', 'kernel', 'bias'])
-    if (!t.getChild(name)) throw new Error(`${source}: missing column '${name}' (expected layer, fan_in, fan_out, kernel, bias; see README "Weights file")`);
-  const order = Array.from({ length: t.numRows }, (_, i) => i).sort((a, b) => Number(t.getChild('layer')!.get(a)) - Number(t.getChild('layer')!.get(b)));
-  const layers: DenseLayer[] = order.map((row) => {
-    const kernel = t.getChild('kernel')!.get(row) as Vector;
-    const bias = t.getChild('bias')!.get(row) as Vector;
-    return {
-      fanIn: Number(t.getChild('fan_in')!.get(row)),
-      fanOut: Number(t.getChild('fan_out')!.get(row)),
-      kernel: Float32Array.from(kernel.toArray() as ArrayLike<number>),
-      bias: Float32Array.from(bias.toArray() as ArrayLike<number>),
-    };
-  });
+  const layers: DenseLayer[] = weightsTable
+    .fromTable(t, source)
+    .sort((a, b) => a.layer - b.layer)
+    .map(({ fanIn, fanOut, kernel, bias }) => ({ fanIn, fanOut, kernel, bias }));
   validateWeights(layers, source);
-  const md = t.schema.metadata;
-  const acc = md.get('test_accuracy');
-  const phase = (md.get('phase') ?? 'pruned') as WeightsMeta['phase'];
+  const md = weightsTable.metadataOf(t, source);
+  const acc = md.test_accuracy;
   return {
     layers,
     meta: {
-      dataset: md.get('dataset') ?? 'unknown',
-      dropout: md.get('dropout') === 'true',
-      run: Number(md.get('run') ?? 0),
-      phase,
+      dataset: md.dataset ?? 'unknown',
+      dropout: md.dropout === 'true',
+      run: Number(md.run ?? 0),
+      phase: (md.phase ?? 'pruned') as WeightsMeta['phase'],
       testAccuracy: acc === undefined || acc === '' ? undefined : Number(acc),
     },
   };

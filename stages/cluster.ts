@@ -3,18 +3,15 @@
  * networkStates: trained unpruned and pruned networks, and untrained `init` networks) for every
  * k of the sweep `cluster.k`. Axes {dataset, dropout, run, phase, k}.
  *
- * Output `labels`, one row per neuron in node order (Arrow):
- *   neuron  int32   node-order index: the inputs, then each dense layer's neurons in forward order
- *   layer   int32   node layer of the neuron (0 = inputs, 1.. = dense layers)
- *   label   int32   cluster 0..k−1, or −1 for a neuron without any non-zero weight (removed)
+ * Output `labels`, one row per neuron in node order (schema: science/cluster/tables.ts).
  * Metrics: ncut, k, live_nodes, ave_in_out = (1 − ncut/k) / (2·ncut/k) (original run_clustering),
  * modularity (Newman's Q of the same partition).
  * External network files (params `external.models`, stage `external-model`) are network states too.
  */
-import { tableFromArrays } from 'apache-arrow';
 import { defineStage, type Axes } from '../engine/types.ts';
-import { buildGraph, clusterWeights, nodeLayerOf } from '../science/cluster/index.ts';
+import { buildGraph, clusterWeights } from '../science/cluster/index.ts';
 import { modularity } from '../science/cluster/modularity.ts';
+import { labelColumns, labelsTable } from '../science/cluster/tables.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import { externalStates, networkStates, weightsInput, weightsOf } from './conditions.ts';
 import type { Params } from './params/index.ts';
@@ -23,15 +20,6 @@ export interface ClusterStageParams {
   k: number;
   seed: number;
   nInit: number;
-}
-
-/** The `labels` table of a clustering (schema in the module comment). */
-export function labelsTable(labels: Int32Array, fullLayerSizes: readonly number[]) {
-  return tableFromArrays({
-    neuron: Int32Array.from({ length: labels.length }, (_, i) => i),
-    layer: nodeLayerOf(fullLayerSizes),
-    label: Int32Array.from(labels),
-  });
 }
 
 /** Average ratio of within-cluster to between-cluster edge weight (original `ave_in_out`). */
@@ -60,7 +48,7 @@ export const clusterStage = defineStage({
       Int32Array.from(graph.liveNodes, (n) => result.labels[n]),
     );
     return {
-      outputs: { labels: labelsTable(result.labels, sizes) },
+      outputs: { labels: labelsTable.toTable(labelColumns(result.labels, sizes)) },
       metrics: { ncut: result.ncut, k, live_nodes: result.liveNodes, ave_in_out: aveInOut(result.ncut, k), modularity: q },
     };
   },

@@ -13,7 +13,7 @@ import { deriveSeed } from '../science/random.ts';
 import { weightsFromTable, weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { backendRuntime, initBackend, type BackendChoice } from '../science/mlp/backend.ts';
 import { glorotUniformInit, kernelSparsity, layerSizes } from '../science/mlp/model.ts';
-import { historyFromTable } from '../science/mlp/history.ts';
+import { historyTable } from '../science/mlp/history.ts';
 import { toTfjsModel } from '../science/mlp/tfjs-model.ts';
 import { dropoutRate, networkStates, type Phase } from './conditions.ts';
 import { INIT_SEED } from './seeds.ts';
@@ -65,7 +65,7 @@ export const exportStage = defineStage({
     } else {
       const upstream = ctx.inputs[SOURCE_STAGE[phase]][0];
       layers = weightsFromTable(await upstream.outputs.weights.table(), `${SOURCE_STAGE[phase]} weights`).layers;
-      const history = historyFromTable(await upstream.outputs.history.table(), `${SOURCE_STAGE[phase]} history`);
+      const history = historyTable.fromTable(await upstream.outputs.history.table(), `${SOURCE_STAGE[phase]} history`);
       const last = history[history.length - 1];
       metrics = {
         train_accuracy: last.trainAccuracy,

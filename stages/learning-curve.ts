@@ -8,8 +8,8 @@
  * each phase.
  */
 import { defineStage } from '../engine/types.ts';
-import { curveToTable, learningCurve, type CurvePhase } from '../science/cluster/learning-curve.ts';
-import { historyFromTable } from '../science/mlp/history.ts';
+import { curveTable, learningCurve, type CurvePhase } from '../science/cluster/learning-curve.ts';
+import { historyTable } from '../science/mlp/history.ts';
 import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
 import { learningCurveConditions } from './conditions.ts';
 import type { Params } from './params/index.ts';
@@ -43,7 +43,7 @@ export const learningCurveStage = defineStage({
       return {
         phase,
         snapshots: snapshotsFromTable(await outputs.snapshots.table(), `${stage} snapshots`),
-        history: historyFromTable(await outputs.history.table(), `${stage} history`),
+        history: historyTable.fromTable(await outputs.history.table(), `${stage} history`),
       };
     };
     const points = learningCurve(await phaseOf('train', 'unpruned'), await phaseOf('prune', 'pruned'), k, seed, { nInit }, (done, total) =>
@@ -52,7 +52,7 @@ export const learningCurveStage = defineStage({
     const ncuts = (phase: string) => points.filter((p) => p.phase === phase).map((p) => p.ncut);
     const [train, prune] = [ncuts('unpruned'), ncuts('pruned')];
     return {
-      outputs: { curve: curveToTable(points) },
+      outputs: { curve: curveTable.toTable(points) },
       metrics: {
         points: points.length,
         k,

@@ -9,11 +9,14 @@
 import { defineStage } from '../engine/types.ts';
 import {
   analyseLesions,
-  dependencyEdgesToTable,
-  dependencyPairsToTable,
-  pairsToTable,
-  singlePerClassToTable,
-  singleToTable,
+  dependencyEdgeRows,
+  dependencyEdgesTable,
+  dependencyPairRows,
+  dependencyPairsTable,
+  doubleConditionalTable,
+  doubleJointTable,
+  singleLesionTable,
+  singlePerClassTable,
   trialsFromTable,
   trueLesions,
   trueLesionsFromTable,
@@ -44,12 +47,12 @@ export const lesionStage = defineStage({
     const meta = (trials: number) => ({ intact_accuracy: String(truth.intact), trials: String(trials) });
     return {
       outputs: {
-        single: singleToTable(r.single, meta(r.singleTrials)),
-        single_per_class: singlePerClassToTable(r.singlePerClass, meta(r.singleTrials)),
-        double_joint: pairsToTable(r.joint, meta(r.doubleTrials), false),
-        double_conditional: pairsToTable(r.conditional, meta(r.doubleTrials), true),
-        dependency_pairs: dependencyPairsToTable(r.dependency, meta(r.doubleTrials)),
-        dependency_edges: dependencyEdgesToTable(r.dependency, meta(r.doubleTrials)),
+        single: singleLesionTable.toTable(r.single, meta(r.singleTrials)),
+        single_per_class: singlePerClassTable.toTable(r.singlePerClass, meta(r.singleTrials)),
+        double_joint: doubleJointTable.toTable(r.joint, meta(r.doubleTrials)),
+        double_conditional: doubleConditionalTable.toTable(r.conditional, meta(r.doubleTrials)),
+        dependency_pairs: dependencyPairsTable.toTable(dependencyPairRows(r.dependency), meta(r.doubleTrials)),
+        dependency_edges: dependencyEdgesTable.toTable(dependencyEdgeRows(r.dependency), meta(r.doubleTrials)),
       },
       metrics: {
         intact_accuracy: truth.intact,

@@ -6,7 +6,7 @@
 import type { Axes, Metrics, StageResult } from '../engine/types.ts';
 import { weightsToTable } from '../science/weights.ts';
 import { kernelSparsity } from '../science/mlp/model.ts';
-import { historyToTable } from '../science/mlp/history.ts';
+import { historyTable } from '../science/mlp/history.ts';
 import { snapshotsToTable } from '../science/mlp/snapshots.ts';
 import type { PhaseResult } from '../science/mlp/trainer.ts';
 
@@ -16,7 +16,7 @@ export function phaseResult(axes: Axes, result: PhaseResult, phase: 'unpruned' |
   return {
     outputs: {
       weights: weightsToTable({ layers: result.layers, meta }),
-      history: historyToTable(result.history, phase),
+      history: historyTable.toTable(result.history, { phase }),
       snapshots: snapshotsToTable(result.snapshots, phase, snapshotEvery),
     },
     metrics: {

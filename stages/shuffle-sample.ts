@@ -7,16 +7,14 @@
  * Axes {dataset, dropout, run, phase, k, method}.
  *
  * Each shard outputs `ncuts`, its samples; combining keeps the first `shuffle.samples` as output
- * `samples`. Both have the schema (Arrow):
- *   sample  int32    sample index 0..n−1
- *   ncut    float64  n-cut of that shuffled network
+ * `samples`. Both have the schema of science/cluster/tables.ts shuffleSamplesTable (sample, ncut).
  * Metrics: ncut (the real network's, from `cluster`), n, mean, sd (ddof 0), z, p =
  * (#{samples < ncut} + 1)/(n + 1), significant (p = 1/(n + 1)), min, max.
  * Cohen's d between the two methods is left to the report (science/stats.ts cohenD).
  */
-import { tableFromArrays, type Table } from 'apache-arrow';
 import { defineStage, type Axes, type InputInstance, type InputSpec } from '../engine/types.ts';
 import { prepareForShuffles, shuffleSample, type ShuffleMethod } from '../science/cluster/index.ts';
+import { firstSamples, shuffleSamplesTable } from '../science/cluster/tables.ts';
 import { summarizeNull } from '../science/stats.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import { externalStates, networkStates, weightsInput, weightsOf } from './conditions.ts';
@@ -35,28 +33,6 @@ export interface ShuffleStageParams {
 
 /** Samples per shard: 10 shards for the paper's 320. */
 export const SHUFFLE_SHARD_SIZE = 32;
-
-export function ncutsTable(samples: Int32Array, ncuts: Float64Array): Table {
-  return tableFromArrays({ sample: samples, ncut: ncuts });
-}
-
-/** Samples from shard tables, ordered by sample index, the first `count` of them. */
-export function firstSamples(tables: readonly Table[], count: number, source = 'shuffle-sample shard'): { samples: Int32Array; ncuts: Float64Array } {
-  const rows: [number, number][] = [];
-  for (const t of tables) {
-    const s = t.getChild('sample');
-    const v = t.getChild('ncut');
-    if (!s || !v) throw new Error(`${source}: expected columns sample, ncut; got ${t.schema.fields.map((f) => f.name).join(', ')}`);
-    for (let i = 0; i < t.numRows; i++) rows.push([Number(s.get(i)), Number(v.get(i))]);
-  }
-  rows.sort((a, b) => a[0] - b[0]);
-  if (rows.length < count) throw new Error(`${source}: ${rows.length} samples stored, ${count} needed`);
-  const kept = rows.slice(0, count);
-  kept.forEach(([i], j) => {
-    if (i !== j) throw new Error(`${source}: sample ${j} is missing (found ${i})`);
-  });
-  return { samples: Int32Array.from(kept, (r) => r[0]), ncuts: Float64Array.from(kept, (r) => r[1]) };
-}
 
 function realNcut(inputs: Readonly<Record<string, readonly InputInstance[]>>): number {
   const m = inputs.cluster?.[0]?.metrics;
@@ -99,7 +75,7 @@ export const shuffleSampleStage = defineStage({
       const { samples, ncuts } = firstSamples(tables, ctx.count);
       const ncut = realNcut(ctx.inputs);
       const summary = summarizeNull(ncut, ncuts);
-      return { outputs: { samples: ncutsTable(samples, ncuts) }, metrics: { ncut, ...summary } };
+      return { outputs: { samples: shuffleSamplesTable.toTable({ sample: samples, ncut: ncuts }) }, metrics: { ncut, ...summary } };
     },
   },
   async run(ctx) {
@@ -117,6 +93,6 @@ export const shuffleSampleStage = defineStage({
       ncuts[j] = shuffleSample(reduced, method, k, shard.sampleSeed(i), { nInit });
       ctx.progress({ fraction: (j + 1) / n });
     }
-    return { outputs: { ncuts: ncutsTable(samples, ncuts) } };
+    return { outputs: { ncuts: shuffleSamplesTable.toTable({ sample: samples, ncut: ncuts }) } };
   },
 });

@@ -6,8 +6,9 @@ import { parse } from 'yaml';
 import { tableFromArrays, type Table } from 'apache-arrow';
 import type { InputArtifact, InputInstance, RunContext } from '../engine/types.ts';
 import { clusterWeights } from '../science/cluster/index.ts';
-import { curveFromTable } from '../science/cluster/learning-curve.ts';
-import { historyToTable, type EpochMetrics } from '../science/mlp/history.ts';
+import { curveTable } from '../science/cluster/learning-curve.ts';
+import { labelColumns, labelsTable } from '../science/cluster/tables.ts';
+import { historyTable, type EpochMetrics } from '../science/mlp/history.ts';
 import { glorotUniformInit } from '../science/mlp/model.ts';
 import { snapshotsFromTable, snapshotsToTable, type WeightSnapshot } from '../science/mlp/snapshots.ts';
 import { DEFAULT_REPORT_OPTIONS } from '../science/report/options.ts';
@@ -57,7 +58,10 @@ test('stage learning-curve: one point per snapshot, pruning epochs offset by tra
       {
         stage: 'train',
         axes,
-        outputs: { snapshots: artifact(snapshotsToTable(trainSnaps, 'unpruned', 2), 't'), history: artifact(historyToTable(history(4), 'unpruned'), 'th') },
+        outputs: {
+          snapshots: artifact(snapshotsToTable(trainSnaps, 'unpruned', 2), 't'),
+          history: artifact(historyTable.toTable(history(4), { phase: 'unpruned' }), 'th'),
+        },
         metrics: {},
       },
     ],
@@ -65,7 +69,10 @@ test('stage learning-curve: one point per snapshot, pruning epochs offset by tra
       {
         stage: 'prune',
         axes,
-        outputs: { snapshots: artifact(snapshotsToTable(pruneSnaps, 'pruned', 3), 'p'), history: artifact(historyToTable(history(3), 'pruned'), 'ph') },
+        outputs: {
+          snapshots: artifact(snapshotsToTable(pruneSnaps, 'pruned', 3), 'p'),
+          history: artifact(historyTable.toTable(history(3), { phase: 'pruned' }), 'ph'),
+        },
         metrics: {},
       },
     ],
@@ -76,7 +83,7 @@ test('stage learning-curve: one point per snapshot, pruning epochs offset by tra
     nInit: number;
   }>;
   const result = await learningCurveStage.run(ctx);
-  const points = curveFromTable(result.outputs.curve as Table);
+  const points = curveTable.fromTable(result.outputs.curve as Table, 'learning-curve curve');
   assert.deepEqual(
     points.map((p) => [p.phase, p.epoch, p.epochTotal]),
     [
@@ -97,7 +104,7 @@ test('report: Figure 1 draws the pruned network of report.figure_1 from its expo
   const layers = glorotUniformInit([784, 12, 10], 3);
   const { labels, ncut } = clusterWeights(layers, 4, 42);
   const axes = { dataset: 'fashion', dropout: true, run: 0, phase: 'pruned' };
-  const labelTable = tableFromArrays({ neuron: Int32Array.from(labels.keys()), label: Int32Array.from(labels) });
+  const labelTable = labelsTable.toTable(labelColumns(labels, [784, 12, 10]));
   const inputs: Record<string, InputInstance[]> = {
     export: [
       {
@@ -111,7 +118,7 @@ test('report: Figure 1 draws the pruned network of report.figure_1 from its expo
       {
         stage: 'cluster',
         axes: { ...axes, k: 7 },
-        outputs: { labels: artifact(tableFromArrays({ label: new Int32Array(labels.length) }), 'l7') },
+        outputs: { labels: artifact(labelsTable.toTable(labelColumns(new Int32Array(labels.length), [784, 12, 10])), 'l7') },
         metrics: { ncut: 9, k: 7 },
       },
       { stage: 'cluster', axes: { ...axes, k: 4 }, outputs: { labels: artifact(labelTable, 'l4') }, metrics: { ncut, k: 4 } },

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildReport, DEFAULT_REPORT_OPTIONS, type MetricsMap, type NetworkRecord, type Phase, type ShuffleSummary } from '../science/report/index.ts';
-import { majorityVerdict } from '../science/report/comparison.ts';
+import { majorityVerdict } from '../science/report/claims/claim.ts';
 import { syntheticInput } from './report-synthetic.ts';
 
 const O = { ...DEFAULT_REPORT_OPTIONS, figures: [], tables: [] };

@@ -14,7 +14,7 @@ import {
 import { renderSvg, stableSvgIds } from '../science/report/figures.ts';
 import { histogram, gaussianKde, pooledMoments } from '../science/report/stats.ts';
 import { gatherRecords, reportStage, reportStageFor } from '../stages/report.ts';
-import { curveToTable } from '../science/cluster/learning-curve.ts';
+import { curveTable } from '../science/cluster/learning-curve.ts';
 import type { InputArtifact, InputInstance, RunContext, StageDef } from '../engine/types.ts';
 import { paramPaths } from '../engine/graph.ts';
 import { syntheticInput, syntheticLesion, syntheticNetworks } from './report-synthetic.ts';
@@ -328,7 +328,7 @@ test('stage: gathers export/cluster/shuffle-sample/lesion instances and publishe
     outputs: { single: artifact(single, 's') },
     metrics: { intact_accuracy: 0.85 },
   });
-  const curve = curveToTable([
+  const curve = curveTable.toTable([
     { phase: 'unpruned', epoch: 5, epochTotal: 5, ncut: 2.47, testAccuracy: 0.97, sparsity: 0 },
     { phase: 'pruned', epoch: 5, epochTotal: 25, ncut: 2.2, testAccuracy: 0.98, sparsity: 0.6 },
   ]);
@@ -430,7 +430,8 @@ test('provenance commit: the newest commit outside reports/, "unknown" outside g
   const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { gitProvenance } = await import('../stages/report.ts');
+  const { gitCommit } = await import('../engine/provenance.ts');
+  const gitProvenance = (root: string) => gitCommit(root, ['reports']);
   const dir = mkdtempSync(join(tmpdir(), 'report-prov-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.deepEqual(await gitProvenance(dir), { commit: 'unknown', commit_date: 'unknown' });

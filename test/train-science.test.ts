@@ -19,7 +19,7 @@ import { dropoutMasks } from '../science/mlp/dropout.ts';
 import { Adam, KERAS_ADAM } from '../science/mlp/adam.ts';
 import { glorotUniformInit, kernelSparsity, layerSizes } from '../science/mlp/model.ts';
 import { decodeCheckpoint, encodeCheckpoint, CheckpointFormatError, type TrainerState } from '../science/mlp/checkpoint.ts';
-import { historyFromTable, historyToTable, type EpochMetrics } from '../science/mlp/history.ts';
+import { historyTable, type EpochMetrics } from '../science/mlp/history.ts';
 import { trainParams, pruneParams, initParams } from '../stages/params/train.ts';
 import { networkStates, resolvePruneConfig, resolveTrainConfig, trainConditions } from '../stages/conditions.ts';
 import { backendRuntime, resolveBackend, BackendUnavailableError } from '../science/mlp/backend.ts';
@@ -242,13 +242,13 @@ test('history table: documented columns and round trip through Arrow IPC', () =>
     { epoch: 1, trainLoss: 0.5, trainAccuracy: 0.9, testLoss: 0.4, testAccuracy: 0.92, sparsity: 0.5 },
     { epoch: 2, trainLoss: 0.25, trainAccuracy: 0.95, testLoss: 0.3, testAccuracy: 0.94, sparsity: 0.9 },
   ];
-  const t = tableFromIPC(tableToIPC(historyToTable(history, 'pruned'), 'file'));
+  const t = tableFromIPC(tableToIPC(historyTable.toTable(history, { phase: 'pruned' }), 'file'));
   assert.deepEqual(
     t.schema.fields.map((f) => f.name),
     ['epoch', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy', 'sparsity'],
   );
   assert.equal(t.schema.metadata.get('phase'), 'pruned');
-  assert.deepEqual(historyFromTable(t), history);
+  assert.deepEqual(historyTable.fromTable(t, 'history table'), history);
 });
 
 const paramsYaml = parseYaml(readFileSync(new URL('../params.yaml', import.meta.url), 'utf8'));

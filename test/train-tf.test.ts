@@ -16,7 +16,7 @@ import { weightsToKeep, type PruningSchedule } from '../science/mlp/pruning.ts';
 import { loadTfjsModel, toTfjsModel, MODEL_WEIGHTS_FILE } from '../science/mlp/tfjs-model.ts';
 import { weightsFromTable } from '../science/weights.ts';
 import { datasetToTable } from '../science/datasets/table.ts';
-import { historyFromTable } from '../science/mlp/history.ts';
+import { historyTable } from '../science/mlp/history.ts';
 import { trainStage, type TrainStageConfig } from '../stages/train.ts';
 import { snapshotsFromTable } from '../science/mlp/snapshots.ts';
 import { decodeCheckpoint } from '../science/mlp/checkpoint.ts';
@@ -321,7 +321,7 @@ test('stages: train → prune → export on a tiny dataset, with the contract me
   };
   const pruned = await pruneStage.run(context('prune', axes, pruneConfig, { train: [trainInput], datasets }));
   assert.ok(Math.abs((pruned.metrics!.sparsity as number) - 0.8) < 0.01, `sparsity ${pruned.metrics!.sparsity}`);
-  assert.equal(historyFromTable(pruned.outputs.history as Table).length, 3);
+  assert.equal(historyTable.fromTable(pruned.outputs.history as Table, 'prune history').length, 3);
   assert.deepEqual(
     snapshotsFromTable(pruned.outputs.snapshots as Table).map((s) => s.epoch),
     [2],

@@ -4,7 +4,7 @@
  * snapshot clustered like any network state (spectral clustering at one k, no shuffles).
  *
  * Curve table schema (one row per snapshot, training first, epochs ascending):
- *   phase          utf8     "unpruned" (training) or "pruned" (pruning)
+ *   phase          dictionary<int32, utf8>  "unpruned" (training) or "pruned" (pruning)
  *   epoch          int32    epoch within the phase (1-based)
  *   epoch_total    int32    epoch counted from the start of training: pruning epochs are offset
  *                           by the training epochs, as the notebook's x axis is
@@ -12,7 +12,7 @@
  *   test_accuracy  float64  test accuracy after that epoch (from the phase's history; NaN if absent)
  *   sparsity       float64  fraction of kernel weights exactly zero
  */
-import { tableFromArrays, type Table } from 'apache-arrow';
+import { defineTable, float64, int32, type RowOf, utf8DictionaryOf } from '../table-schema.ts';
 import { clusterWeights, type ClusterOptions } from './index.ts';
 import type { WeightSnapshot } from '../mlp/snapshots.ts';
 import type { EpochMetrics } from '../mlp/history.ts';
@@ -24,14 +24,17 @@ export interface CurvePhase {
   readonly history: readonly EpochMetrics[];
 }
 
-export interface CurvePoint {
-  readonly phase: 'unpruned' | 'pruned';
-  readonly epoch: number;
-  readonly epochTotal: number;
-  readonly ncut: number;
-  readonly testAccuracy: number;
-  readonly sparsity: number;
-}
+/** The curve table's declaration (phase: a dictionary column, as first written by tableFromArrays). */
+export const curveTable = defineTable({
+  phase: utf8DictionaryOf(['unpruned', 'pruned'] as const),
+  epoch: int32,
+  epochTotal: int32,
+  ncut: float64,
+  testAccuracy: float64,
+  sparsity: float64,
+});
+
+export type CurvePoint = Readonly<RowOf<typeof curveTable>>;
 
 /**
  * Cluster every snapshot of the training phase, then of the pruning phase (offset by the
@@ -66,30 +69,4 @@ export function learningCurve(
     }
   }
   return points;
-}
-
-export function curveToTable(points: readonly CurvePoint[]): Table {
-  return tableFromArrays({
-    phase: points.map((p) => p.phase),
-    epoch: Int32Array.from(points, (p) => p.epoch),
-    epoch_total: Int32Array.from(points, (p) => p.epochTotal),
-    ncut: Float64Array.from(points, (p) => p.ncut),
-    test_accuracy: Float64Array.from(points, (p) => p.testAccuracy),
-    sparsity: Float64Array.from(points, (p) => p.sparsity),
-  });
-}
-
-/** Read a curve table; `source` names it in error messages. */
-export function curveFromTable(t: Table, source = 'learning-curve table'): CurvePoint[] {
-  const names = ['phase', 'epoch', 'epoch_total', 'ncut', 'test_accuracy', 'sparsity'];
-  for (const name of names) if (!t.getChild(name)) throw new Error(`${source}: missing column '${name}' (expected ${names.join(', ')})`);
-  const get = (name: string, row: number) => t.getChild(name)!.get(row);
-  return Array.from({ length: t.numRows }, (_, row) => ({
-    phase: String(get('phase', row)) as CurvePoint['phase'],
-    epoch: Number(get('epoch', row)),
-    epochTotal: Number(get('epoch_total', row)),
-    ncut: Number(get('ncut', row)),
-    testAccuracy: Number(get('test_accuracy', row)),
-    sparsity: Number(get('sparsity', row)),
-  }));
 }

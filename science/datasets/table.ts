@@ -11,7 +11,8 @@
  *
  * Python: `pyarrow.ipc.open_file(p).read_all().to_pandas()`; pixels as `np.stack(df.pixels)`.
  */
-import { Field, FixedSizeList, Float32, RecordBatch, Schema, Struct, Table, Uint8, Utf8, type Vector, makeData, vectorFromArray } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { defineTable, fixedSizeList, uint8, utf8Of } from '../table-schema.ts';
 
 export const IMAGE_SIZE = 784;
 
@@ -33,23 +34,24 @@ export interface ImageDataset {
 
 export const splitSize = (s: Split): number => s.labels.length;
 
-function concatImages(a: Uint8Array | Float32Array, b: Uint8Array | Float32Array): Uint8Array | Float32Array {
-  if (a instanceof Uint8Array && b instanceof Uint8Array) {
-    const out = new Uint8Array(a.length + b.length);
-    out.set(a);
-    out.set(b, a.length);
-    return out;
-  }
-  const out = new Float32Array(a.length + b.length);
+function concat<A extends Uint8Array | Float32Array>(a: A, b: A): A;
+function concat(a: Uint8Array | Float32Array, b: Uint8Array | Float32Array): Uint8Array | Float32Array;
+function concat(a: Uint8Array | Float32Array, b: Uint8Array | Float32Array): Uint8Array | Float32Array {
+  const out = a instanceof Uint8Array && b instanceof Uint8Array ? new Uint8Array(a.length + b.length) : new Float32Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
   return out;
 }
 
+/** The dataset table's declaration (schema above); a row is one example. */
+export const datasetTable = defineTable(
+  { split: utf8Of(['train', 'test'] as const), label: uint8, pixels: fixedSizeList(IMAGE_SIZE, 'pixel'), source: uint8.optional() },
+  { metadata: ['name', 'sources'] },
+);
+
 export function datasetToTable(ds: ImageDataset): Table {
   const nTrain = splitSize(ds.train);
-  const nTest = splitSize(ds.test);
-  const n = nTrain + nTest;
+  const n = nTrain + splitSize(ds.test);
   for (const [name, s] of [
     ['train', ds.train],
     ['test', ds.test],
@@ -57,75 +59,30 @@ export function datasetToTable(ds: ImageDataset): Table {
     if (s.images.length !== splitSize(s) * IMAGE_SIZE)
       throw new Error(`dataset ${ds.name}: ${name} images hold ${s.images.length} values, expected ${splitSize(s)} × ${IMAGE_SIZE}`);
   }
-  const images = concatImages(ds.train.images, ds.test.images);
-  const pixelChild =
-    images instanceof Uint8Array
-      ? makeData({ type: new Uint8(), length: images.length, data: images })
-      : makeData({ type: new Float32(), length: images.length, data: images });
-  const pixelType = pixelChild.type;
-  const pixelsType: FixedSizeList = new FixedSizeList(IMAGE_SIZE, new Field('pixel', pixelType, false));
-  const pixels = makeData({ type: pixelsType, length: n, nullCount: 0, child: pixelChild });
-  const labels = new Uint8Array(n);
-  labels.set(ds.train.labels);
-  labels.set(ds.test.labels, nTrain);
-  const split = vectorFromArray(
-    Array.from({ length: n }, (_, i) => (i < nTrain ? 'train' : 'test')),
-    new Utf8(),
+  if (!ds.train.source !== !ds.test.source) throw new Error(`dataset ${ds.name}: source column must be set on both splits`);
+  return datasetTable.toTable(
+    {
+      split: Array.from({ length: n }, (_, i) => (i < nTrain ? 'train' : 'test')),
+      label: concat(ds.train.labels, ds.test.labels),
+      pixels: concat(ds.train.images, ds.test.images),
+      ...(ds.train.source && ds.test.source ? { source: concat(ds.train.source, ds.test.source) } : {}),
+    },
+    { name: ds.name, ...(ds.sources ? { sources: ds.sources.join(',') } : {}) },
   );
-  const children = [split.data[0], makeData({ type: new Uint8(), length: n, data: labels }), pixels];
-  const fields = [new Field('split', new Utf8(), false), new Field('label', new Uint8(), false), new Field('pixels', pixelsType, false)];
-  if (ds.train.source || ds.test.source) {
-    if (!ds.train.source || !ds.test.source) throw new Error(`dataset ${ds.name}: source column must be set on both splits`);
-    const source = new Uint8Array(n);
-    source.set(ds.train.source);
-    source.set(ds.test.source, nTrain);
-    children.push(makeData({ type: new Uint8(), length: n, data: source }));
-    fields.push(new Field('source', new Uint8(), false));
-  }
-  const metadata = new Map([['name', ds.name]]);
-  if (ds.sources) metadata.set('sources', ds.sources.join(','));
-  const schema = new Schema(fields, metadata);
-  const struct = makeData({ type: new Struct(fields), length: n, nullCount: 0, children });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
 }
 
 /** Read a dataset table back (train rows first, then test rows, as written). */
 export function datasetFromTable(t: Table): ImageDataset {
   const name = t.schema.metadata.get('name') ?? 'unknown';
-  const splitCol = t.getChild('split');
-  const labelCol = t.getChild('label');
-  const pixelCol = t.getChild('pixels');
-  if (!splitCol || !labelCol || !pixelCol) throw new Error(`dataset table ${name}: expected columns split, label, pixels`);
+  const c = datasetTable.columnsOf(t, `dataset table ${name}`);
   const n = t.numRows;
   let nTrain = 0;
-  while (nTrain < n && splitCol.get(nTrain) === 'train') nTrain++;
-  // Concatenate the chunks' contiguous child buffers (fast path; no per-row access).
-  const chunks = pixelCol.data.map((d) => d.children[0].values.subarray(d.offset * IMAGE_SIZE, (d.offset + d.length) * IMAGE_SIZE));
-  const isFloat = chunks[0] instanceof Float32Array;
-  const images = isFloat ? new Float32Array(n * IMAGE_SIZE) : new Uint8Array(n * IMAGE_SIZE);
-  let at = 0;
-  for (const c of chunks) {
-    images.set(c, at);
-    at += c.length;
-  }
-  const labels = flatUint8(labelCol, n);
-  const sourceCol = t.getChild('source');
-  const source = sourceCol ? flatUint8(sourceCol, n) : undefined;
-  const sources = t.schema.metadata.get('sources')?.split(',') as [string, string] | undefined;
+  while (nTrain < n && c.split[nTrain] === 'train') nTrain++;
+  const sources = datasetTable.metadataOf(t, name).sources?.split(',') as [string, string] | undefined;
   const split = (from: number, to: number): Split => ({
-    images: images.subarray(from * IMAGE_SIZE, to * IMAGE_SIZE),
-    labels: labels.subarray(from, to),
-    ...(source ? { source: source.subarray(from, to) } : {}),
+    images: c.pixels.subarray(from * IMAGE_SIZE, to * IMAGE_SIZE),
+    labels: c.label.subarray(from, to),
+    ...(c.source ? { source: c.source.subarray(from, to) } : {}),
   });
   return { name, ...(sources ? { sources } : {}), train: split(0, nTrain), test: split(nTrain, n) };
-}
-
-function flatUint8(col: Vector, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const d of col.data) {
-    out.set((d.values as Uint8Array).subarray(d.offset, d.offset + d.length), at);
-    at += d.length;
-  }
-  return out;
 }

@@ -8,6 +8,7 @@ import {
   analyseSingle,
   dependencyPairs,
   type AnalysisOptions,
+  type ConditionalRow,
   type DependencyPair,
   type PairRow,
   type SinglePerClassRow,
@@ -23,7 +24,7 @@ export interface LesionAnalysis {
   /** Pairs x ≤ y. */
   joint: PairRow[];
   /** "x | y" for every y, then every x ≠ y. */
-  conditional: PairRow[];
+  conditional: ConditionalRow[];
   dependency: DependencyPair[];
   singleTrials: number;
   doubleTrials: number;

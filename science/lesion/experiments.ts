@@ -159,6 +159,11 @@ export interface PairRow extends StatsColumns {
   delta?: number;
 }
 
+/** A conditional double lesion "X | Y" (always has delta). */
+export interface ConditionalRow extends PairRow {
+  delta: number;
+}
+
 /** Random controls grouped per result row: controls[i] are the trials' accuracies for row i. */
 export type Controls = readonly ArrayLike<number>[];
 
@@ -224,7 +229,7 @@ export function analyseConditional(
   pairs: readonly { x: number; y: number }[],
   controls: Controls,
   o: AnalysisOptions,
-): PairRow[] {
+): ConditionalRow[] {
   const trials = trialCount(controls, 'conditional double lesions');
   return pairs.map(({ x, y }, i) => {
     if (x === y) throw new Error(`conditional double lesions: row ${i} conditions sub-module ${x} on itself`);

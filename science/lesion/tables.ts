@@ -32,107 +32,68 @@
  *   dependency_edges   from_layer, from_cluster, to_layer, to_cluster int32; kind utf8 — the
  *                      edges of Fig. 6b (kind: see experiments.ts EdgeKind)
  * Schema metadata of the result tables: intact_accuracy, trials (random trials per row).
+ *
+ * Each table is declared once below (science/table-schema.ts: the Arrow names are the
+ * snake_case of the keys); the stages write and the report reads through these declarations.
  */
-import { Bool, Field, Float64, Int32, List, RecordBatch, Schema, Table, Utf8, type Vector, makeVector, vectorFromArray, type DataType } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { bool, defineTable, float64, int32, listFloat64, listInt32, type RowOf, utf8, utf8Of } from '../table-schema.ts';
 import type { Submodule, SubmoduleSet } from './submodules.ts';
-import type { DependencyPair, PairRow, PlanRow, SingleRow, SinglePerClassRow } from './experiments.ts';
+import type { DependencyPair, PlanRow } from './experiments.ts';
 
-type Column = Vector;
-
-const int32 = (xs: ArrayLike<number>): Column => makeVector(Int32Array.from(xs));
-const float64 = (xs: ArrayLike<number>): Column => makeVector(Float64Array.from(xs));
-const utf8 = (xs: string[]): Column => vectorFromArray(xs, new Utf8());
-const bool = (xs: boolean[]): Column => vectorFromArray(xs, new Bool());
-const listOf = (type: DataType, xs: ArrayLike<number>[]): Column =>
-  vectorFromArray(
-    xs.map((a) => Array.from(a)),
-    new List(new Field('item', type, false)),
-  );
-
-/** Build a table from named columns (all of one length) and string metadata. */
-export function makeTable(columns: Record<string, Column>, metadata: Record<string, string> = {}): Table {
-  const entries = Object.entries(columns);
-  const length = entries.length === 0 ? 0 : entries[0][1].length;
-  for (const [name, v] of entries) if (v.length !== length) throw new Error(`makeTable: column ${name} has ${v.length} rows, expected ${length}`);
-  const plain = new Table(columns);
-  const fields = plain.schema.fields.map((f) => new Field(f.name, f.type, false));
-  const schema = new Schema(fields, new Map(Object.entries(metadata)));
-  return new Table(
-    schema,
-    plain.batches.map((b) => new RecordBatch(schema, b.data)),
-  );
-}
-
-function col(t: Table, name: string, what: string): Vector {
-  const c = t.getChild(name);
-  if (!c) throw new Error(`${what}: missing column '${name}' (columns: ${t.schema.fields.map((f) => f.name).join(', ')})`);
-  return c;
-}
-const numbers = (t: Table, name: string, what: string): number[] => Array.from(col(t, name, what).toArray() as ArrayLike<number>, Number);
-const strings = (t: Table, name: string, what: string): string[] => {
-  const c = col(t, name, what);
-  return Array.from({ length: t.numRows }, (_, i) => String(c.get(i)));
-};
-const lists = (t: Table, name: string, what: string): number[][] => {
-  const c = col(t, name, what);
-  return Array.from({ length: t.numRows }, (_, i) => Array.from((c.get(i) as Vector).toArray() as ArrayLike<number>, Number));
-};
+const PLAN_KINDS = ['intact', 'single', 'pair', 'joint', 'conditional'] as const satisfies readonly PlanRow['kind'][];
 
 // ---------------------------------------------------------------- sub-modules
 
-export function submodulesToTable(set: SubmoduleSet, metadata: Record<string, string> = {}): Table {
-  const s = set.submodules;
-  return makeTable(
-    {
-      submodule: int32(s.map((x) => x.index)),
-      layer: int32(s.map((x) => x.layer)),
-      cluster: int32(s.map((x) => x.cluster)),
-      size: int32(s.map((x) => x.neurons.length)),
-      live_in_layer: int32(s.map((x) => x.liveInLayer)),
-      proportion: float64(s.map((x) => x.neurons.length / x.liveInLayer)),
-      neurons: listOf(
-        new Int32(),
-        s.map((x) => x.neurons),
-      ),
-    },
-    { ...metadata, live_layers: JSON.stringify(set.liveLayers.map((l) => ({ layer: l.layer, live: Array.from(l.live), labels: Array.from(l.labels) }))) },
-  );
+export const submodulesTable = defineTable(
+  { submodule: int32, layer: int32, cluster: int32, size: int32, liveInLayer: int32, proportion: float64, neurons: listInt32 },
+  { metadata: ['k', 'ncut', 'live_layers'] },
+);
+
+export function submodulesToTable(set: SubmoduleSet, metadata: { k?: string; ncut?: string } = {}): Table {
+  const rows = set.submodules.map((x) => ({
+    submodule: x.index,
+    layer: x.layer,
+    cluster: x.cluster,
+    size: x.neurons.length,
+    liveInLayer: x.liveInLayer,
+    proportion: x.neurons.length / x.liveInLayer,
+    neurons: x.neurons,
+  }));
+  const liveLayers = JSON.stringify(set.liveLayers.map((l) => ({ layer: l.layer, live: Array.from(l.live), labels: Array.from(l.labels) })));
+  return submodulesTable.toTable(rows, { ...metadata, live_layers: liveLayers });
 }
 
 /** Read the sub-modules back (with the live neurons and labels of every layer, for the random controls). */
 export function submodulesFromTable(t: Table, what = 'submodules table'): SubmoduleSet {
-  const raw = t.schema.metadata.get('live_layers');
-  if (raw === undefined) throw new Error(`${what}: schema metadata 'live_layers' is missing`);
+  const raw = submodulesTable.metadataOf(t, what, ['live_layers']).live_layers;
   const liveLayers = (JSON.parse(raw) as { layer: number; live: number[]; labels: number[] }[]).map((l) => ({
     layer: l.layer,
     live: Int32Array.from(l.live),
     labels: Int32Array.from(l.labels),
   }));
-  const index = numbers(t, 'submodule', what);
-  const layer = numbers(t, 'layer', what);
-  const cluster = numbers(t, 'cluster', what);
-  const live = numbers(t, 'live_in_layer', what);
-  const neurons = lists(t, 'neurons', what);
-  const submodules: Submodule[] = index.map((i, r) => {
-    if (i !== r) throw new Error(`${what}: row ${r} has submodule ${i}; rows must be in submodule order`);
-    return { index: i, layer: layer[r], cluster: cluster[r], neurons: Int32Array.from(neurons[r]), liveInLayer: live[r] };
+  const submodules: Submodule[] = submodulesTable.fromTable(t, what).map((r, i) => {
+    if (r.submodule !== i) throw new Error(`${what}: row ${i} has submodule ${r.submodule}; rows must be in submodule order`);
+    return { index: r.submodule, layer: r.layer, cluster: r.cluster, neurons: r.neurons, liveInLayer: r.liveInLayer };
   });
   return { submodules, liveLayers };
 }
 
 // ---------------------------------------------------------------- true lesions
 
+export const trueLesionsTable = defineTable(
+  { kind: utf8Of(PLAN_KINDS), x: int32, y: int32, accuracy: float64, classAccuracy: listFloat64 },
+  { metadata: ['classes'] },
+);
+
 export function trueLesionsToTable(rows: readonly PlanRow[], accuracy: ArrayLike<number>, classAccuracy: ArrayLike<number>, nClasses: number): Table {
-  return makeTable(
+  return trueLesionsTable.toTable(
     {
-      kind: utf8(rows.map((r) => r.kind)),
-      x: int32(rows.map((r) => r.x)),
-      y: int32(rows.map((r) => r.y)),
-      accuracy: float64(accuracy),
-      class_accuracy: listOf(
-        new Float64(),
-        rows.map((_, i) => Array.prototype.slice.call(classAccuracy, i * nClasses, (i + 1) * nClasses) as number[]),
-      ),
+      kind: rows.map((r) => r.kind),
+      x: rows.map((r) => r.x),
+      y: rows.map((r) => r.y),
+      accuracy,
+      classAccuracy: rows.map((_, i) => Array.prototype.slice.call(classAccuracy, i * nClasses, (i + 1) * nClasses) as number[]),
     },
     { classes: String(nClasses) },
   );
@@ -142,14 +103,11 @@ export function trueLesionsFromTable(
   t: Table,
   what = 'true_lesions table',
 ): { rows: PlanRow[]; accuracy: Float64Array; classAccuracy: Float64Array; nClasses: number } {
-  const kind = strings(t, 'kind', what) as PlanRow['kind'][];
-  const x = numbers(t, 'x', what);
-  const y = numbers(t, 'y', what);
-  const accuracy = Float64Array.from(numbers(t, 'accuracy', what));
-  const perClass = lists(t, 'class_accuracy', what);
-  const nClasses = perClass.length === 0 ? 0 : perClass[0].length;
-  const classAccuracy = Float64Array.from(perClass.flat());
-  return { rows: kind.map((k, i) => ({ kind: k, x: x[i], y: y[i] })), accuracy, classAccuracy, nClasses };
+  const c = trueLesionsTable.columnsOf(t, what);
+  const nClasses = c.classAccuracy.length === 0 ? 0 : c.classAccuracy[0].length;
+  const classAccuracy = new Float64Array(c.classAccuracy.length * nClasses);
+  c.classAccuracy.forEach((a, i) => classAccuracy.set(a, i * nClasses));
+  return { rows: c.kind.map((kind, i) => ({ kind, x: c.x[i], y: c.y[i] })), accuracy: c.accuracy, classAccuracy, nClasses };
 }
 
 // ---------------------------------------------------------------- trials
@@ -177,22 +135,30 @@ export function pushTrial(out: TrialRows, trial: number, rows: readonly PlanRow[
   });
 }
 
+export const singleTrialsTable = defineTable({ trial: int32, submodule: int32, accuracy: float64 });
+export const doubleTrialsTable = defineTable({ trial: int32, kind: utf8Of(PLAN_KINDS), x: int32, y: int32, accuracy: float64 });
+
 export function singleTrialsToTable(t: TrialRows): Table {
-  return makeTable({ trial: int32(t.trial), submodule: int32(t.x), accuracy: float64(t.accuracy) });
+  return singleTrialsTable.toTable({ trial: t.trial, submodule: t.x, accuracy: t.accuracy });
 }
 
 export function doubleTrialsToTable(t: TrialRows): Table {
-  return makeTable({ trial: int32(t.trial), kind: utf8(t.kind), x: int32(t.x), y: int32(t.y), accuracy: float64(t.accuracy) });
+  return doubleTrialsTable.toTable(t);
 }
 
+/** Single or double trials (a double table has a `kind` column). */
 export function trialsFromTable(t: Table, what: string): TrialRows {
-  const isDouble = t.getChild('kind') !== null;
+  if (t.getChild('kind') !== null) {
+    const c = doubleTrialsTable.columnsOf(t, what);
+    return { trial: Array.from(c.trial), kind: c.kind, x: Array.from(c.x), y: Array.from(c.y), accuracy: Array.from(c.accuracy) };
+  }
+  const c = singleTrialsTable.columnsOf(t, what);
   return {
-    trial: numbers(t, 'trial', what),
-    kind: isDouble ? (strings(t, 'kind', what) as PlanRow['kind'][]) : Array.from({ length: t.numRows }, () => 'single' as const),
-    x: numbers(t, isDouble ? 'x' : 'submodule', what),
-    y: isDouble ? numbers(t, 'y', what) : Array.from({ length: t.numRows }, () => -1),
-    accuracy: numbers(t, 'accuracy', what),
+    trial: Array.from(c.trial),
+    kind: Array.from({ length: t.numRows }, () => 'single' as const),
+    x: Array.from(c.submodule),
+    y: Array.from({ length: t.numRows }, () => -1),
+    accuracy: Array.from(c.accuracy),
   };
 }
 
@@ -236,87 +202,46 @@ export function groupTrials(t: TrialRows, what: string): { n: number; groups: Ma
 
 // ---------------------------------------------------------------- results
 
-export function singleToTable(rows: readonly SingleRow[], metadata: Record<string, string>): Table {
-  return makeTable(
-    {
-      layer: int32(rows.map((r) => r.layer)),
-      cluster: int32(rows.map((r) => r.cluster)),
-      size: int32(rows.map((r) => r.size)),
-      proportion: float64(rows.map((r) => r.proportion)),
-      true_acc: float64(rows.map((r) => r.trueAcc)),
-      diff: float64(rows.map((r) => r.diff)),
-      mean: float64(rows.map((r) => r.mean)),
-      sd: float64(rows.map((r) => r.sd)),
-      z: float64(rows.map((r) => r.z)),
-      p: float64(rows.map((r) => r.p)),
-      category: utf8(rows.map((r) => r.category)),
-    },
-    metadata,
-  );
-}
+const RESULT_METADATA = ['intact_accuracy', 'trials'] as const;
+const STATS = { trueAcc: float64, diff: float64, mean: float64, sd: float64, z: float64, p: float64 };
+const PAIR = { layerX: int32, clusterX: int32, layerY: int32, clusterY: int32, trueAcc: float64, diff: float64 };
+const PAIR_TAIL = { mean: float64, sd: float64, z: float64, p: float64, category: utf8, important: bool };
 
-export function singlePerClassToTable(rows: readonly SinglePerClassRow[], metadata: Record<string, string>): Table {
-  return makeTable(
-    {
-      layer: int32(rows.map((r) => r.layer)),
-      cluster: int32(rows.map((r) => r.cluster)),
-      class: int32(rows.map((r) => r.class)),
-      true_acc: float64(rows.map((r) => r.trueAcc)),
-      diff: float64(rows.map((r) => r.diff)),
-    },
-    metadata,
-  );
-}
+export const singleLesionTable = defineTable(
+  { layer: int32, cluster: int32, size: int32, proportion: float64, ...STATS, category: utf8 },
+  { metadata: RESULT_METADATA },
+);
+export const singlePerClassTable = defineTable({ layer: int32, cluster: int32, class: int32, trueAcc: float64, diff: float64 }, { metadata: RESULT_METADATA });
+export const doubleJointTable = defineTable({ ...PAIR, ...PAIR_TAIL }, { metadata: RESULT_METADATA });
+export const doubleConditionalTable = defineTable({ ...PAIR, delta: float64, ...PAIR_TAIL }, { metadata: RESULT_METADATA });
+export const dependencyPairsTable = defineTable(
+  {
+    fromLayer: int32,
+    fromCluster: int32,
+    toLayer: int32,
+    toCluster: int32,
+    fromGivenTo: bool,
+    toGivenFrom: bool,
+    deltaFromTo: float64,
+    deltaToFrom: float64,
+    edge: bool,
+    kind: utf8,
+  },
+  { metadata: RESULT_METADATA },
+);
+export const dependencyEdgesTable = defineTable(
+  { fromLayer: int32, fromCluster: int32, toLayer: int32, toCluster: int32, kind: utf8 },
+  { metadata: RESULT_METADATA },
+);
 
-export function pairsToTable(rows: readonly PairRow[], metadata: Record<string, string>, withDelta: boolean): Table {
-  return makeTable(
-    {
-      layer_x: int32(rows.map((r) => r.layerX)),
-      cluster_x: int32(rows.map((r) => r.clusterX)),
-      layer_y: int32(rows.map((r) => r.layerY)),
-      cluster_y: int32(rows.map((r) => r.clusterY)),
-      true_acc: float64(rows.map((r) => r.trueAcc)),
-      diff: float64(rows.map((r) => r.diff)),
-      ...(withDelta ? { delta: float64(rows.map((r) => r.delta ?? NaN)) } : {}),
-      mean: float64(rows.map((r) => r.mean)),
-      sd: float64(rows.map((r) => r.sd)),
-      z: float64(rows.map((r) => r.z)),
-      p: float64(rows.map((r) => r.p)),
-      category: utf8(rows.map((r) => r.category)),
-      important: bool(rows.map((r) => r.important)),
-    },
-    metadata,
-  );
-}
+export type DependencyEdgeRow = RowOf<typeof dependencyEdgesTable>;
 
-export function dependencyPairsToTable(pairs: readonly DependencyPair[], metadata: Record<string, string>): Table {
-  return makeTable(
-    {
-      from_layer: int32(pairs.map((p) => p.fromLayer)),
-      from_cluster: int32(pairs.map((p) => p.fromCluster)),
-      to_layer: int32(pairs.map((p) => p.toLayer)),
-      to_cluster: int32(pairs.map((p) => p.toCluster)),
-      from_given_to: bool(pairs.map((p) => p.fromGivenTo)),
-      to_given_from: bool(pairs.map((p) => p.toGivenFrom)),
-      delta_from_to: float64(pairs.map((p) => p.deltaFromTo)),
-      delta_to_from: float64(pairs.map((p) => p.deltaToFrom)),
-      edge: bool(pairs.map((p) => p.kind !== null)),
-      kind: utf8(pairs.map((p) => p.kind ?? '')),
-    },
-    metadata,
-  );
-}
+/** Rows of dependency_pairs: every pair, `edge` whether it is an edge of Fig. 6b, `kind` '' when not. */
+export const dependencyPairRows = (pairs: readonly DependencyPair[]): RowOf<typeof dependencyPairsTable>[] =>
+  pairs.map((p) => ({ ...p, edge: p.kind !== null, kind: p.kind ?? '' }));
 
-export function dependencyEdgesToTable(pairs: readonly DependencyPair[], metadata: Record<string, string>): Table {
-  const edges = pairs.filter((p) => p.kind !== null);
-  return makeTable(
-    {
-      from_layer: int32(edges.map((p) => p.fromLayer)),
-      from_cluster: int32(edges.map((p) => p.fromCluster)),
-      to_layer: int32(edges.map((p) => p.toLayer)),
-      to_cluster: int32(edges.map((p) => p.toCluster)),
-      kind: utf8(edges.map((p) => p.kind!)),
-    },
-    metadata,
+/** Rows of dependency_edges: the pairs that are edges. */
+export const dependencyEdgeRows = (pairs: readonly DependencyPair[]): DependencyEdgeRow[] =>
+  pairs.flatMap((p) =>
+    p.kind === null ? [] : [{ fromLayer: p.fromLayer, fromCluster: p.fromCluster, toLayer: p.toLayer, toCluster: p.toCluster, kind: p.kind }],
   );
-}

@@ -11,50 +11,12 @@
  *   sparsity        float64  fraction of kernel weights that are exactly zero after the epoch
  * Schema metadata: phase ("unpruned" | "pruned").
  */
-import { Float64, Int32, Table, makeData, RecordBatch, Schema, Field, Struct } from 'apache-arrow';
+import { defineTable, float64, int32, type RowOf } from '../table-schema.ts';
 
-export interface EpochMetrics {
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
-  sparsity: number;
-}
+/** The history table's declaration: a row is one epoch. */
+export const historyTable = defineTable(
+  { epoch: int32, trainLoss: float64, trainAccuracy: float64, testLoss: float64, testAccuracy: float64, sparsity: float64 },
+  { metadata: ['phase'] },
+);
 
-const COLUMNS = [
-  ['epoch', 'epoch'],
-  ['train_loss', 'trainLoss'],
-  ['train_accuracy', 'trainAccuracy'],
-  ['test_loss', 'testLoss'],
-  ['test_accuracy', 'testAccuracy'],
-  ['sparsity', 'sparsity'],
-] as const;
-
-export function historyToTable(history: readonly EpochMetrics[], phase: 'unpruned' | 'pruned'): Table {
-  const n = history.length;
-  const fields: Field[] = [];
-  const children = COLUMNS.map(([name, key]) => {
-    const type = key === 'epoch' ? new Int32() : new Float64();
-    fields.push(new Field(name, type, false));
-    const data = key === 'epoch' ? Int32Array.from(history, (h) => h.epoch) : Float64Array.from(history, (h) => h[key]);
-    return makeData({ type, length: n, data } as any);
-  });
-  const schema = new Schema(fields, new Map([['phase', phase]]));
-  const struct = makeData({ type: new Struct(fields), length: n, nullCount: 0, children });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
-}
-
-/** Read a history table; `source` names it in error messages. */
-export function historyFromTable(t: Table, source = 'history table'): EpochMetrics[] {
-  const cols = COLUMNS.map(([name]) => {
-    const c = t.getChild(name);
-    if (!c) throw new Error(`${source}: missing column '${name}' (expected ${COLUMNS.map(([n]) => n).join(', ')})`);
-    return c;
-  });
-  return Array.from({ length: t.numRows }, (_, row) => {
-    const m = {} as Record<string, number>;
-    COLUMNS.forEach(([, key], i) => (m[key] = Number(cols[i].get(row))));
-    return m as unknown as EpochMetrics;
-  });
-}
+export type EpochMetrics = RowOf<typeof historyTable>;

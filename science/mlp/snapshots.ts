@@ -13,8 +13,9 @@
  * Schema metadata: phase ("unpruned" | "pruned"), every (the snapshot period, "0" when none).
  * A phase that keeps no snapshots writes the same schema with no rows.
  */
-import { Field, RecordBatch, Schema, Struct, Table, makeData, type Vector } from 'apache-arrow';
-import { int32Vector, listOfFloat32, validateWeights, type DenseLayer } from '../weights.ts';
+import type { Table } from 'apache-arrow';
+import { defineTable, int32, listFloat32 } from '../table-schema.ts';
+import { validateWeights, type DenseLayer } from '../weights.ts';
 
 export interface WeightSnapshot {
   /** Epoch within the phase (1-based) after which these weights were taken. */
@@ -27,44 +28,23 @@ export function isSnapshotEpoch(epoch: number, every: number): boolean {
   return every > 0 && epoch % every === 0;
 }
 
+/** The snapshots table's declaration: a row is one dense layer of one snapshot. */
+export const snapshotsTable = defineTable(
+  { epoch: int32, layer: int32, fanIn: int32, fanOut: int32, kernel: listFloat32, bias: listFloat32 },
+  { metadata: ['phase', 'every'] },
+);
+
 export function snapshotsToTable(snapshots: readonly WeightSnapshot[], phase: 'unpruned' | 'pruned', every: number): Table {
-  const rows = snapshots.flatMap((s) => s.layers.map((layer, i) => ({ epoch: s.epoch, i, layer })));
-  const columns: Record<string, Vector> = {
-    epoch: int32Vector(rows.map((r) => r.epoch)),
-    layer: int32Vector(rows.map((r) => r.i)),
-    fan_in: int32Vector(rows.map((r) => r.layer.fanIn)),
-    fan_out: int32Vector(rows.map((r) => r.layer.fanOut)),
-    kernel: listOfFloat32(rows.map((r) => r.layer.kernel)),
-    bias: listOfFloat32(rows.map((r) => r.layer.bias)),
-  };
-  const fields = Object.entries(columns).map(([name, v]) => new Field(name, v.type, false));
-  const schema = new Schema(
-    fields,
-    new Map([
-      ['phase', phase],
-      ['every', String(every)],
-    ]),
-  );
-  const struct = makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children: Object.values(columns).map((v) => v.data[0]) });
-  return new Table(schema, [new RecordBatch(schema, struct)]);
+  const rows = snapshots.flatMap((s) => s.layers.map((l, layer) => ({ epoch: s.epoch, layer, ...l })));
+  return snapshotsTable.toTable(rows, { phase, every: String(every) });
 }
 
 /** Read a snapshots table; `source` names it in error messages. */
 export function snapshotsFromTable(t: Table, source = 'snapshots table'): WeightSnapshot[] {
-  const names = ['epoch', 'layer', 'fan_in', 'fan_out', 'kernel', 'bias'];
-  for (const name of names) if (!t.getChild(name)) throw new Error(`${source}: missing column '${name}' (expected ${names.join(', ')})`);
-  const col = (name: string) => t.getChild(name)!;
   const byEpoch = new Map<number, { index: number; layer: DenseLayer }[]>();
-  for (let row = 0; row < t.numRows; row++) {
-    const epoch = Number(col('epoch').get(row));
-    const layer: DenseLayer = {
-      fanIn: Number(col('fan_in').get(row)),
-      fanOut: Number(col('fan_out').get(row)),
-      kernel: Float32Array.from((col('kernel').get(row) as Vector).toArray() as ArrayLike<number>),
-      bias: Float32Array.from((col('bias').get(row) as Vector).toArray() as ArrayLike<number>),
-    };
+  for (const { epoch, layer, fanIn, fanOut, kernel, bias } of snapshotsTable.fromTable(t, source)) {
     if (!byEpoch.has(epoch)) byEpoch.set(epoch, []);
-    byEpoch.get(epoch)!.push({ index: Number(col('layer').get(row)), layer });
+    byEpoch.get(epoch)!.push({ index: layer, layer: { fanIn, fanOut, kernel, bias } });
   }
   return [...byEpoch.entries()]
     .sort(([a], [b]) => a - b)

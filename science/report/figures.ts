@@ -7,7 +7,7 @@ import * as vl from 'vega-lite';
 import { cohenD, mean } from '../stats.ts';
 import type { ReportOptions } from './options.ts';
 import { datasetLabel, PAPER_INIT_NCUT_SUPPORT } from './paper.ts';
-import type { LesionRecord, NetworkRecord, PairLesionRow } from './records.ts';
+import type { DependencyEdge, LesionRecord, NetworkRecord, PairLesionRow, SingleLesionRow } from './records.ts';
 import { gaussianKde, histogram } from './stats.ts';
 import type { NetworkIndex } from './tables.ts';
 
@@ -482,13 +482,14 @@ const EDGE_KIND_LABEL: Readonly<Record<string, string>> = {
 const NODE_AREA = 500;
 const ARROW_TIP_GAP = Math.sqrt(NODE_AREA / Math.PI) + 3;
 
-/** Figure 6b: the sub-module dependency graph (nodes by layer, edges from the lesion stage, arrows earlier → later). */
-export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): ReportFigure {
-  const title = 'Figure 6b: sub-module dependency graph (layer-cluster; arrows from earlier to later layer)';
-  if (!lesion?.edges) return { id: 'fig-6b', title, spec: null, reading: 'No dependency edges yet.', missing: ['dependency edges'] };
+/**
+ * Figure 6b's nodes ("layer-cluster"): the important sub-modules and every edge end; each node's
+ * slot is its rank by cluster within its layer.
+ */
+function dependencyNodes(single: readonly SingleLesionRow[], edges: readonly DependencyEdge[]) {
   const nodes = new Map<string, { layer: number; cluster: number }>();
-  for (const r of lesion.single ?? []) if (r.category === 'important') nodes.set(`${r.layer}-${r.cluster}`, { layer: r.layer, cluster: r.cluster });
-  for (const e of lesion.edges) {
+  for (const r of single) if (r.category === 'important') nodes.set(`${r.layer}-${r.cluster}`, { layer: r.layer, cluster: r.cluster });
+  for (const e of edges) {
     nodes.set(`${e.fromLayer}-${e.fromCluster}`, { layer: e.fromLayer, cluster: e.fromCluster });
     nodes.set(`${e.toLayer}-${e.toCluster}`, { layer: e.toLayer, cluster: e.toCluster });
   }
@@ -500,7 +501,14 @@ export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): Re
     byLayer.set(n.layer, list);
     rank.set(name, list.length - 1);
   }
-  const layers = [...byLayer.keys()];
+  return { nodes, rank, layers: [...byLayer.keys()] };
+}
+
+/** Figure 6b: the sub-module dependency graph (nodes by layer, edges from the lesion stage, arrows earlier → later). */
+export function figure6b(lesion: LesionRecord | undefined, o: ReportOptions): ReportFigure {
+  const title = 'Figure 6b: sub-module dependency graph (layer-cluster; arrows from earlier to later layer)';
+  if (!lesion?.edges) return { id: 'fig-6b', title, spec: null, reading: 'No dependency edges yet.', missing: ['dependency edges'] };
+  const { nodes, rank, layers } = dependencyNodes(lesion.single ?? [], lesion.edges);
   const [minLayer, maxLayer] = [Math.min(1, ...layers), Math.max(4, ...layers)];
   const maxSlot = Math.max(0, ...rank.values());
   // Fixed domains with half a slot of margin: no node is cut at the frame, and data → pixels is

@@ -1,8 +1,10 @@
 /**
- * The plain records the report is built from. The `report` stage gathers them from the
- * upstream stages' instances (export, cluster, shuffle-sample, lesion); tests build them
- * by hand. Nothing here knows about the cache or about Arrow.
+ * The plain records the report is built from. gather.ts makes them from the upstream stages'
+ * runs (export, cluster, shuffle-sample, lesion); tests build them by hand. Nothing here knows
+ * about the cache; the lesion rows are typed by their tables' declarations.
  */
+import type { RowOf } from '../table-schema.ts';
+import type { dependencyEdgesTable, doubleJointTable, singleLesionTable } from '../lesion/tables.ts';
 
 export type Phase = 'init' | 'unpruned' | 'pruned';
 export type ShuffleMethod = 'layer' | 'layer_nonzero';
@@ -38,52 +40,17 @@ export interface NetworkRecord {
   readonly shuffles: Readonly<Partial<Record<ShuffleMethod, ShuffleSummary>>>;
 }
 
-/** A sub-module (layer, cluster) single lesion (lesion `single` table). */
-export interface SingleLesionRow {
-  readonly layer: number;
-  readonly cluster: number;
-  readonly size: number;
-  /** Sub-module size / live neurons of its layer. */
-  readonly proportion: number;
-  readonly trueAcc: number;
-  /** Lesioned − intact accuracy (negative = damage). */
-  readonly diff: number;
-  /** Mean and sd of the random-control accuracies. */
-  readonly mean: number;
-  readonly sd: number;
-  readonly z: number;
-  readonly p: number;
-  readonly category: string;
-}
-
-/** A double lesion of sub-modules X = (layerX, clusterX) and Y (lesion `double_joint` / `double_conditional`). */
-export interface PairLesionRow {
-  readonly layerX: number;
-  readonly clusterX: number;
-  readonly layerY: number;
-  readonly clusterY: number;
-  readonly trueAcc: number;
-  /**
-   * Joint: accuracy diff of lesioning X and Y together. Conditional: δ(X,Y), the additional
-   * effect of lesioning X once Y is lesioned — as an accuracy difference (negative = damage).
-   */
-  readonly diff: number;
-  readonly mean: number;
-  readonly sd: number;
-  readonly z: number;
-  readonly p: number;
-  /** Conditional rows: X is important conditioned on Y. */
-  readonly important: boolean | null;
-  readonly category: string | null;
-}
-
-export interface DependencyEdge {
-  readonly fromLayer: number;
-  readonly fromCluster: number;
-  readonly toLayer: number;
-  readonly toCluster: number;
-  readonly kind: string;
-}
+/**
+ * The lesion rows are the rows of the lesion stage's tables (science/lesion/tables.ts): a
+ * sub-module (layer, cluster) single lesion (`single`: diff = lesioned − intact accuracy,
+ * negative = damage; mean and sd of the random controls), a double lesion of X = (layerX,
+ * clusterX) and Y (`double_joint`; `double_conditional` rows add delta, and there diff is
+ * δ(X, Y) as an accuracy difference and `important` means X is important conditioned on Y),
+ * and an edge of the dependency graph.
+ */
+export type SingleLesionRow = Readonly<RowOf<typeof singleLesionTable>>;
+export type PairLesionRow = Readonly<RowOf<typeof doubleJointTable>>;
+export type DependencyEdge = Readonly<RowOf<typeof dependencyEdgesTable>>;
 
 /** The lesion results of one network. */
 export interface LesionRecord {

@@ -18,6 +18,7 @@ import {
   type MeanSd,
   type PaperConditionRow,
   type PaperConditionTable,
+  type PaperNetworkRow,
   type PaperNetworkTable,
 } from './paper.ts';
 import type { LesionRecord, NetworkRecord, PairLesionRow, Phase, ShuffleMethod, SingleLesionRow } from './records.ts';
@@ -256,6 +257,60 @@ function networkCohenD(r: NetworkRecord | undefined): number | null {
 /** Cohen's d between the `layer` and `layer_nonzero` null distributions of one network (paper §A.4; positive = `layer` higher). */
 export { networkCohenD };
 
+const PER_NETWORK_COLUMNS = [
+  'Run',
+  'N-cut',
+  'paper',
+  'p-value',
+  'paper',
+  'Dist. n-cuts',
+  'paper',
+  'p-value (non-zero)',
+  'paper',
+  'Non-zero dist. n-cuts',
+  'paper',
+  "Cohen's d",
+  'paper',
+];
+
+/** One run's row of Tables A.4–A.15 (ours beside the paper's run of the same index), its numbers entered into metrics. */
+function perNetworkRow(
+  id: string,
+  run: number,
+  r: NetworkRecord | undefined,
+  pp: PaperNetworkRow | undefined,
+  d: number | null,
+  metrics: MetricsCollector,
+): string[] {
+  const L = r?.shuffles.layer;
+  const N = r?.shuffles.layer_nonzero;
+  const row = `run${run}`;
+  metrics.add(id, row, 'ncut', r?.ncut ?? null, { paper: pp?.[1] });
+  metrics.add(id, row, 'p', L?.p ?? null, { paper: pp?.[2] });
+  metrics.add(id, row, 'dist_mean', L?.mean ?? null, { paper: pp?.[3] });
+  metrics.add(id, row, 'dist_sd', L?.sd ?? null, { paper: pp?.[4] });
+  metrics.add(id, row, 'p_nonzero', N?.p ?? null, { paper: pp?.[5] });
+  metrics.add(id, row, 'nonzero_dist_mean', N?.mean ?? null, { paper: pp?.[6] });
+  metrics.add(id, row, 'nonzero_dist_sd', N?.sd ?? null, { paper: pp?.[7] });
+  metrics.add(id, row, 'cohen_d', d, { paper: pp?.[8] });
+  const mine = (s: string) => (r ? s : MISSING);
+  return [
+    String(run),
+    mine(fmt(r?.ncut)),
+    pp ? fmt(pp[1]) : NONE,
+    mine(fmt(L?.p)),
+    pp ? fmt(pp[2]) : NONE,
+    mine(fmtMeanSd(L?.mean, L?.sd)),
+    pp ? fmtMeanSd(pp[3], pp[4]) : NONE,
+    mine(fmt(N?.p)),
+    pp ? fmt(pp[5]) : NONE,
+    mine(fmtMeanSd(N?.mean, N?.sd)),
+    pp ? fmtMeanSd(pp[6], pp[7]) : NONE,
+    mine(fmtSigned(d)),
+    pp ? fmtSigned(pp[8]) : NONE,
+  ];
+}
+
 export function perNetworkTable(index: NetworkIndex, paper: PaperNetworkTable, o: ReportOptions, metrics: MetricsCollector): ReportTable {
   const k = o.main_k;
   const records = index.get(paper.dataset, paper.dropout, paper.phase, k);
@@ -266,36 +321,9 @@ export function perNetworkTable(index: NetworkIndex, paper: PaperNetworkTable, o
   const ds: number[] = [];
   const rows = runs.map((run) => {
     const r = byRun.get(run);
-    const pp = paperByRun.get(run);
-    const L = r?.shuffles.layer;
-    const N = r?.shuffles.layer_nonzero;
     const d = networkCohenD(r);
     if (d !== null) ds.push(d);
-    const row = `run${run}`;
-    metrics.add(id, row, 'ncut', r?.ncut ?? null, { paper: pp?.[1] });
-    metrics.add(id, row, 'p', L?.p ?? null, { paper: pp?.[2] });
-    metrics.add(id, row, 'dist_mean', L?.mean ?? null, { paper: pp?.[3] });
-    metrics.add(id, row, 'dist_sd', L?.sd ?? null, { paper: pp?.[4] });
-    metrics.add(id, row, 'p_nonzero', N?.p ?? null, { paper: pp?.[5] });
-    metrics.add(id, row, 'nonzero_dist_mean', N?.mean ?? null, { paper: pp?.[6] });
-    metrics.add(id, row, 'nonzero_dist_sd', N?.sd ?? null, { paper: pp?.[7] });
-    metrics.add(id, row, 'cohen_d', d, { paper: pp?.[8] });
-    const mine = (s: string) => (r ? s : MISSING);
-    return [
-      String(run),
-      mine(fmt(r?.ncut)),
-      pp ? fmt(pp[1]) : NONE,
-      mine(fmt(L?.p)),
-      pp ? fmt(pp[2]) : NONE,
-      mine(fmtMeanSd(L?.mean, L?.sd)),
-      pp ? fmtMeanSd(pp[3], pp[4]) : NONE,
-      mine(fmt(N?.p)),
-      pp ? fmt(pp[5]) : NONE,
-      mine(fmtMeanSd(N?.mean, N?.sd)),
-      pp ? fmtMeanSd(pp[6], pp[7]) : NONE,
-      mine(fmtSigned(d)),
-      pp ? fmtSigned(pp[8]) : NONE,
-    ];
+    return perNetworkRow(id, run, r, paperByRun.get(run), d, metrics);
   });
   const ncuts = records.filter((r) => r.ncut !== null).map((r) => r.ncut!);
   const paperMean = (i: number) => mean(paper.rows.map((r) => r[i]));
@@ -324,21 +352,7 @@ export function perNetworkTable(index: NetworkIndex, paper: PaperNetworkTable, o
     caption:
       `k = ${k}. p-values: (#{shuffles < n-cut} + 1)/(n + 1) (North et al. 2002); "Dist. n-cuts": mean ± sd (ddof 0) of the \`layer\` shuffles; ` +
       `"non-zero": the \`layer_nonzero\` shuffles. Cohen's d = (mean_layer − mean_nonzero)/pooled sd (ddof 1). Runs are independent seeds, so row i here and row i in the paper are different networks: compare the distributions and the mean row. Paper column: ${paper.source}.`,
-    columns: [
-      'Run',
-      'N-cut',
-      'paper',
-      'p-value',
-      'paper',
-      'Dist. n-cuts',
-      'paper',
-      'p-value (non-zero)',
-      'paper',
-      'Non-zero dist. n-cuts',
-      'paper',
-      "Cohen's d",
-      'paper',
-    ],
+    columns: PER_NETWORK_COLUMNS,
     rows,
     missing: records.length ? [] : [`${label}, ${paper.phase}: no networks clustered at k = ${k}`],
     reading: records.length
