@@ -179,8 +179,14 @@ export function externalModels(params: any): { model: string; path: string }[] {
  * dropout: false, run: 0, phase: 'external'}.
  */
 export function externalStates(params: any): Axes[] {
-  return externalModels(params).map(({ model }) => ({ dataset: `${EXTERNAL_PREFIX}${model}`, dropout: false, run: 0, phase: EXTERNAL_PHASE }));
+  return externalModels(params).map(({ model }) => ({ ...externalNetworkAxes(model), phase: EXTERNAL_PHASE }));
 }
+
+/** The network axes of an external file: its own `dataset` value, so it can never collide with a study network. */
+export const externalNetworkAxes = (model: string): Axes => ({ dataset: `${EXTERNAL_PREFIX}${model}`, dropout: false, run: 0 });
+
+/** Whether network axes name an external file. */
+export const isExternalNetwork = (axes: Axes): boolean => String(axes.dataset).startsWith(EXTERNAL_PREFIX);
 
 /** The model name of an external state's axes. */
 export const externalModelOf = (axes: Axes): string => String(axes.dataset).slice(EXTERNAL_PREFIX.length);

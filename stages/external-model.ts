@@ -5,16 +5,19 @@
  * reruns everything downstream and nothing else.
  *
  * Output `weights`: the graph's edge-weight matrices in the public weights schema
- * (science/weights.ts; zero biases): a dense layer's kernel as it is, a convolution's per-channel
- * kernel norms, so `cluster` and `shuffle-sample` treat it like an exported network.
- * Metrics: format, digest, nodes (all node layers), node_layers ("name:units" list).
+ * (science/weights.ts): a dense layer's kernel as it is, a convolution's per-channel kernel norms,
+ * so `cluster` and `shuffle-sample` treat it like an exported network; the biases of a ReLU MLP
+ * (zeros otherwise), so the lesion stages can run it.
+ * Metrics: format, digest, nodes (all node layers), node_layers ("name:units" list), lesion ('ok'
+ * or why the file is not a ReLU MLP: science/models/mlp.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../engine/errors.ts';
 import { defineStage, type Axes } from '../engine/types.ts';
-import { ModelFormatError, readModel, type ConvNorm } from '../science/models/index.ts';
-import { weightsToTable } from '../science/weights.ts';
+import { ModelFormatError, readModel, type ConvNorm, type ModelNetwork } from '../science/models/index.ts';
+import { mlpFromOps } from '../science/models/mlp.ts';
+import { weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { externalModels } from './conditions.ts';
 import type { Params } from './params/index.ts';
 
@@ -31,6 +34,16 @@ function readBytes(path: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     throw new UserError(`external.models: cannot read '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+/** The file's ReLU MLP (its dense layers with biases, for lesions), or why it is not one. */
+function lesionableMlp(network: ModelNetwork, path: string): { layers: DenseLayer[] } | { refused: string } {
+  try {
+    return { layers: mlpFromOps(network.ops, { source: path, topology: network.format === 'onnx' }) };
+  } catch (e) {
+    if (!(e instanceof ModelFormatError)) throw e;
+    return { refused: e.message.replace(`${path}: `, '') };
   }
 }
 
@@ -60,8 +73,14 @@ export const externalModelStage = defineStage({
       throw new UserError(`external.models: ${path}: cannot read the model (${(e as Error).message}); the file may be truncated or corrupt`);
     }
     const { graph } = network;
+    const mlp = lesionableMlp(network, path);
     const table = weightsToTable({
-      layers: graph.layers.map((l) => ({ fanIn: l.fanIn, fanOut: l.fanOut, kernel: Float32Array.from(l.kernel), bias: new Float32Array(l.fanOut) })),
+      layers: graph.layers.map((l, i) => ({
+        fanIn: l.fanIn,
+        fanOut: l.fanOut,
+        kernel: Float32Array.from(l.kernel),
+        bias: 'layers' in mlp ? mlp.layers[i].bias : new Float32Array(l.fanOut),
+      })),
       meta: { dataset: String(ctx.axes.model), dropout: false, run: 0, phase: 'unpruned' },
     });
     return {
@@ -71,6 +90,8 @@ export const externalModelStage = defineStage({
         digest,
         nodes: graph.nodeLayers.reduce((a, n) => a + n.units, 0),
         node_layers: graph.nodeLayers.map((n) => `${n.name}:${n.units}${n.unit === 'channel' ? 'ch' : ''}`).join(' '),
+        // Read by the lesion stages: 'ok', or why the file is not a ReLU MLP they can run.
+        lesion: 'layers' in mlp ? 'ok' : mlp.refused,
       },
     };
   },

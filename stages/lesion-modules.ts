@@ -8,26 +8,22 @@
 import { defineStage } from '../engine/types.ts';
 import { clusterWeights } from '../science/cluster/index.ts';
 import { evaluateLesions, findSubmodules, prepareNetwork, submodulesToTable, trueLesionsToTable, truePlans } from '../science/lesion/index.ts';
-import { lesionMatrix, loadNetwork, networkInputs } from './lesion-inputs.ts';
-import { trainingSource } from './conditions.ts';
+import { lesionMatrix, lesionNetworkParams, loadNetwork, networkInputs, type LesionNetworkParams } from './lesion-inputs.ts';
 import type { Params } from './params/index.ts';
 
-interface ModulesParams {
-  k: number;
-  source: string;
-}
+type ModulesParams = { k: number } & LesionNetworkParams;
 
 export const lesionModulesStage = defineStage({
   module: import.meta.url,
   name: 'lesion-modules',
   description: 'Cluster a pruned network, list its sub-modules and measure the true single and pair lesions',
-  deps: ['export', 'datasets'],
+  deps: ['export', 'external-model', 'datasets'],
   matrix: lesionMatrix,
-  params: (p: Params, axes): ModulesParams => ({ k: p.lesion.k, source: trainingSource(p.train.overrides, axes) }),
-  inputs: (axes, p) => networkInputs(axes, p.source),
+  params: (p: Params, axes): ModulesParams => ({ k: p.lesion.k, ...lesionNetworkParams(p, axes) }),
+  inputs: (axes, p) => networkInputs(axes, p),
   outputs: ['submodules', 'true_lesions'],
   async run(ctx) {
-    const { layers, test } = await loadNetwork(ctx.inputs);
+    const { layers, test } = await loadNetwork(ctx.inputs, ctx.params);
     // k-means restarts: scikit-learn's default (science/spectral/kmeans.ts), not cluster.n_init, which is
     // not in this key (reading it would put it there and redraw every sub-module of the stored runs).
     const clustering = clusterWeights(layers, ctx.params.k, ctx.seed);

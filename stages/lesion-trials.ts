@@ -8,14 +8,11 @@
 import type { Table } from 'apache-arrow';
 import { defineStage, type StageDef } from '../engine/types.ts';
 import { concatTrials, prepareNetwork, trialsFromTable, type runSingleTrials, type TrialRows } from '../science/lesion/index.ts';
-import { trainingSource } from './conditions.ts';
-import { lesionMatrix, loadNetwork, loadSubmodules, networkInputs } from './lesion-inputs.ts';
+import { lesionMatrix, lesionNetworkParams, loadNetwork, loadSubmodules, networkInputs, type LesionNetworkParams } from './lesion-inputs.ts';
 import type { Params } from './params/index.ts';
 
 /** The count stays out of these, so it never enters a shard's key. */
-export interface TrialsParams {
-  source: string;
-}
+export type TrialsParams = LesionNetworkParams;
 
 export interface TrialsRecipe {
   /** The stage file's `import.meta.url`. */
@@ -36,10 +33,10 @@ export function lesionTrialsStage(recipe: TrialsRecipe): StageDef<TrialsParams, 
     module: recipe.module,
     name: recipe.name,
     description: recipe.description,
-    deps: ['export', 'datasets', 'lesion-modules'],
+    deps: ['export', 'external-model', 'datasets', 'lesion-modules'],
     matrix: lesionMatrix,
-    params: (p: Params, axes): TrialsParams => ({ source: trainingSource(p.train.overrides, axes) }),
-    inputs: (axes, p) => [...networkInputs(axes, p.source), { stage: 'lesion-modules', outputs: ['submodules'] }],
+    params: (p: Params, axes): TrialsParams => lesionNetworkParams(p, axes),
+    inputs: (axes, p) => [...networkInputs(axes, p), { stage: 'lesion-modules', outputs: ['submodules'] }],
     outputs: ['trials'],
     samples: {
       count: recipe.count,
@@ -51,7 +48,7 @@ export function lesionTrialsStage(recipe: TrialsRecipe): StageDef<TrialsParams, 
     },
     async run(ctx) {
       const shard = ctx.shard!;
-      const { layers, test } = await loadNetwork(ctx.inputs);
+      const { layers, test } = await loadNetwork(ctx.inputs, ctx.params);
       const set = await loadSubmodules(ctx.inputs);
       const trials = Array.from({ length: shard.end - shard.start }, (_, k) => ({ index: shard.start + k, seed: shard.sampleSeed(shard.start + k) }));
       const rows = recipe.runTrials(prepareNetwork(layers), test, set, trials, { signal: ctx.signal, onProgress: (fraction) => ctx.progress({ fraction }) });

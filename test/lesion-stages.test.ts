@@ -27,6 +27,7 @@ import { Rng, deriveSeed } from '../science/random.ts';
 import { weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { datasetToTable } from '../science/datasets/table.ts';
 import { lesionWeights, predictClasses, submodulesFromTable, CATEGORIES } from '../science/lesion/index.ts';
+import { externalModelStage } from '../stages/external-model.ts';
 import { lesionModulesStage } from '../stages/lesion-modules.ts';
 import { lesionSingleStage } from '../stages/lesion-single.ts';
 import { lesionDoubleStage } from '../stages/lesion-double.ts';
@@ -294,7 +295,7 @@ test('through the engine: raising lesion.single_trials 10 → 20 computes only t
       root,
       paramsFile: 'params.yaml',
       paramsSchema: z.any(),
-      stages: [fakeExport, fakeDatasets, lesionModulesStage, single, lesionDoubleStage, lesionStage],
+      stages: [fakeExport, externalModelStage, fakeDatasets, lesionModulesStage, single, lesionDoubleStage, lesionStage],
     };
     const run = async (overrides: string[]) => {
       const session = await Session.open(project, { overrides, durable: false });

@@ -90,3 +90,22 @@ export function idxLabels(arr: IdxArray, label: string, classes = 10): Uint8Arra
     if (arr.data[i] >= classes) throw new MalformedFileError(`${label}: label ${arr.data[i]} at index ${i} is outside 0..${classes - 1}`);
   return arr.data;
 }
+
+/**
+ * A test set from a pair of IDX files (an external network's, for lesions): images of any
+ * n × rows × cols (flattened row-major to rows·cols inputs) and n labels 0..9.
+ */
+export function idxTestSet(
+  imagesFile: Uint8Array,
+  labelsFile: Uint8Array,
+  imagesLabel: string,
+  labelsLabel: string,
+): { images: Uint8Array; labels: Uint8Array } {
+  const images = parseIdx(imagesFile, imagesLabel);
+  if (images.dims.length < 2) throw new MalformedFileError(`${imagesLabel}: expected images (n × rows × cols), found dimensions ${images.dims.join(' × ')}`);
+  const labels = idxLabels(parseIdx(labelsFile, labelsLabel), labelsLabel);
+  if (labels.length !== images.dims[0])
+    throw new MalformedFileError(`${labelsLabel}: ${labels.length} labels for the ${images.dims[0]} images of ${imagesLabel}`);
+  if (labels.length === 0) throw new MalformedFileError(`${labelsLabel}: the test set is empty`);
+  return { images: images.data, labels };
+}

@@ -9,12 +9,31 @@ export const lesionNetwork = z
   })
   .strict();
 
+const fileRef = z.string().min(1).describe('Path of an IDX file (gzipped or raw), relative to the working directory; its content digest enters the key.');
+
+export const lesionExternalNetwork = z
+  .object({
+    model: z.string().min(1).describe('An external network file of external.models, by its base name ("net.onnx"); it must be a ReLU MLP (docs/models.md).'),
+    test_set: z
+      .union([
+        z.string().min(1).describe('A dataset of datasets.names whose test split the network takes (e.g. mnist).'),
+        z.object({ images: fileRef, labels: fileRef }).strict().describe('IDX files: n × rows × cols unsigned-byte images and n labels 0..9.'),
+      ])
+      .describe('The test set the lesions are measured on; pixels are scaled to [0, 1] as for the study networks.'),
+    normalize: z
+      .object({ mean: z.number(), std: z.number().positive() })
+      .strict()
+      .optional()
+      .describe('Input normalisation the network was trained with (x − mean) / std on the [0, 1] pixels, e.g. torchvision Normalize((0.1307,), (0.3081,)).'),
+  })
+  .strict();
+
 export const lesionParams = z
   .object({
     networks: z
-      .array(lesionNetwork)
+      .array(z.union([lesionNetwork, lesionExternalNetwork]))
       .describe(
-        'Pruned networks to lesion, one instance of each lesion stage per entry (the paper: one Fashion-MNIST network trained with dropout); [] switches the lesion experiments off.',
+        'Pruned networks to lesion, one instance of each lesion stage per entry (the paper: one Fashion-MNIST network trained with dropout), or external MLP files with a test set ({model, test_set}); [] switches the lesion experiments off.',
       ),
     k: z.number().int().min(2).describe("Clusters per network; a sub-module is one cluster within one hidden layer (the paper's lesion figures use 10)."),
     single_trials: z
@@ -31,3 +50,4 @@ export const lesionParams = z
 
 export type LesionParams = z.infer<typeof lesionParams>;
 export type LesionNetwork = z.infer<typeof lesionNetwork>;
+export type LesionExternalNetwork = z.infer<typeof lesionExternalNetwork>;
