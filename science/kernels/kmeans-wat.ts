@@ -5,7 +5,7 @@
  * commits the bytes (science/kernels/build/kmeans-dN.wasm, science/kernels/generated/kmeans.ts);
  * nothing imports this file at run time.
  *
- * Every function matches its JavaScript oracle in science/spectral/kmeans-js.ts bit for bit:
+ * Every function matches its JavaScript oracle in science/spectral/kmeans-kernels.ts bit for bit:
  * squared distances summed left to right from the first coordinate, the same strict comparisons
  * (the lowest centre index wins ties), the same bound arithmetic, counts and sums updated the same
  * way. Scalar f64 operations round as JavaScript numbers do, f64x2 lanes round like scalars, and
@@ -65,7 +65,7 @@ ${body}
 
 /**
  * hamerly: one pass of Hamerly's bounded Lloyd assignment (G. Hamerly, "Making k-means even
- * faster", SDM 2010; oracle kmeans-js.ts hamerlyPass). max1, max2 = scalars[0], scalars[1]. Per
+ * faster", SDM 2010; oracle kmeans-kernels.ts hamerlyPass). max1, max2 = scalars[0], scalars[1]. Per
  * point i: loosen its bounds by the centres' last movement, skip it when they prove its centre a
  * is still nearest, else compute the distances to all centres (two per f64x2, from a pair-major
  * copy of the centres in scratch) and the nearest two; if the nearest is not a, move x_i's count
@@ -209,7 +209,7 @@ ${lines(sums, 14)}
 }
 
 /**
- * nearestTwo (withBounds; oracle kmeans-js.ts nearestTwo, the first assignment of Lloyd's
+ * nearestTwo (withBounds; oracle kmeans-kernels.ts nearestTwo, the first assignment of Lloyd's
  * iterations): labels[i] = nearest centre, upper[i] = its distance, lower[i] = the second
  * nearest's. assignAll (oracle assignAll, sklearn's final E-step): labels[i] = nearest centre,
  * result = the inertia Σ_i min_c ‖x_i − C_c‖², summed in point order.
@@ -251,7 +251,7 @@ ${forEachPoint(d, point)}${withBounds ? '' : '\n    (f64.store (local.get $resul
 }
 
 /**
- * candidatePotential (oracle kmeans-js.ts candidatePotential; sklearn `_k_init`'s local trials):
+ * candidatePotential (oracle kmeans-kernels.ts candidatePotential; sklearn `_k_init`'s local trials):
  * out[i] = min(closest[i], ‖x_i − candidate‖²), keeping closest[i] without the distance when
  * toCandidate[nearest[i]] ≥ factor·closest[i] (the triangle inequality rules the candidate out;
  * factor is the float64 at $factorPtr); result = Σ_i out[i] in point order.
