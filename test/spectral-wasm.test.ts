@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { csrGather } from '../science/spectral/kernels.ts';
 import { wasmCsrGather } from '../science/spectral/sparse-wasm.ts';
-import { WasmArena } from '../science/wasm-asm.ts';
+import { WasmArena } from '../science/kernels/runtime.ts';
 import { Rng } from '../science/random.ts';
 
 function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
@@ -49,14 +49,13 @@ test('wasm CSR gather equals csrGather bit for bit (rows of 0..2·avg entries, a
   }
 });
 
-test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10; duplicate points and centres)', async () => {
-  const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
+test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10, 32; duplicate points and centres)', async () => {
+  const js = await import('../science/spectral/kmeans-kernels.ts');
   const { kmeansModule } = await import('../science/spectral/kmeans-wasm.ts');
-  for (const d of [2, 4, 7, 10]) {
+  for (const d of [2, 4, 7, 10, 32]) {
     const k = d + 3; // odd k (5, 7, 13) and even (10): the pair-major copy pads odd k
     const n = 300;
     const rng = new Rng(d);
-    const js = distanceKernels(d);
     const mod = kmeansModule(d);
     assert.ok(mod, 'WebAssembly is available in Node 20');
     const B = WasmArena.bytesFor;
@@ -78,7 +77,7 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
     for (let c = 0; c < k; c++) C.set(X.subarray(c * 7 * d, (c * 7 + 1) * d), c * d);
     C.copyWithin(d, 0, d); // two equal centres: exact distance ties
     for (let pass = 0; pass < 3; pass++) {
-      js.nearestTwo(X, n, C, k, labels, upper, lower);
+      js.nearestTwo(X, n, d, C, k, labels, upper, lower);
       for (let c = 0; c < k; c++) {
         half[c] = rng.float() * 0.1 * pass;
         moved[c] = rng.float() * 0.05;
@@ -96,7 +95,7 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
       const argMax = moved.indexOf(max1);
       for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) C[c * d + f] += (rng.float() - 0.5) * 0.05 * (pass + 1);
       C.copyWithin(d, 0, d); // centres 0 and 1 stay equal
-      js.hamerlyPass(X, n, C, k, labels, upper, lower, half, moved, max1, max2, argMax, counts, sums);
+      js.hamerlyPass(X, n, d, C, k, labels, upper, lower, half, moved, max1, max2, argMax, counts, sums);
       const expected = [labels, upper, lower, counts, sums].map((a) => a.slice());
       [labels, upper, lower, counts, sums].forEach((a, i) => a.set(state[i] as never));
       scalars[0] = max1;
@@ -115,13 +114,12 @@ test('wasm Hamerly pass equals the JavaScript pass bit for bit (d = 2, 4, 7, 10;
 });
 
 test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript kernels bit for bit', async () => {
-  const { distanceKernels } = await import('../science/spectral/kmeans-kernels.ts');
+  const js = await import('../science/spectral/kmeans-kernels.ts');
   const { kmeansModule } = await import('../science/spectral/kmeans-wasm.ts');
-  for (const d of [1, 3, 4, 10]) {
+  for (const d of [1, 3, 4, 10, 32]) {
     const k = d + 3;
     const n = 257;
     const rng = new Rng(100 + d);
-    const js = distanceKernels(d);
     const B = WasmArena.bytesFor;
     const arena = new WasmArena(B(n * d, 8) + B(k * d, 8) + 2 * B(n, 4) + 6 * B(n, 8) + B(k, 8) + B(4, 8));
     const wasm = arena.instantiate<import('../science/spectral/kmeans-wasm.ts').KMeansWasmExports>(kmeansModule(d)!);
@@ -140,7 +138,7 @@ test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript ker
     C.copyWithin(2 * d, 0, d); // equal centres 0 and 2: ties go to the lowest index
     const at = (a: Float64Array | Int32Array) => a.byteOffset;
 
-    js.nearestTwo(X, n, C, k, labels, upper, lower);
+    js.nearestTwo(X, n, d, C, k, labels, upper, lower);
     const expected = [labels.slice(), upper.slice(), lower.slice()];
     labels.fill(-1);
     upper.fill(0);
@@ -148,7 +146,7 @@ test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript ker
     wasm.nearestTwo(at(X), n, at(C), k, at(labels), at(upper), at(lower));
     [labels, upper, lower].forEach((a, i) => assertSameBits(a, expected[i], `d = ${d}, nearestTwo output ${i}`));
 
-    const inertia = js.assignAll(X, n, C, k, labels);
+    const inertia = js.assignAll(X, n, d, C, k, labels);
     const assigned = labels.slice();
     labels.fill(-1);
     wasm.assignAll(at(X), n, at(C), k, at(labels), at(scalars) + 24);
@@ -162,7 +160,7 @@ test('wasm nearestTwo, assignAll and candidatePotential equal the JavaScript ker
     for (let c = 0; c < k; c++) toCandidate[c] = rng.float() * 0.6 * d;
     const factor = 4 * (1 + 1e-9);
     const candidate = 17;
-    const pot = js.candidatePotential(X, n, candidate * d, closest, nearest, toCandidate, out, factor);
+    const pot = js.candidatePotential(X, n, d, candidate * d, closest, nearest, toCandidate, out, factor);
     const expectedOut = out.slice();
     out.fill(0);
     scalars[2] = factor;

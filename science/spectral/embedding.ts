@@ -24,7 +24,7 @@ import { symmetricEigen } from './dense.ts';
 import { largestEigenpairs, type SymmetricOperator } from './lanczos.ts';
 import { csrGather, denseMul, denseMulT } from './kernels.ts';
 import { wasmCsrGather, wasmCsrGatherAvailable, type WasmGather } from './sparse-wasm.ts';
-import { WasmArena } from '../wasm-asm.ts';
+import { WasmArena } from '../kernels/runtime.ts';
 
 export interface EmbeddingOptions {
   /** 'auto' (default): Lanczos on the folded operator, dense for tiny graphs. */

@@ -9,13 +9,13 @@
  * bounds do the same with less bookkeeping.)
  *
  * Each restart r draws from its own generator `new Rng(deriveSeed(seed, r))`.
- * The distance loops run in WebAssembly where available (kmeans-wasm.ts), else in JavaScript
- * (kmeans-kernels.ts); the two are bit-identical.
+ * The distance loops run in WebAssembly where available (kmeans-wasm.ts, a module per d up to
+ * KMEANS_MAX_D), else in JavaScript (kmeans-kernels.ts); the two are bit-identical.
  */
 import { Rng, deriveSeed } from '../random.ts';
-import { distanceKernels } from './kmeans-kernels.ts';
+import { assignAll, candidatePotential, hamerlyPass, nearestTwo, sqDist } from './kmeans-kernels.ts';
 import { kmeansModule, type KMeansWasmExports } from './kmeans-wasm.ts';
-import { WasmArena } from '../wasm-asm.ts';
+import { WasmArena } from '../kernels/runtime.ts';
 
 export interface KMeansOptions {
   nInit?: number;
@@ -146,7 +146,6 @@ export function kmeansPlusPlus(X: Float64Array, n: number, d: number, k: number,
  */
 function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rng: Rng, ws: Workspace, centers: Float64Array): void {
   const trials = 2 + Math.floor(Math.log(k));
-  const kernels = distanceKernels(d);
   const first = rng.int(n);
   for (let f = 0; f < d; f++) centers[f] = X[first * d + f];
   let closest = ws.closest;
@@ -186,7 +185,7 @@ function kmeansPlusPlusInto(X: Float64Array, n: number, d: number, k: number, rn
           ws.scalars.byteOffset + 24,
         );
         pot = ws.scalars[3];
-      } else pot = kernels.candidatePotential(X, n, id * d, closest, nearest, toCandidate, candidate, PRUNE_FACTOR);
+      } else pot = candidatePotential(X, n, d, id * d, closest, nearest, toCandidate, candidate, PRUNE_FACTOR);
       if (bestId < 0 || pot < bestPot) {
         bestId = id;
         bestPot = pot;
@@ -225,15 +224,6 @@ function searchLeft(cumulative: Float64Array, value: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function sqDist(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
-  let s = 0;
-  for (let f = 0; f < d; f++) {
-    const t = a[ao + f] - b[bo + f];
-    s += t * t;
-  }
-  return s;
 }
 
 /** Per-cluster counts and coordinate sums of the current assignment. */
@@ -296,11 +286,10 @@ function updateCenters(
  */
 function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: number, tol: number, ws: Workspace): { inertia: number; iterations: number } {
   const { centers, old, labels, upper, lower, halfNearest, moved, counts, sums } = ws;
-  const kernels = distanceKernels(d);
   // First assignment: all distances.
   const wasm = X === ws.X ? ws.wasm : null;
   if (wasm) wasm.nearestTwo(X.byteOffset, n, centers.byteOffset, k, labels.byteOffset, upper.byteOffset, lower.byteOffset);
-  else kernels.nearestTwo(X, n, centers, k, labels, upper, lower);
+  else nearestTwo(X, n, d, centers, k, labels, upper, lower);
   clusterSums(X, n, d, labels, counts, sums);
   let iterations = 0;
   // Movement of the centres in the last update: the largest, the second largest, and which centre
@@ -340,7 +329,7 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
           at(ws.scalars),
           at(ws.scratch),
         );
-      } else kernels.hamerlyPass(X, n, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
+      } else hamerlyPass(X, n, d, centers, k, labels, upper, lower, halfNearest, moved, max1, max2, argMax, counts, sums);
     }
     old.set(centers);
     updateCenters(X, n, d, k, labels, old, counts, sums, centers);
@@ -370,6 +359,6 @@ function lloydInto(X: Float64Array, n: number, d: number, k: number, maxIter: nu
   if (wasm) {
     wasm.assignAll(X.byteOffset, n, centers.byteOffset, k, labels.byteOffset, ws.scalars.byteOffset + 24);
     inertia = ws.scalars[3];
-  } else inertia = kernels.assignAll(X, n, centers, k, labels);
+  } else inertia = assignAll(X, n, d, centers, k, labels);
   return { inertia, iterations };
 }

@@ -15,7 +15,7 @@
 import { Rng } from '../random.ts';
 import { symmetricEigen, tridiagonalEigenLastRow } from './dense.ts';
 import { lanczosModule, type LanczosWasmExports } from './lanczos-wasm.ts';
-import { WasmArena } from '../wasm-asm.ts';
+import { WasmArena } from '../kernels/runtime.ts';
 
 export interface SymmetricOperator {
   /** Dimension. */
