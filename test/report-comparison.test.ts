@@ -164,6 +164,49 @@ test('claims d and e: pruned vs unpruned paired by run; pruned vs the random-ini
   assert.equal(value(highInit.metrics, 'comparison/e-init/verdict_k4'), 0);
 });
 
+test('claims f–i (Section 3.2, A.5): random-data unpruned vs init, pruned vs shuffles, memorization, mixtures; unlisted without their datasets', async () => {
+  const sig = (significant: boolean) => ({ layer: summary(2.1, { significant }) });
+  const init = [2.3, 2.32, 2.4].map((x, run) => net('init', false, run, 'init', x));
+  const networks = [
+    ...init,
+    // random: unpruned above the init minimum 2.3 (claim f holds); pruned 1 of 3 significant (g holds).
+    ...[2.33, 2.35, 2.29].map((x, run) => net('random', false, run, 'unpruned', x)),
+    ...[true, false, false].map((s, run) => net('random', false, run, 'pruned', 2.09, sig(s))),
+    // random with dropout: 2 of 3 unpruned below the init minimum (f fails there); 2 of 3 significant (g fails there).
+    ...[2.2, 2.25, 2.4].map((x, run) => net('random', true, run, 'unpruned', x)),
+    ...[true, true, false].map((s, run) => net('random', true, run, 'pruned', 2.05, sig(s))),
+    // memorization: all significant without dropout, none with dropout: h holds.
+    ...[0, 1].map((run) => net('memorization', false, run, 'pruned', 1.9, sig(true))),
+    ...[0, 1].map((run) => net('memorization', true, run, 'pruned', 2.05, sig(false))),
+    // mixtures: line 1.6, mnist 2.0; line-mnist 1.8 lies between, line-mnist-separated 2.1 does not.
+    net('line', false, 0, 'pruned', 1.6),
+    net('mnist', false, 0, 'pruned', 2.0),
+    net('line-mnist', false, 0, 'pruned', 1.8),
+    net('line-mnist-separated', false, 0, 'pruned', 2.1),
+  ];
+  const r = await build(networks);
+  assert.equal(value(r.metrics, 'comparison/f-random-unpruned/verdict_k4'), 0.5);
+  assert.ok(Math.abs(value(r.metrics, 'comparison/random+dropout/f_prop_unpruned_below_init_min_k4')! - 2 / 3) < 1e-12);
+  assert.equal(r.metrics['comparison/random/f_unpruned_ncut_mean_k4'].paper, 2.338);
+  assert.equal(r.metrics['comparison/f-random-unpruned/verdict_k4'].paper, 1, "the paper's unpruned means lie at or above its init support");
+  assert.equal(value(r.metrics, 'comparison/g-random-pruned/verdict_k4'), 0.5);
+  assert.equal(r.metrics['comparison/g-random-pruned/verdict_k4'].paper, 1);
+  assert.equal(value(r.metrics, 'comparison/h-memorization/verdict_k4'), 1);
+  assert.equal(r.metrics['comparison/h-memorization/verdict_k4'].paper, 1);
+  assert.equal(value(r.metrics, 'comparison/line-mnist/i_between_components_k4'), 1);
+  assert.equal(value(r.metrics, 'comparison/line-mnist-separated/i_between_components_k4'), 0);
+  assert.equal(r.metrics['comparison/line-mnist-separated/i_between_components_k4'].paper, 1);
+  assert.equal(value(r.metrics, 'comparison/i-mixtures/verdict_k4'), 0.5);
+  assert.match(r.section, /h\. Memorising networks[^\n]*\*\*holds\*\*/);
+  // Rows of Tables 2 and 4 beside ours (the random rows name the dataset through report.datasets).
+  assert.deepEqual(rowOf(r.section, 'Table 2').slice(1, 5), ['Random', '3', '2.090 ± 0.000', '2.093 ± 0.023']);
+  assert.deepEqual(rowOf(r.section, 'Table 4').slice(1, 3), ['Memorization', '2']);
+  // Without their datasets, claims f–i are named but not listed.
+  const only = await build([net('mnist', false, 0, 'pruned', 2.0, sig(true))]);
+  assert.ok(!('comparison/f-random-unpruned/verdict_k4' in only.metrics));
+  assert.match(only.section, /Not listed, since no networks of their datasets are in this run: f\. Unpruned networks trained on random data/);
+});
+
 test('majority rule on its own', () => {
   assert.equal(majorityVerdict([0.6, 1], 'x', 'r').kind, 'holds');
   assert.equal(majorityVerdict([0.5, 0], 'x', 'r').kind, 'does not hold');
@@ -201,10 +244,10 @@ test("rows table: only rows with runs, Δ in paper sds, the paper's values besid
   assert.deepEqual(rows[2].slice(6), ['0.00', '0.8', '2.100', '2.066']);
   // One network at k = 2: no sd of ours; Table A.3's sd 0.003 → Δ = (0.34 − 0.333)/0.003.
   assert.deepEqual(rows[1].slice(2, 6), ['1', '0.340', '0.333 ± 0.003', `+${((0.34 - 0.333) / 0.003).toFixed(1)}`]);
-  assert.match(r.section, /44 of 48 paper rows \(Tables 1, A\.1–A\.3 and their `layer_nonzero` twins\) have no pruned networks clustered here/);
+  assert.match(r.section, /64 of 68 paper rows \(Tables 1–4, A\.1–A\.3 with their `layer_nonzero` twins, and the LINES rows of A\.16–A\.17\) have no pruned networks clustered here/);
   assert.ok(Math.abs(value(r.metrics, 'comparison/mnist/table-1_ncut_diff_sd')! - 2) < 1e-9);
   assert.ok(Math.abs(value(r.metrics, 'comparison/mnist/table-1_prop_sig_diff')! - (2 / 3 - 0.7)) < 1e-12);
-  assert.equal(value(r.metrics, 'comparison/rows/omitted'), 44);
+  assert.equal(value(r.metrics, 'comparison/rows/omitted'), 64);
   assert.ok(!('comparison/mnist+dropout/table-1_ncut_diff_sd' in r.metrics), 'no metric for a row without runs');
   // The other k present gets a verdict line and its own metrics.
   assert.match(r.section, /Other k: k = 2: holds \(a majority significant in 1 of 1 conditions\)/);
@@ -216,7 +259,7 @@ test('README: the section sits right after Provenance; nothing to compare says s
   const order = ['## Provenance', '## Comparison with the paper', '## Tables'].map((h) => empty.readme.indexOf(h));
   assert.ok(order.every((i) => i >= 0) && order[0] < order[1] && order[1] < order[2], `section order ${order}`);
   assert.match(empty.section, /No pruned networks clustered at k = 2, 4, 7 or 10 yet\./);
-  assert.match(empty.section, /48 of 48 paper rows/);
+  assert.match(empty.section, /68 of 68 paper rows/);
   for (const id of ['a-shuffles', 'b-dropout', 'c-nonzero', 'd-pruning', 'e-init']) assert.equal(value(empty.metrics, `comparison/${id}/verdict_k4`), null, id);
   assert.equal((empty.section.match(/\*\*not testable: /g) ?? []).length, 2 * 5, 'summary and detail per claim');
 

@@ -63,6 +63,8 @@ export interface Claim {
   readonly source: string;
   rule(o: ReportOptions): string;
   evaluate(index: NetworkIndex, k: number, o: ReportOptions, metric: ClaimMetric): ClaimAtK;
+  /** The datasets the claim is about, when not Table 1's: the report lists it only when some have networks. */
+  datasets?(o: ReportOptions): readonly string[];
 }
 
 /** The (dataset, dropout) conditions the claims are judged on: Table 1's rows, in its order. */
