@@ -244,7 +244,10 @@ test("rows table: only rows with runs, Δ in paper sds, the paper's values besid
   assert.deepEqual(rows[2].slice(6), ['0.00', '0.8', '2.100', '2.066']);
   // One network at k = 2: no sd of ours; Table A.3's sd 0.003 → Δ = (0.34 − 0.333)/0.003.
   assert.deepEqual(rows[1].slice(2, 6), ['1', '0.340', '0.333 ± 0.003', `+${((0.34 - 0.333) / 0.003).toFixed(1)}`]);
-  assert.match(r.section, /64 of 68 paper rows \(Tables 1–4, A\.1–A\.3 with their `layer_nonzero` twins, and the LINES rows of A\.16–A\.17\) have no pruned networks clustered here/);
+  assert.match(
+    r.section,
+    /64 of 68 paper rows \(Tables 1–4, A\.1–A\.3 with their `layer_nonzero` twins, and the LINES rows of A\.16–A\.17\) have no pruned networks clustered here/,
+  );
   assert.ok(Math.abs(value(r.metrics, 'comparison/mnist/table-1_ncut_diff_sd')! - 2) < 1e-9);
   assert.ok(Math.abs(value(r.metrics, 'comparison/mnist/table-1_prop_sig_diff')! - (2 / 3 - 0.7)) < 1e-12);
   assert.equal(value(r.metrics, 'comparison/rows/omitted'), 64);
