@@ -17,6 +17,10 @@ export type WorkerReply =
 
 export default async function runTask({ job, port }: WorkerTask): Promise<WorkerReply> {
   const controller = new AbortController();
+  // The executor asks a job to stop here before it would terminate the thread (executor.ts cooperativeAbort).
+  port.on('message', (m: { abort?: boolean }) => {
+    if (m?.abort) controller.abort(new Error('interrupted'));
+  });
   let last = 0;
   try {
     const result = await executeJob(job, {
