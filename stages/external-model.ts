@@ -11,14 +11,13 @@
  * Metrics: format, digest, nodes (all node layers), node_layers ("name:units" list), lesion ('ok'
  * or why the file is not a ReLU MLP: science/models/mlp.ts).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../engine/errors.ts';
 import { defineStage, type Axes } from '../engine/types.ts';
 import { ModelFormatError, readModel, type ConvNorm, type ModelNetwork } from '../science/models/index.ts';
 import { mlpFromOps } from '../science/models/mlp.ts';
 import { weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { externalModels } from './conditions.ts';
+import { readInputFile, readUnchanged, sha256 } from './input-files.ts';
 import type { Params } from './params/index.ts';
 
 export interface ExternalModelParams {
@@ -27,14 +26,6 @@ export interface ExternalModelParams {
   digest: string;
   layers: string[];
   convNorm: ConvNorm;
-}
-
-function readBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UserError(`external.models: cannot read '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
 }
 
 /** The file's ReLU MLP (its dense layers with biases, for lesions), or why it is not one. */
@@ -47,8 +38,6 @@ function lesionableMlp(network: ModelNetwork, path: string): { layers: DenseLaye
   }
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 export const externalModelStage = defineStage({
   module: import.meta.url,
   name: 'external-model',
@@ -58,13 +47,12 @@ export const externalModelStage = defineStage({
   // Only this file's path, content digest and options enter its key.
   params: (p: Params, axes): ExternalModelParams => {
     const { path } = externalModels(p).find((m) => m.model === axes.model)!;
-    return { path, digest: sha256(readBytes(path)), layers: p.external.layers[path] ?? [], convNorm: p.external.conv_norm };
+    return { path, digest: sha256(readInputFile('external.models', path)), layers: p.external.layers[path] ?? [], convNorm: p.external.conv_norm };
   },
   outputs: ['weights'],
   async run(ctx) {
     const { path, digest, layers, convNorm } = ctx.params;
-    const bytes = readBytes(path);
-    if (sha256(bytes) !== digest) throw new UserError(`external.models: '${path}' changed while the pipeline ran; run again`);
+    const bytes = readUnchanged('external.models', path, digest);
     let network;
     try {
       network = await readModel(bytes, { source: path, layers, convNorm });

@@ -5,8 +5,6 @@
  * `external.models` (its weights from `external-model`, its test set a dataset of
  * `datasets.names` or a pair of IDX files whose content digests enter the key).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../engine/errors.ts';
 import type { Axes, InputInstance, InputSpec } from '../engine/types.ts';
 import { MalformedFileError } from '../science/datasets/errors.ts';
@@ -17,6 +15,7 @@ import { submodulesFromTable, type SubmoduleSet } from '../science/lesion/index.
 import { normalizedTestSet, type Normalization } from '../science/lesion/test-set.ts';
 import { weightsFromTable, type DenseLayer } from '../science/weights.ts';
 import { externalModels, externalNetworkAxes, isExternalNetwork, trainConditions, trainingSource } from './conditions.ts';
+import { readInputFile, readUnchanged, sha256 } from './input-files.ts';
 import type { Params } from './params/index.ts';
 import type { LesionExternalNetwork, LesionParams } from './params/lesion.ts';
 
@@ -66,15 +65,7 @@ export function lesionMatrix(params: { lesion: LesionParams; train?: unknown; ex
   });
 }
 
-function fileRef(key: string, path: string): FileRef {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${key}: cannot read '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  return { path, digest: createHash('sha256').update(bytes).digest('hex') };
-}
+const fileRef = (key: string, path: string): FileRef => ({ path, digest: sha256(readInputFile(key, path)) });
 
 /** The network part of a lesion instance's key (its study network's source, or its external file's test set). */
 export function lesionNetworkParams(p: Params, axes: Axes): LesionNetworkParams {
@@ -117,12 +108,7 @@ async function datasetTestSet(inputs: Inputs): Promise<TestSet & { name: string 
 
 /** An IDX test set, read now and checked against the digests in the key (the files may have changed since). */
 function fileTestSet(refs: { images: FileRef; labels: FileRef }): TestSet & { name: string } {
-  const read = (ref: FileRef) => {
-    const bytes = readFileSync(ref.path);
-    if (createHash('sha256').update(bytes).digest('hex') !== ref.digest)
-      throw new UserError(`lesion test set: '${ref.path}' changed while the pipeline ran; run again`);
-    return bytes;
-  };
+  const read = (ref: FileRef) => readUnchanged('lesion test set', ref.path, ref.digest);
   try {
     return { name: `test set ${refs.images.path}`, ...idxTestSet(read(refs.images), read(refs.labels), refs.images.path, refs.labels.path) };
   } catch (e) {

@@ -19,10 +19,6 @@ import {
   type StageDef,
   type StageKey,
 } from '../engine/types.ts';
-import { Session } from '../engine/session.ts';
-import { repro } from '../engine/scheduler.ts';
-import { InlineExecutor } from '../engine/executor.ts';
-import { createProgress } from '../engine/progress.ts';
 import { Rng, deriveSeed } from '../science/random.ts';
 import { weightsToTable, type DenseLayer } from '../science/weights.ts';
 import { datasetToTable } from '../science/datasets/table.ts';
@@ -35,6 +31,7 @@ import { lesionStage } from '../stages/lesion.ts';
 import { lesionMatrix } from '../stages/lesion-inputs.ts';
 import { trainingSource } from '../stages/conditions.ts';
 import { lesionParams } from '../stages/params/lesion.ts';
+import { reproInline } from './helpers/repro.ts';
 
 const AXES: Axes = { dataset: 'fashion', dropout: true, run: 0 };
 
@@ -297,16 +294,7 @@ test('through the engine: raising lesion.single_trials 10 → 20 computes only t
       paramsSchema: z.any(),
       stages: [fakeExport, externalModelStage, fakeDatasets, lesionModulesStage, single, lesionDoubleStage, lesionStage],
     };
-    const run = async (overrides: string[]) => {
-      const session = await Session.open(project, { overrides, durable: false });
-      const progress = createProgress({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, tty: false });
-      try {
-        return await repro(session, { jobs: 1, progress, executor: new InlineExecutor(session.graph.byName) });
-      } finally {
-        progress.close();
-        session.close();
-      }
-    };
+    const run = (overrides: string[] = []) => reproInline(project, overrides);
     const first = await run([]);
     assert.deepEqual(first.failed, []);
     assert.equal(trials, 10);

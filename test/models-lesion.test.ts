@@ -12,10 +12,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Table } from 'apache-arrow';
 import { z } from 'zod';
-import { InlineExecutor } from '../engine/executor.ts';
-import { createProgress } from '../engine/progress.ts';
-import { repro } from '../engine/scheduler.ts';
-import { Session } from '../engine/session.ts';
 import { defineStage, type Metrics, type StageDef } from '../engine/types.ts';
 import { encodeIdx } from '../science/datasets/idx.ts';
 import { evaluateLesions, prepareNetwork } from '../science/lesion/index.ts';
@@ -25,6 +21,7 @@ import { lesionDoubleStage } from '../stages/lesion-double.ts';
 import { lesionModulesStage } from '../stages/lesion-modules.ts';
 import { lesionSingleStage } from '../stages/lesion-single.ts';
 import { lesionStage } from '../stages/lesion.ts';
+import { reproInline } from './helpers/repro.ts';
 
 const FIXTURES = new URL('./fixtures/models/', import.meta.url).pathname;
 const N_TEST = 120;
@@ -84,16 +81,7 @@ function lesionProject(root: string) {
       capturingLesion,
     ],
   };
-  const run = async (overrides: string[] = []) => {
-    const session = await Session.open(project, { overrides, durable: false });
-    const progress = createProgress({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, tty: false });
-    try {
-      return await repro(session, { jobs: 1, progress, executor: new InlineExecutor(session.graph.byName) });
-    } finally {
-      progress.close();
-      session.close();
-    }
-  };
+  const run = (overrides: string[] = []) => reproInline(project, overrides);
   return { run, modules, combined };
 }
 

@@ -10,10 +10,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { runNcut } from '../cli/ncut.ts';
-import { InlineExecutor } from '../engine/executor.ts';
-import { createProgress } from '../engine/progress.ts';
-import { repro } from '../engine/scheduler.ts';
-import { Session } from '../engine/session.ts';
 import { defineStage, type InputInstance, type Metrics, type StageDef } from '../engine/types.ts';
 import { externalModelsTable } from '../science/report/external.ts';
 import { MetricsCollector } from '../science/report/metrics.ts';
@@ -23,6 +19,7 @@ import { paramsSchema } from '../stages/params/index.ts';
 import { gatherRecords } from '../stages/report.ts';
 import { shuffleSampleStage } from '../stages/shuffle-sample.ts';
 import { DEFAULT_REPORT_OPTIONS } from '../science/report/options.ts';
+import { reproInline } from './helpers/repro.ts';
 
 const FIXTURES = new URL('./fixtures/models/', import.meta.url).pathname;
 
@@ -86,16 +83,7 @@ test('external.models: each file is clustered and shuffled like a study network;
       paramsSchema: z.any(),
       stages: [noExport, { ...externalModelStage, inline: true }, cluster, shuffles],
     };
-    const run = async () => {
-      const session = await Session.open(project, { overrides: [], durable: false });
-      const progress = createProgress({ stream: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream, tty: false });
-      try {
-        return await repro(session, { jobs: 1, progress, executor: new InlineExecutor(session.graph.byName) });
-      } finally {
-        progress.close();
-        session.close();
-      }
-    };
+    const run = () => reproInline(project);
     assert.deepEqual((await run()).failed, []);
     assert.deepEqual([...clusterMetrics.keys()].sort(), ['external:cnn.pt', 'external:mlp.onnx']);
     // The pipeline's n-cut is the ncut verb's on the same file.
